@@ -1,0 +1,34 @@
+// Schema migrations of the store: an ordered list of steps, step i takes schema_version i to
+// i + 1. Invariant: each step runs inside one IMMEDIATE transaction together with the update of
+// meta.schema_version, so a store is always at exactly one known version.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <string_view>
+#include <vector>
+
+namespace ss::store {
+
+// The schema version this build writes and understands (store/schema.md).
+inline constexpr int kSchemaVersion = 2;
+
+// One migration: the SQL that takes `from_version` to `from_version + 1`.
+struct Migration {
+  int from_version;
+  std::string_view sql;
+};
+
+// All migrations in order; migrations()[i].from_version == i.
+const std::vector<Migration>& migrations();
+
+// Reads meta.schema_version of an open database; 0 when the database has no tables at all.
+// Throws std::runtime_error when it has tables but no meta.schema_version (not ours); the
+// caller turns that into an InputError naming the path.
+int read_schema_version(SQLite::Database& db);
+
+// Applies every migration from the database's current version up to `target_version`, each in
+// its own transaction. Returns the version reached.
+int migrate_schema(SQLite::Database& db, int target_version = kSchemaVersion);
+
+}  // namespace ss::store

@@ -1,0 +1,119 @@
+// The ScaleSweep store: one SQLite file per sweep (or several sweeps), schema of
+// store/schema.md. `Store` is the single writer class; it also answers the read queries.
+// Invariants: every write is one IMMEDIATE transaction (all or nothing); opening never alters a
+// file that is not ours or is of a newer schema version (it throws ss::InputError naming the
+// path first); every SQLite failure surfaces as StoreError naming file:line (sqlite_check.h).
+// A Store is used from one thread; several processes may open the same file (busy_timeout).
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "store/records.h"
+
+namespace ss::store {
+
+// WAL (default) on local disks; DELETE (rollback journal) for network file systems, where
+// WAL's shared-memory index does not work across hosts.
+enum class JournalMode { kWal, kDelete };
+
+// Parses "wal" / "delete" (CLI --store-journal); throws ss::InputError otherwise.
+JournalMode parse_journal_mode(const std::string& text);
+
+struct StoreOptions {
+  bool create_if_missing = false;  // plan --store / run: yes; status / scalefit: no
+  bool read_only = false;          // status / scalefit: never write, never migrate
+  JournalMode journal = JournalMode::kWal;
+  int busy_timeout_ms = 30000;  // how long a writer waits for another's lock
+};
+
+// Unix time in seconds (the store's time unit).
+double unix_now();
+
+class Store {
+ public:
+  // Opens (or, with create_if_missing, creates) the store at `path` and migrates it to
+  // kSchemaVersion unless read_only. Throws ss::InputError (file untouched) when the path is
+  // missing and may not be created, is not an SQLite file, is an SQLite file that is not a
+  // ScaleSweep store, or has a schema_version newer than this build's.
+  Store(const std::filesystem::path& path, const StoreOptions& options);
+
+  const std::filesystem::path& path() const { return path_; }
+  int schema_version();
+  // "wal" or "delete": what SQLite actually uses.
+  std::string journal_mode();
+
+  // ---- sweeps and points -------------------------------------------------------------------
+  // Registers a sweep; idempotent on config_hash (returns the existing id).
+  std::int64_t register_sweep(const std::string& name, const std::string& config_path,
+                              const std::string& config_text, const std::string& config_hash);
+  // Inserts the points as `pending`; a point key already present is left as is. Returns how
+  // many rows were new. One transaction.
+  std::int64_t register_points(std::span<const RunPlan> points);
+
+  // ---- leases ------------------------------------------------------------------------------
+  // Claims one point for `owner` in one transaction: a `pending` row, or a `running` row whose
+  // lease expired before `now`, largest flops first (ties: lowest point_index). Sets status
+  // running, lease owner/expiry = now + lease_seconds, attempts += 1, started = now. Honours
+  // filter.sweep_id and filter.points (filter.status is ignored). nullopt when none is left.
+  std::optional<RunRecord> claim_point(const std::string& owner, double lease_seconds,
+                                       const RunFilter& filter = {}, double now = unix_now());
+  // Extends the lease if `owner` still holds run `run_id` (running); false if it lost it.
+  bool renew_lease(std::int64_t run_id, const std::string& owner, double lease_seconds,
+                   double now = unix_now());
+  // Gives a running point back (pending, lease cleared) if `owner` holds it; e.g. on preemption.
+  bool release_point(std::int64_t run_id, const std::string& owner);
+  // Every running row whose lease expired before `now` goes back to pending. Returns the count.
+  std::int64_t expire_leases(double now = unix_now());
+
+  // ---- run outcomes ------------------------------------------------------------------------
+  // Progress while running: last step, tokens seen and wall time so far.
+  void update_progress(std::int64_t run_id, std::int64_t step, std::int64_t tokens_seen,
+                       double wall_seconds);
+  void mark_done(std::int64_t run_id, const RunOutcome& outcome, double now = unix_now());
+  // Records `error`; back to pending when attempts < max_attempts, else failed. Returns the new
+  // status.
+  std::string mark_failed(std::int64_t run_id, const std::string& error, std::int64_t max_attempts,
+                          double now = unix_now());
+  // NaN/Inf at `step`: status diverged (final, not retried).
+  void mark_diverged(std::int64_t run_id, std::int64_t step, double now = unix_now());
+
+  // ---- metrics, checkpoints, events --------------------------------------------------------
+  // Inserts the rows in one transaction; INSERT OR REPLACE on (run, step), so a resumed run
+  // that redoes a step overwrites it instead of duplicating it.
+  void insert_metrics(std::span<const MetricRow> rows);
+  void record_checkpoint(const CheckpointRecord& checkpoint);
+  // The run's checkpoints, newest (largest step) first; limit <= 0 means all.
+  std::vector<CheckpointRecord> latest_checkpoints(std::int64_t run_id, int limit = 0);
+  void delete_checkpoint(std::int64_t run_id, std::int64_t step);
+  void add_event(std::int64_t rank, const std::string& kind, const std::string& text,
+                 double now = unix_now());
+
+  // ---- analysis results --------------------------------------------------------------------
+  std::int64_t write_fit(const FitRecord& fit);  // returns the new id (created = now if 0)
+  // Writes or replaces the run_flags rows (schema v2), one transaction.
+  void write_run_flags(std::span<const RunFlagsRecord> flags);
+
+  // ---- reads -------------------------------------------------------------------------------
+  std::vector<SweepRecord> list_sweeps();
+  // Runs matching the filter, ordered by sweep_id, point_index.
+  std::vector<RunRecord> list_runs(const RunFilter& filter = {});
+  std::optional<RunRecord> find_run(std::int64_t run_id);
+  std::vector<MetricRow> run_metrics(std::int64_t run_id);  // ordered by step
+  StatusSummary status_summary(std::optional<std::int64_t> sweep_id = std::nullopt);
+  std::vector<FitRecord> list_fits();
+  std::vector<RunFlagsRecord> list_run_flags();
+  std::vector<EventRecord> list_events();
+
+ private:
+  std::filesystem::path path_;
+  SQLite::Database db_;
+};
+
+}  // namespace ss::store

@@ -1,0 +1,129 @@
+// Opening a store: validation before any write, then pragmas and migrations.
+// Invariant: a file that is not ours, or is newer than kSchemaVersion, is only ever opened
+// read-only and is rejected with ss::InputError before anything could write to it.
+#include <SQLiteCpp/Statement.h>
+#include <fmt/core.h>
+
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+
+#include "ss/error.h"
+#include "ss/log.h"
+#include "store/migrations.h"
+#include "store/sqlite_check.h"
+#include "store/store.h"
+
+namespace ss::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kSqliteMagic[] = "SQLite format 3";  // 15 chars + the NUL = the 16-byte header
+
+[[noreturn]] void throw_not_ours(const fs::path& path, const std::string& why) {
+  throw InputError(fmt::format(
+      "store {} is not a ScaleSweep store ({}); pass a store created by `scalesweep plan CONFIG "
+      "--store PATH`, or a new path",
+      path.string(), why));
+}
+
+// What the file at `path` is, judged without writing to it. Returns the schema version found
+// (0 = a file with no tables, i.e. empty). Throws InputError for anything not ours.
+int inspect_existing(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw_not_ours(path, "not a regular file");
+  if (fs::file_size(path, ec) == 0) return 0;
+  std::array<char, 16> header{};
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+      throw InputError(
+          fmt::format("store {} cannot be read; check its permissions", path.string()));
+    in.read(header.data(), header.size());
+    if (in.gcount() != static_cast<std::streamsize>(header.size()) ||
+        std::memcmp(header.data(), kSqliteMagic, sizeof(kSqliteMagic)) != 0) {
+      throw_not_ours(path, "not an SQLite file");
+    }
+  }
+  int version = 0;
+  try {
+    SQLite::Database probe(path.string(), SQLite::OPEN_READONLY);
+    version = read_schema_version(probe);
+  } catch (const SQLite::Exception& e) {
+    throw_not_ours(path, fmt::format("SQLite cannot read it: {}", e.what()));
+  } catch (const StoreError& e) {
+    throw_not_ours(path, fmt::format("SQLite cannot read it: {}", e.what()));
+  } catch (const std::runtime_error& e) {
+    throw_not_ours(path, e.what());
+  }
+  if (version > kSchemaVersion) {
+    throw InputError(fmt::format(
+        "store {} has schema_version {}, newer than the {} this scalesweep understands; use a "
+        "newer build of scalesweep/scalefit",
+        path.string(), version, kSchemaVersion));
+  }
+  return version;
+}
+
+SQLite::Database open_database(const fs::path& path, const StoreOptions& options) {
+  std::error_code ec;
+  const bool exists = fs::exists(path, ec);
+  int version = 0;
+  if (exists) version = inspect_existing(path);
+  if ((!exists || version == 0) && !options.create_if_missing) {
+    throw InputError(fmt::format(
+        "store {} {}; create it with `scalesweep plan CONFIG --store {}` or check the path",
+        path.string(), exists ? "is empty (no ScaleSweep tables)" : "does not exist",
+        path.string()));
+  }
+  if ((!exists || version == 0) && options.read_only) {
+    throw InputError(
+        fmt::format("store {} does not exist and cannot be created read-only", path.string()));
+  }
+  const int flags =
+      options.read_only ? SQLite::OPEN_READONLY : (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  return SS_SQL(SQLite::Database(path.string(), flags, options.busy_timeout_ms));
+}
+
+}  // namespace
+
+JournalMode parse_journal_mode(const std::string& text) {
+  if (text == "wal") return JournalMode::kWal;
+  if (text == "delete") return JournalMode::kDelete;
+  throw InputError(fmt::format(
+      "--store-journal = {} is not a journal mode; use wal (local disk) or delete (NFS/Lustre)",
+      text));
+}
+
+double unix_now() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+Store::Store(const std::filesystem::path& path, const StoreOptions& options)
+    : path_(path), db_(open_database(path, options)) {
+  SS_SQL(db_.exec("PRAGMA foreign_keys=ON"));
+  if (options.read_only) return;
+  const char* wanted = options.journal == JournalMode::kWal ? "wal" : "delete";
+  const std::string got =
+      SS_SQL(db_.execAndGet(fmt::format("PRAGMA journal_mode={}", wanted)).getString());
+  if (got != wanted) {
+    log::warn("store {}: asked for journal_mode={}, SQLite uses {}", path_.string(), wanted, got);
+  }
+  // NORMAL is durable across process crashes in WAL mode (only an OS crash may lose the last
+  // transactions, never corrupt the file) and makes each commit much cheaper.
+  if (options.journal == JournalMode::kWal) SS_SQL(db_.exec("PRAGMA synchronous=NORMAL"));
+  migrate_schema(db_, kSchemaVersion);
+}
+
+int Store::schema_version() {
+  return read_schema_version(db_);
+}
+
+std::string Store::journal_mode() {
+  return SS_SQL(db_.execAndGet("PRAGMA journal_mode").getString());
+}
+
+}  // namespace ss::store

@@ -1,0 +1,223 @@
+// The read queries of Store (status, analysis, resume). Invariant: reads never write; each is
+// a single SELECT (so, in WAL mode, a consistent snapshot while a writer is active).
+#include <SQLiteCpp/Statement.h>
+#include <nlohmann/json.hpp>
+
+#include "store/sqlite_check.h"
+#include "store/store.h"
+
+namespace ss::store {
+namespace {
+
+constexpr const char* kRunColumns =
+    "id, sweep_id, point, point_index, n_layer, d_model, n_head, d_ff, n_ctx, vocab, n_params, "
+    "n_params_embedding, n_params_total, tokens, batch_tokens, steps, lr, seed, dp, tp, flops, "
+    "status, attempts, lease_owner, lease_expires, step, tokens_seen, final_train_loss, "
+    "final_val_loss, best_train_loss, best_val_loss, diverged_step, error, created, started, "
+    "finished, wall_seconds";
+
+std::optional<double> optional_double(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return c.getDouble();
+}
+std::optional<std::int64_t> optional_int(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return c.getInt64();
+}
+std::optional<std::string> optional_text(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return c.getString();
+}
+
+// Reads a row selected with kRunColumns.
+RunRecord read_run(SQLite::Statement& s) {
+  RunRecord r;
+  int i = 0;
+  r.id = s.getColumn(i++).getInt64();
+  RunPlan& p = r.plan;
+  p.sweep_id = s.getColumn(i++).getInt64();
+  p.point = s.getColumn(i++).getString();
+  p.point_index = s.getColumn(i++).getInt64();
+  p.n_layer = s.getColumn(i++).getInt64();
+  p.d_model = s.getColumn(i++).getInt64();
+  p.n_head = s.getColumn(i++).getInt64();
+  p.d_ff = s.getColumn(i++).getInt64();
+  p.n_ctx = s.getColumn(i++).getInt64();
+  p.vocab = s.getColumn(i++).getInt64();
+  p.n_params = s.getColumn(i++).getInt64();
+  p.n_params_embedding = s.getColumn(i++).getInt64();
+  p.n_params_total = s.getColumn(i++).getInt64();
+  p.tokens = s.getColumn(i++).getInt64();
+  p.batch_tokens = s.getColumn(i++).getInt64();
+  p.steps = s.getColumn(i++).getInt64();
+  p.lr = s.getColumn(i++).getDouble();
+  p.seed = s.getColumn(i++).getInt64();
+  p.dp = s.getColumn(i++).getInt64();
+  p.tp = s.getColumn(i++).getInt64();
+  p.flops = s.getColumn(i++).getDouble();
+  r.status = s.getColumn(i++).getString();
+  r.attempts = s.getColumn(i++).getInt64();
+  r.lease_owner = optional_text(s.getColumn(i++));
+  r.lease_expires = optional_double(s.getColumn(i++));
+  r.step = s.getColumn(i++).getInt64();
+  r.tokens_seen = s.getColumn(i++).getInt64();
+  r.final_train_loss = optional_double(s.getColumn(i++));
+  r.final_val_loss = optional_double(s.getColumn(i++));
+  r.best_train_loss = optional_double(s.getColumn(i++));
+  r.best_val_loss = optional_double(s.getColumn(i++));
+  r.diverged_step = optional_int(s.getColumn(i++));
+  r.error = optional_text(s.getColumn(i++));
+  r.created = s.getColumn(i++).getDouble();
+  r.started = optional_double(s.getColumn(i++));
+  r.finished = optional_double(s.getColumn(i++));
+  r.wall_seconds = s.getColumn(i++).getDouble();
+  return r;
+}
+
+}  // namespace
+
+std::vector<SweepRecord> Store::list_sweeps() {
+  auto s = prepare(db_,
+                   "SELECT id, name, config_path, config_text, config_hash, created FROM sweeps "
+                   "ORDER BY id");
+  std::vector<SweepRecord> out;
+  while (SS_SQL(s.executeStep())) {
+    out.push_back({s.getColumn(0).getInt64(), s.getColumn(1).getString(),
+                   s.getColumn(2).getString(), s.getColumn(3).getString(),
+                   s.getColumn(4).getString(), s.getColumn(5).getDouble()});
+  }
+  return out;
+}
+
+std::vector<RunRecord> Store::list_runs(const RunFilter& filter) {
+  const std::string sql = std::string("SELECT ") + kRunColumns +
+                          " FROM runs WHERE (?1 IS NULL OR sweep_id=?1) AND (?2 IS NULL OR "
+                          "status=?2) AND (?3 IS NULL OR point IN (SELECT value FROM "
+                          "json_each(?3))) ORDER BY sweep_id, point_index, id";
+  auto s = prepare(db_, sql.c_str());
+  if (filter.sweep_id) s.bind(1, *filter.sweep_id);
+  if (filter.status) s.bind(2, *filter.status);
+  if (!filter.points.empty()) s.bind(3, nlohmann::json(filter.points).dump());
+  std::vector<RunRecord> out;
+  while (SS_SQL(s.executeStep())) out.push_back(read_run(s));
+  return out;
+}
+
+std::optional<RunRecord> Store::find_run(std::int64_t run_id) {
+  const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE id=?";
+  auto s = prepare(db_, sql.c_str());
+  s.bind(1, run_id);
+  if (!SS_SQL(s.executeStep())) return std::nullopt;
+  return read_run(s);
+}
+
+std::vector<MetricRow> Store::run_metrics(std::int64_t run_id) {
+  auto s = prepare(db_,
+                   "SELECT run, step, tokens, flops, train_loss, val_loss, lr, grad_norm, "
+                   "tokens_per_s, wall FROM metrics WHERE run=? ORDER BY step");
+  s.bind(1, run_id);
+  std::vector<MetricRow> out;
+  while (SS_SQL(s.executeStep())) {
+    MetricRow m;
+    m.run = s.getColumn(0).getInt64();
+    m.step = s.getColumn(1).getInt64();
+    m.tokens = s.getColumn(2).getInt64();
+    m.flops = s.getColumn(3).getDouble();
+    m.train_loss = optional_double(s.getColumn(4));
+    m.val_loss = optional_double(s.getColumn(5));
+    m.lr = optional_double(s.getColumn(6));
+    m.grad_norm = optional_double(s.getColumn(7));
+    m.tokens_per_s = optional_double(s.getColumn(8));
+    m.wall = optional_double(s.getColumn(9));
+    out.push_back(m);
+  }
+  return out;
+}
+
+StatusSummary Store::status_summary(std::optional<std::int64_t> sweep_id) {
+  StatusSummary summary;
+  for (const char* status :
+       {kStatusPending, kStatusRunning, kStatusDone, kStatusFailed, kStatusDiverged}) {
+    summary.runs_by_status[status] = 0;
+  }
+  // One SELECT for the counts and one for the totals; in WAL mode each sees a committed state.
+  auto counts = prepare(
+      db_, "SELECT status, count(*) FROM runs WHERE (?1 IS NULL OR sweep_id=?1) GROUP BY status");
+  if (sweep_id) counts.bind(1, *sweep_id);
+  while (SS_SQL(counts.executeStep())) {
+    summary.runs_by_status[counts.getColumn(0).getString()] = counts.getColumn(1).getInt64();
+  }
+  auto totals = prepare(db_,
+                        "SELECT count(*), coalesce(sum(tokens_seen),0), coalesce(sum(tokens),0), "
+                        "coalesce(sum(flops),0) FROM runs WHERE (?1 IS NULL OR sweep_id=?1)");
+  if (sweep_id) totals.bind(1, *sweep_id);
+  SS_SQL(totals.executeStep());
+  summary.runs_total = totals.getColumn(0).getInt64();
+  summary.tokens_seen = totals.getColumn(1).getInt64();
+  summary.tokens_target = totals.getColumn(2).getInt64();
+  summary.flops_planned = totals.getColumn(3).getDouble();
+  auto best = prepare(db_,
+                      "SELECT id, best_val_loss FROM runs WHERE best_val_loss IS NOT NULL AND "
+                      "(?1 IS NULL OR sweep_id=?1) ORDER BY best_val_loss LIMIT 1");
+  if (sweep_id) best.bind(1, *sweep_id);
+  if (SS_SQL(best.executeStep())) {
+    summary.best_val_run = best.getColumn(0).getInt64();
+    summary.best_val_loss = best.getColumn(1).getDouble();
+  }
+  return summary;
+}
+
+std::vector<CheckpointRecord> Store::latest_checkpoints(std::int64_t run_id, int limit) {
+  auto s = prepare(db_,
+                   "SELECT run, step, path, bytes, sha256, created FROM checkpoints WHERE run=? "
+                   "ORDER BY step DESC LIMIT ?");
+  s.bind(1, run_id);
+  s.bind(2, limit > 0 ? limit : -1);
+  std::vector<CheckpointRecord> out;
+  while (SS_SQL(s.executeStep())) {
+    out.push_back({s.getColumn(0).getInt64(), s.getColumn(1).getInt64(), s.getColumn(2).getString(),
+                   s.getColumn(3).getInt64(), s.getColumn(4).getString(),
+                   s.getColumn(5).getDouble()});
+  }
+  return out;
+}
+
+std::vector<FitRecord> Store::list_fits() {
+  auto s = prepare(db_,
+                   "SELECT id, law, source, params, ci, n_points, residual, created FROM fits "
+                   "ORDER BY id");
+  std::vector<FitRecord> out;
+  while (SS_SQL(s.executeStep())) {
+    out.push_back({s.getColumn(0).getInt64(), s.getColumn(1).getString(),
+                   s.getColumn(2).getString(), s.getColumn(3).getString(),
+                   s.getColumn(4).getString(), s.getColumn(5).getInt64(),
+                   optional_double(s.getColumn(6)), s.getColumn(7).getDouble()});
+  }
+  return out;
+}
+
+std::vector<RunFlagsRecord> Store::list_run_flags() {
+  auto s = prepare(db_,
+                   "SELECT run, kaplan_ratio, kaplan_flag, val_train_gap, val_turn_step, "
+                   "measured_flag, updated FROM run_flags ORDER BY run");
+  std::vector<RunFlagsRecord> out;
+  while (SS_SQL(s.executeStep())) {
+    out.push_back({s.getColumn(0).getInt64(), s.getColumn(1).getDouble(),
+                   s.getColumn(2).getInt() != 0, optional_double(s.getColumn(3)),
+                   optional_int(s.getColumn(4)), s.getColumn(5).getInt() != 0,
+                   s.getColumn(6).getDouble()});
+  }
+  return out;
+}
+
+std::vector<EventRecord> Store::list_events() {
+  auto s = prepare(db_, "SELECT id, time, rank, kind, text FROM events ORDER BY id");
+  std::vector<EventRecord> out;
+  while (SS_SQL(s.executeStep())) {
+    out.push_back({s.getColumn(0).getInt64(), s.getColumn(1).getDouble(), s.getColumn(2).getInt64(),
+                   s.getColumn(3).getString(), s.getColumn(4).getString()});
+  }
+  return out;
+}
+
+}  // namespace ss::store
