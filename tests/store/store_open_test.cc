@@ -1,0 +1,218 @@
+// Opening stores: creation, schema v1 -> v2 migration of a hand-made v1 file, and refusal
+// (ss::InputError, file bytes unchanged) of missing, foreign and newer-version files.
+#include <gtest/gtest.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "ss/error.h"
+#include "store/migrations.h"
+#include "store/store.h"
+#include "tests/store/temp_dir.h"
+
+namespace ss::store {
+namespace {
+
+using ss::testing::read_bytes;
+using ss::testing::TempDir;
+using ss::testing::write_text;
+
+StoreOptions create_options() {
+  StoreOptions o;
+  o.create_if_missing = true;
+  return o;
+}
+
+// Expects opening `path` with `options` to throw InputError whose message names the path and
+// contains `fragment`, leaving the file's bytes as they were and no journal files behind.
+void expect_refused(const std::filesystem::path& path, const StoreOptions& options,
+                    const std::string& fragment) {
+  const bool existed = std::filesystem::exists(path);
+  const bool is_file = std::filesystem::is_regular_file(path);
+  const std::string before = is_file ? read_bytes(path) : "";
+  try {
+    Store store(path, options);
+    FAIL() << "opening " << path << " should have thrown";
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(path.string()), std::string::npos) << message;
+    EXPECT_NE(message.find(fragment), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << "one line: " << message;
+  }
+  EXPECT_EQ(std::filesystem::exists(path), existed);
+  if (is_file) {
+    EXPECT_EQ(read_bytes(path), before) << "file bytes changed";
+  }
+  EXPECT_FALSE(std::filesystem::exists(path.string() + "-journal"));
+}
+
+TEST(StoreOpen, CreatesEveryTableAtTheCurrentVersion) {
+  TempDir dir;
+  Store store(dir / "s.db", create_options());
+  EXPECT_EQ(store.schema_version(), kSchemaVersion);
+  EXPECT_EQ(kSchemaVersion, 2);
+  EXPECT_EQ(store.journal_mode(), "wal");
+  SQLite::Database raw((dir / "s.db").string());
+  for (const char* table :
+       {"meta", "sweeps", "runs", "metrics", "checkpoints", "fits", "events", "run_flags"}) {
+    EXPECT_TRUE(raw.tableExists(table)) << table;
+  }
+  EXPECT_EQ(raw.execAndGet("SELECT value FROM meta WHERE key='schema_version'").getString(), "2");
+}
+
+TEST(StoreOpen, DeleteJournalModeOnRequest) {
+  TempDir dir;
+  StoreOptions options = create_options();
+  options.journal = JournalMode::kDelete;
+  Store store(dir / "s.db", options);
+  EXPECT_EQ(store.journal_mode(), "delete");
+}
+
+TEST(StoreOpen, ParseJournalModeRejectsUnknownText) {
+  EXPECT_EQ(parse_journal_mode("wal"), JournalMode::kWal);
+  EXPECT_EQ(parse_journal_mode("delete"), JournalMode::kDelete);
+  EXPECT_THROW(parse_journal_mode("truncate"), InputError);
+}
+
+TEST(StoreOpen, ReopeningIsIdempotent) {
+  TempDir dir;
+  { Store store(dir / "s.db", create_options()); }
+  Store again(dir / "s.db", StoreOptions{});
+  EXPECT_EQ(again.schema_version(), kSchemaVersion);
+}
+
+TEST(StoreOpen, MigratesAHandMadeV1FileToV2KeepingItsRows) {
+  TempDir dir;
+  const auto path = dir / "v1.db";
+  {
+    // The v1 schema of store/schema.md, written by hand (not by the code under test), with one
+    // sweep and one run in it.
+    SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec(R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sweeps(id INTEGER PRIMARY KEY, name TEXT NOT NULL, config_path TEXT NOT NULL,
+  config_text TEXT NOT NULL, config_hash TEXT NOT NULL UNIQUE, created REAL NOT NULL);
+CREATE TABLE runs(id INTEGER PRIMARY KEY, sweep_id INTEGER NOT NULL REFERENCES sweeps(id),
+  point TEXT NOT NULL UNIQUE, point_index INTEGER NOT NULL, n_layer INTEGER NOT NULL,
+  d_model INTEGER NOT NULL, n_head INTEGER NOT NULL, d_ff INTEGER NOT NULL,
+  n_ctx INTEGER NOT NULL, vocab INTEGER NOT NULL, n_params INTEGER NOT NULL,
+  n_params_embedding INTEGER NOT NULL, n_params_total INTEGER NOT NULL, tokens INTEGER NOT NULL,
+  batch_tokens INTEGER NOT NULL, steps INTEGER NOT NULL, lr REAL NOT NULL, seed INTEGER NOT NULL,
+  dp INTEGER NOT NULL, tp INTEGER NOT NULL, flops REAL NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending'
+    CHECK(status IN ('pending','running','done','failed','diverged')),
+  attempts INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_expires REAL,
+  step INTEGER NOT NULL DEFAULT 0, tokens_seen INTEGER NOT NULL DEFAULT 0,
+  final_train_loss REAL, final_val_loss REAL, best_train_loss REAL, best_val_loss REAL,
+  diverged_step INTEGER, error TEXT, created REAL NOT NULL, started REAL, finished REAL,
+  wall_seconds REAL NOT NULL DEFAULT 0);
+CREATE INDEX runs_status ON runs(status);
+CREATE TABLE metrics(run INTEGER NOT NULL REFERENCES runs(id), step INTEGER NOT NULL,
+  tokens INTEGER NOT NULL, flops REAL NOT NULL, train_loss REAL, val_loss REAL, lr REAL,
+  grad_norm REAL, tokens_per_s REAL, wall REAL, PRIMARY KEY(run, step)) WITHOUT ROWID;
+CREATE TABLE checkpoints(run INTEGER NOT NULL REFERENCES runs(id), step INTEGER NOT NULL,
+  path TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL, created REAL NOT NULL,
+  PRIMARY KEY(run, step));
+CREATE TABLE fits(id INTEGER PRIMARY KEY, law TEXT NOT NULL, source TEXT NOT NULL,
+  params TEXT NOT NULL, ci TEXT NOT NULL, n_points INTEGER NOT NULL, residual REAL,
+  created REAL NOT NULL);
+CREATE TABLE events(id INTEGER PRIMARY KEY, time REAL NOT NULL, rank INTEGER NOT NULL,
+  kind TEXT NOT NULL, text TEXT NOT NULL);
+INSERT INTO meta VALUES('schema_version','1');
+INSERT INTO sweeps VALUES(1,'old','old.toml','x = 1','abc',1.0);
+INSERT INTO runs(id, sweep_id, point, point_index, n_layer, d_model, n_head, d_ff, n_ctx, vocab,
+  n_params, n_params_embedding, n_params_total, tokens, batch_tokens, steps, lr, seed, dp, tp,
+  flops, status, created) VALUES(7,1,'p7',0,2,64,4,256,64,256,98304,20480,119552,1000000,
+  8192,123,0.001,1,1,1,1.0e12,'done',1.0);
+)sql");
+  }
+  {
+    // Read-only opening reads a v1 store as it is and does not migrate it.
+    StoreOptions read_only;
+    read_only.read_only = true;
+    Store store(path, read_only);
+    EXPECT_EQ(store.schema_version(), 1);
+  }
+  Store store(path, StoreOptions{});
+  EXPECT_EQ(store.schema_version(), 2);
+  const auto runs = store.list_runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].id, 7);
+  EXPECT_EQ(runs[0].plan.point, "p7");
+  EXPECT_EQ(runs[0].status, "done");
+  const RunFlagsRecord flag{7, 0.5, true, 0.1, std::nullopt, false, 0};
+  store.write_run_flags(std::span(&flag, 1));
+  ASSERT_EQ(store.list_run_flags().size(), 1u);
+  EXPECT_TRUE(store.list_run_flags()[0].kaplan_flag);
+}
+
+TEST(StoreOpen, MissingFileIsNotCreatedUnlessAsked) {
+  TempDir dir;
+  expect_refused(dir / "absent.db", StoreOptions{}, "does not exist");
+}
+
+TEST(StoreOpen, RefusesATextFile) {
+  TempDir dir;
+  write_text(dir / "notes.db", "this is a text file, not a database\n");
+  expect_refused(dir / "notes.db", create_options(), "not an SQLite file");
+}
+
+TEST(StoreOpen, RefusesAShortBinaryFile) {
+  TempDir dir;
+  write_text(dir / "short.db", std::string("SQLite", 6));
+  expect_refused(dir / "short.db", create_options(), "not an SQLite file");
+}
+
+TEST(StoreOpen, RefusesAnSqliteFileWithOtherTables) {
+  TempDir dir;
+  const auto path = dir / "other.db";
+  {
+    SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec("CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT)");
+    raw.exec("INSERT INTO customers(name) VALUES('ada')");
+  }
+  expect_refused(path, create_options(), "no meta table");
+}
+
+TEST(StoreOpen, RefusesAMetaTableWithoutSchemaVersion) {
+  TempDir dir;
+  const auto path = dir / "meta.db";
+  {
+    SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    raw.exec("INSERT INTO meta VALUES('owner','someone else')");
+  }
+  expect_refused(path, create_options(), "no schema_version");
+}
+
+TEST(StoreOpen, RefusesANewerSchemaVersion) {
+  TempDir dir;
+  const auto path = dir / "new.db";
+  {
+    StoreOptions options = create_options();
+    options.journal = JournalMode::kDelete;  // no -wal file: the main file holds everything
+    Store store(path, options);
+  }
+  {
+    SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
+    raw.exec("UPDATE meta SET value='3' WHERE key='schema_version'");
+  }
+  expect_refused(path, StoreOptions{}, "schema_version 3");
+  expect_refused(path, create_options(), "newer");
+}
+
+TEST(StoreOpen, EmptyFileNeedsCreate) {
+  TempDir dir;
+  write_text(dir / "empty.db", "");
+  expect_refused(dir / "empty.db", StoreOptions{}, "is empty");
+  Store store(dir / "empty.db", create_options());
+  EXPECT_EQ(store.schema_version(), kSchemaVersion);
+}
+
+TEST(StoreOpen, ADirectoryIsRefused) {
+  TempDir dir;
+  std::filesystem::create_directory(dir / "adir.db");
+  expect_refused(dir / "adir.db", create_options(), "not a regular file");
+}
+
+}  // namespace
+}  // namespace ss::store
