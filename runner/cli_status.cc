@@ -1,0 +1,84 @@
+// `scalesweep status DB`: every run grouped by status with its progress and losses, then the
+// summary. Read-only: never creates, migrates or locks the store for writing.
+#include "runner/cli_status.h"
+
+#include <fmt/core.h>
+
+#include <memory>
+
+#include "store/store.h"
+
+namespace ss::runner {
+namespace {
+
+struct StatusOptions {
+  std::string store;
+  std::int64_t sweep_id = 0;  // 0: every sweep
+};
+
+std::string loss_text(const std::optional<double>& loss) {
+  return loss ? fmt::format("{:.4f}", *loss) : std::string("-");
+}
+
+double percent(std::int64_t part, std::int64_t whole) {
+  return whole > 0 ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+}
+
+void run_status(const StatusOptions& options) {
+  store::StoreOptions store_options;
+  store_options.read_only = true;
+  store::Store db(options.store, store_options);
+  std::optional<std::int64_t> sweep;
+  if (options.sweep_id > 0) sweep = options.sweep_id;
+  const store::StatusSummary summary = db.status_summary(sweep);
+  for (const char* status : {store::kStatusRunning, store::kStatusPending, store::kStatusDone,
+                             store::kStatusFailed, store::kStatusDiverged}) {
+    store::RunFilter filter;
+    filter.sweep_id = sweep;
+    filter.status = status;
+    const auto runs = db.list_runs(filter);
+    if (runs.empty()) continue;
+    fmt::print("{} ({})\n", status, runs.size());
+    fmt::print("  {:>5} {:>5} {:<16} {:>10} {:>12} {:>15} {:>7} {:>10} {:>10} {:>10} {:>4} {}\n",
+               "run", "index", "point", "N", "D", "step/steps", "tokens%", "best_val", "final_val",
+               "final_trn", "try", "note");
+    for (const auto& r : runs) {
+      std::string note;
+      if (r.lease_owner) note = "lease " + *r.lease_owner;
+      if (r.diverged_step) note = fmt::format("diverged at step {}", *r.diverged_step);
+      if (r.error) note += (note.empty() ? "" : "; ") + *r.error;
+      fmt::print(
+          "  {:>5} {:>5} {:<16} {:>10} {:>12} {:>15} {:>6.1f}% {:>10} {:>10} {:>10} {:>4} "
+          "{}\n",
+          r.id, r.plan.point_index, r.plan.point, r.plan.n_params, r.plan.tokens,
+          fmt::format("{}/{}", r.step, r.plan.steps), percent(r.tokens_seen, r.plan.tokens),
+          loss_text(r.best_val_loss), loss_text(r.final_val_loss), loss_text(r.final_train_loss),
+          r.attempts, note);
+    }
+  }
+  fmt::print("summary: {} runs", summary.runs_total);
+  for (const auto& [status, count] : summary.runs_by_status) fmt::print(", {} {}", count, status);
+  fmt::print("\ntokens: {} of {} ({:.1f}%), planned {:.3g} FLOPs\n", summary.tokens_seen,
+             summary.tokens_target, percent(summary.tokens_seen, summary.tokens_target),
+             summary.flops_planned);
+  if (summary.best_val_loss) {
+    fmt::print("best val loss: {:.4f} (run {})\n", *summary.best_val_loss, *summary.best_val_run);
+  } else {
+    fmt::print("best val loss: - (no run has reported one yet)\n");
+  }
+}
+
+}  // namespace
+
+void add_status_command(CLI::App& app) {
+  auto options = std::make_shared<StatusOptions>();
+  CLI::App* status = app.add_subcommand(
+      "status", "Print the runs of a store by status, their progress and losses, and a summary");
+  status->add_option("store", options->store, "SQLite store written by plan --store / run")
+      ->required();
+  status->add_option("--sweep", options->sweep_id, "only this sweep id (default: all)")
+      ->check(CLI::PositiveNumber);
+  status->callback([options] { run_status(*options); });
+}
+
+}  // namespace ss::runner

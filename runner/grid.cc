@@ -1,0 +1,199 @@
+// Grid expansion and the per-point formulas (parameter counts, FLOPs, Kaplan ratio, memory).
+// Invariant: the formulas here are the ones documented in docs/config.md and grid.h; the exact
+// total must equal the trainer's real parameter count for the GPT-2 layout.
+#include "runner/grid.h"
+
+#include <fmt/core.h>
+
+#include <cmath>
+#include <set>
+
+#include "ss/error.h"
+
+namespace ss::runner {
+
+ParamCounts count_parameters(const ModelShape& s, std::int64_t vocab) {
+  const std::int64_t d = s.d_model, ff = s.d_ff;
+  ParamCounts p;
+  // Weight matrices only: qkv (3 d^2) + attention projection (d^2) + fc and fc projection.
+  p.non_embedding = s.n_layer * (4 * d * d + 2 * d * ff);
+  p.embedding = vocab * d + s.n_ctx * d;
+  // Per layer, besides the matrices: ln1 w,b (2d), qkv bias (3d), proj bias (d), ln2 w,b (2d),
+  // fc bias (ff), fc proj bias (d) = 9d + ff. Plus the final LayerNorm (2d). The unembedding is
+  // tied to wte, so it adds nothing.
+  p.total = p.non_embedding + s.n_layer * (9 * d + ff) + p.embedding + 2 * d;
+  return p;
+}
+
+double training_flops(const ModelShape& s, std::int64_t non_embedding, double tokens) {
+  return (6.0 * static_cast<double>(non_embedding) +
+          6.0 * static_cast<double>(s.n_layer * s.n_ctx * s.d_model)) *
+         tokens;
+}
+
+double kaplan_ratio(double tokens, double non_embedding) {
+  return tokens / (5e3 * std::pow(non_embedding, 0.74));
+}
+
+MemoryEstimate estimate_memory(const ModelShape& s, std::int64_t vocab, std::int64_t n_params_total,
+                               std::int64_t micro_batch, std::int64_t tp) {
+  MemoryEstimate m;
+  m.state_bytes = 16 * n_params_total / tp;
+  // Stored activations per token: per layer ln1, qkv (3d), attention output, projection,
+  // residual, ln2, residual 2 (9d in all), fc and gelu (2 d_ff), pre-softmax scores and
+  // probabilities (2 n_head n_ctx); then the final LN output (d) and logits + probabilities.
+  const std::int64_t per_layer = 9 * s.d_model + 2 * s.d_ff + 2 * s.n_head * s.n_ctx;
+  const std::int64_t per_token = s.n_layer * per_layer / tp + s.d_model + 2 * vocab;
+  m.activation_bytes = 4 * micro_batch * s.n_ctx * per_token;
+  return m;
+}
+
+std::string point_canonical_text(const Point& p, const SweepSpec& spec) {
+  return fmt::format(
+      "scalesweep-point-v1;family={};tokenizer={};vocab={};n_layer={};d_model={};n_head={};"
+      "d_ff={};n_ctx={};tokens={};batch_tokens={};lr={};warmup_steps={};lr_min_ratio={};"
+      "weight_decay={};grad_clip={};seed={};dp={};tp={}",
+      spec.family, spec.data.tokenizer, p.vocab, p.shape.n_layer, p.shape.d_model, p.shape.n_head,
+      p.shape.d_ff, p.shape.n_ctx, p.tokens, p.batch_tokens, p.lr, p.warmup_steps, p.lr_min_ratio,
+      p.weight_decay, p.grad_clip, p.seed, p.dp, p.tp);
+}
+
+namespace {
+
+[[noreturn]] void fail(const SweepSpec& spec, int line, const std::string& message) {
+  throw InputError(fmt::format("{}:{}: {}", spec.config_path, std::max(line, 1), message));
+}
+
+std::string shape_text(const ModelShape& s) {
+  return fmt::format("n_layer = {}, d_model = {}, n_head = {}, d_ff = {}, n_ctx = {}", s.n_layer,
+                     s.d_model, s.n_head, s.d_ff, s.n_ctx);
+}
+
+// D values of one shape, in file order (isoFLOP points outside the ratio window are dropped).
+std::vector<std::int64_t> tokens_for_shape(const SweepSpec& spec, const ModelShape& shape,
+                                           const ParamCounts& params) {
+  const double n = static_cast<double>(params.non_embedding);
+  std::vector<std::int64_t> out;
+  for (double v : spec.tokens.values) {
+    double d = v;
+    if (spec.tokens.mode == TokenMode::kPerParam) d = v * n;
+    if (spec.tokens.mode == TokenMode::kIsoflop) d = v / (6.0 * n);
+    const auto rounded = std::llround(d);
+    if (rounded < 1) {
+      fail(spec, spec.tokens.line,
+           fmt::format("tokens = {} gives D = {} < 1 token for {}; raise the value", v, d,
+                       shape_text(shape)));
+    }
+    if (spec.tokens.mode == TokenMode::kIsoflop) {
+      const double ratio = static_cast<double>(rounded) / n;
+      if (spec.tokens.min_ratio && ratio < *spec.tokens.min_ratio) continue;
+      if (spec.tokens.max_ratio && ratio > *spec.tokens.max_ratio) continue;
+    }
+    out.push_back(rounded);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Point> expand_grid(const SweepSpec& spec) {
+  std::vector<Point> points;
+  std::set<std::string> keys;
+  for (const ModelShape& shape : spec.shapes) {
+    const ParamCounts params = count_parameters(shape, spec.vocab);
+    std::vector<double> lrs = spec.train.lr;
+    if (spec.train.lr_rule == LrRule::kKaplan) {
+      const double lr = kaplan_learning_rate(static_cast<double>(params.non_embedding));
+      if (!(lr > 0)) {
+        fail(spec, spec.model_line,
+             fmt::format("train.lr = \"kaplan\" gives lr = {} <= 0 for N = {} ({}); give a "
+                         "fixed lr for models this large",
+                         lr, params.non_embedding, shape_text(shape)));
+      }
+      lrs = {lr};
+    }
+    for (std::int64_t tokens : tokens_for_shape(spec, shape, params)) {
+      for (std::int64_t batch : spec.train.batch_tokens) {
+        for (double lr : lrs) {
+          for (std::int64_t seed : spec.train.seeds) {
+            Point p;
+            p.index = static_cast<std::int64_t>(points.size());
+            p.shape = shape;
+            p.vocab = spec.vocab;
+            p.tokens = tokens;
+            p.batch_tokens = batch;
+            p.micro_batch = spec.train.micro_batch;
+            p.grad_accum = batch / shape.n_ctx / (spec.train.micro_batch * spec.dp);
+            p.lr = lr;
+            p.lr_min_ratio = spec.train.lr_min_ratio;
+            p.weight_decay = spec.train.weight_decay;
+            p.grad_clip = spec.train.grad_clip;
+            p.seed = seed;
+            p.dp = spec.dp;
+            p.tp = spec.tp;
+            p.params = params;
+            p.steps = (tokens + batch - 1) / batch;
+            p.warmup_steps =
+                spec.train.warmup_steps
+                    ? *spec.train.warmup_steps
+                    : std::llround(*spec.train.warmup_fraction * static_cast<double>(p.steps));
+            if (p.warmup_steps >= p.steps && p.warmup_steps > 0) {
+              fail(spec, spec.train.warmup_line,
+                   fmt::format("train.warmup_steps = {} is not below the {} steps of the point "
+                               "with D = {}, batch_tokens = {} ({}); lower warmup_steps or use "
+                               "warmup_fraction",
+                               p.warmup_steps, p.steps, tokens, batch, shape_text(shape)));
+            }
+            p.flops = training_flops(shape, params.non_embedding, static_cast<double>(tokens));
+            const double n = static_cast<double>(params.non_embedding);
+            p.tokens_per_param = static_cast<double>(tokens) / n;
+            p.kaplan_ratio = kaplan_ratio(static_cast<double>(tokens), n);
+            p.kaplan_overfit = p.kaplan_ratio < 1.0;
+            p.memory = estimate_memory(shape, spec.vocab, params.total, p.micro_batch, p.tp);
+            p.key = sha256_hex(point_canonical_text(p, spec)).substr(0, 16);
+            if (!keys.insert(p.key).second) {
+              fail(spec, spec.model_line,
+                   fmt::format("two grid points are identical ({}, D = {}, batch_tokens = {}, "
+                               "lr = {}, seed = {}); remove the repeated value from the lists",
+                               shape_text(shape), tokens, batch, lr, seed));
+            }
+            points.push_back(std::move(p));
+          }
+        }
+      }
+    }
+  }
+  if (points.empty()) {
+    fail(spec, spec.tokens.line,
+         "tokens.min_ratio/max_ratio remove every isoFLOP point, so the grid is empty; widen "
+         "the ratio window or add model sizes");
+  }
+  return points;
+}
+
+store::RunPlan to_run_plan(const Point& p, std::int64_t sweep_id) {
+  store::RunPlan r;
+  r.sweep_id = sweep_id;
+  r.point = p.key;
+  r.point_index = p.index;
+  r.n_layer = p.shape.n_layer;
+  r.d_model = p.shape.d_model;
+  r.n_head = p.shape.n_head;
+  r.d_ff = p.shape.d_ff;
+  r.n_ctx = p.shape.n_ctx;
+  r.vocab = p.vocab;
+  r.n_params = p.params.non_embedding;
+  r.n_params_embedding = p.params.embedding;
+  r.n_params_total = p.params.total;
+  r.tokens = p.tokens;
+  r.batch_tokens = p.batch_tokens;
+  r.steps = p.steps;
+  r.lr = p.lr;
+  r.seed = p.seed;
+  r.dp = p.dp;
+  r.tp = p.tp;
+  r.flops = p.flops;
+  return r;
+}
+
+}  // namespace ss::runner

@@ -1,0 +1,81 @@
+// Grid expansion: a validated SweepSpec -> the ordered list of points, each with its stable key
+// and derived quantities (parameter counts, steps, FLOPs, Kaplan indicator, memory per rank).
+// Invariants: the order is deterministic (shapes in file order, then tokens, batch, lr, seed);
+// a point's key depends only on the fields that define its training run (see point_canonical_text),
+// so the same config gives the same keys on any machine and unrelated edits keep them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runner/config.h"
+#include "store/records.h"
+
+namespace ss::runner {
+
+// Parameter counts of a GPT-2-layout model (see docs/config.md for the formulas).
+struct ParamCounts {
+  std::int64_t non_embedding = 0;  // attention + MLP weight matrices (Kaplan's N)
+  std::int64_t embedding = 0;      // vocab*d_model + n_ctx*d_model
+  std::int64_t total = 0;          // every trainable scalar: biases, LayerNorms, tied unembedding
+};
+
+ParamCounts count_parameters(const ModelShape& shape, std::int64_t vocab);
+
+// Training FLOPs: (6 N + 6 n_layer n_ctx d_model) * D (Kaplan's convention, N non-embedding).
+double training_flops(const ModelShape& shape, std::int64_t non_embedding, double tokens);
+
+// Kaplan's overfitting indicator D / (5e3 N^0.74): below 1 overfitting is expected.
+double kaplan_ratio(double tokens, double non_embedding);
+
+// Bytes per rank, fp32: weights + grads + AdamW m and v (16 B/param) / tp, plus activations
+// 4 * micro_batch * n_ctx * [n_layer (9 d + 2 d_ff + 2 n_head n_ctx) / tp + d + 2 vocab].
+struct MemoryEstimate {
+  std::int64_t state_bytes = 0;
+  std::int64_t activation_bytes = 0;
+  std::int64_t total() const { return state_bytes + activation_bytes; }
+};
+MemoryEstimate estimate_memory(const ModelShape& shape, std::int64_t vocab,
+                               std::int64_t n_params_total, std::int64_t micro_batch,
+                               std::int64_t tp);
+
+struct Point {
+  std::int64_t index = 0;
+  std::string key;  // 16 hex digits: sha256 of point_canonical_text
+  ModelShape shape;
+  std::int64_t vocab = 0;
+  std::int64_t tokens = 0;        // target D
+  std::int64_t batch_tokens = 0;  // per optimizer step
+  std::int64_t micro_batch = 0;   // sequences per micro step per dp rank
+  std::int64_t grad_accum = 0;    // micro steps per optimizer step
+  double lr = 0;
+  std::int64_t warmup_steps = 0;
+  double lr_min_ratio = 0;
+  double weight_decay = 0;
+  double grad_clip = 0;
+  std::int64_t seed = 0;
+  std::int64_t dp = 1, tp = 1;
+  ParamCounts params;
+  std::int64_t steps = 0;  // ceil(tokens / batch_tokens)
+  double flops = 0;
+  double tokens_per_param = 0;  // D / N (non-embedding)
+  double kaplan_ratio = 0;
+  bool kaplan_overfit = false;  // kaplan_ratio < 1
+  MemoryEstimate memory;
+};
+
+// The text hashed into a point key: family, tokenizer, vocab, shape, D, batch, lr, warmup,
+// lr_min_ratio, weight decay, grad clip, seed, dp, tp. Not hashed: paths, micro_batch, eval and
+// checkpoint settings (they do not change what a run computes, up to float summation order).
+std::string point_canonical_text(const Point& point, const SweepSpec& spec);
+
+// Expands the grid. Throws ss::InputError (FILE:LINE) when a point is impossible: no tokens
+// left after rounding, fewer steps than warmup, a Kaplan lr <= 0, duplicate points, or an
+// isoFLOP filter that removes every point.
+std::vector<Point> expand_grid(const SweepSpec& spec);
+
+// The runs row of a point for the store.
+store::RunPlan to_run_plan(const Point& point, std::int64_t sweep_id);
+
+}  // namespace ss::runner

@@ -1,0 +1,31 @@
+// scalesweep: the sweep CLI. Each subcommand lives in its own runner/cli_*.cc and registers
+// itself here with one add_*_command call. Invariant: only main() maps exceptions to exit codes
+// (ss::InputError and CLI parse errors -> 2, anything else -> 1).
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+
+#include <exception>
+
+#include "runner/cli_plan.h"
+#include "runner/cli_status.h"
+#include "ss/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"scalesweep: plan, run and inspect scaling-law sweeps"};
+  app.require_subcommand(1);
+  ss::runner::add_plan_command(app);
+  ss::runner::add_status_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help or the parse error
+    return code == 0 ? 0 : ss::kExitBadInput;
+  } catch (const ss::InputError& e) {
+    fmt::print(stderr, "scalesweep: error: {}\n", e.what());
+    return ss::kExitBadInput;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "scalesweep: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
