@@ -32,6 +32,8 @@ int line_of(const toml::node& node) {
 
 // The node printed as TOML on one line (for "key = value" in messages).
 std::string show(const toml::node& node) {
+  // Strings as the user most likely wrote them ("x"), not TOML++'s literal form ('x').
+  if (node.is_string()) return "\"" + **node.as_string() + "\"";
   std::ostringstream out;
   node.visit([&](const auto& n) { out << toml::toml_formatter{n}; });
   std::string text = out.str();
@@ -181,8 +183,13 @@ class TableReader {
       const std::string k(key.str());
       if (std::find(known.begin(), known.end(), k) != known.end()) continue;
       std::string hint;
+      std::size_t best = 3;  // suggest only names within 2 edits, the closest one
       for (const auto& candidate : known) {
-        if (edit_distance(k, candidate) <= 2) hint = fmt::format(" (did you mean {}?)", candidate);
+        const std::size_t distance = edit_distance(k, candidate);
+        if (distance < best) {
+          best = distance;
+          hint = fmt::format(" (did you mean {}?)", candidate);
+        }
       }
       std::string list;
       for (const auto& a : known) list += (list.empty() ? "" : ", ") + a;
@@ -352,20 +359,25 @@ void parse_model(TableReader& t, SweepSpec& spec) {
 TokensSpec parse_tokens(TableReader& t) {
   TokensSpec tokens;
   tokens.line = t.line();
-  int modes = 0;
-  for (const auto& [key, mode] :
-       {std::pair{"absolute", TokenMode::kAbsolute}, std::pair{"per_param", TokenMode::kPerParam},
-        std::pair{"isoflop", TokenMode::kIsoflop}}) {
-    if (!t.has(key)) continue;
-    ++modes;
-    if (modes > 1) {
-      t.fail_at(line_of(*t.find(key)),
-                fmt::format("tokens.{} is a second token mode; give exactly one of tokens."
-                            "absolute, tokens.per_param or tokens.isoflop",
-                            key));
-    }
+  // The mode written last in the file is the one reported when two are given.
+  std::vector<std::pair<int, std::string>> given;
+  for (const char* key : {"absolute", "per_param", "isoflop"}) {
+    if (t.has(key)) given.emplace_back(line_of(*t.find(key)), key);
+  }
+  std::sort(given.begin(), given.end());
+  if (given.size() > 1) {
+    t.fail_at(given.back().first,
+              fmt::format("tokens.{} is a second token mode (tokens.{} is on line {}); give "
+                          "exactly one of tokens.absolute, tokens.per_param or tokens.isoflop",
+                          given.back().second, given.front().second, given.front().first));
+  }
+  const int modes = static_cast<int>(given.size());
+  if (modes == 1) {
+    const std::string key = given.front().second;
     const auto values = t.get_axis<double>(key, 0);
-    tokens.mode = mode;
+    tokens.mode = key == "absolute"    ? TokenMode::kAbsolute
+                  : key == "per_param" ? TokenMode::kPerParam
+                                       : TokenMode::kIsoflop;
     tokens.line = values.front().line;
     for (const auto& v : values) tokens.values.push_back(v.value);
   }
@@ -493,6 +505,7 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& path) {
   spec.config_text = text;
   spec.config_hash = sha256_hex(text);
   TableReader top(path, root, "");
+  top.reject_unknown_keys({"name", "data", "model", "tokens", "train", "parallel", "schedule"});
   spec.name = top.get_string("name", {}, std::filesystem::path(path).stem().string(), "");
   if (spec.name.empty()) top.fail(std::string("name"), *top.find("name"), "is empty; name it");
 
@@ -521,7 +534,6 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& path) {
   TableReader schedule(path, require_table(top, "schedule", "add [schedule] with intervals"),
                        "schedule");
   spec.schedule = parse_schedule(schedule, spec.name);
-  top.reject_unknown_keys({"name", "data", "model", "tokens", "train", "parallel", "schedule"});
   if (spec.train.lr_rule == LrRule::kFixed && spec.train.lr.empty()) {
     train.fail_missing("lr", "give at least one learning rate");
   }

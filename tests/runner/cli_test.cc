@@ -1,0 +1,175 @@
+// The scalesweep binary end to end: plan (table/csv/json), plan --store twice (idempotent),
+// status, --help, and bad input (broken configs, foreign stores, bad flags): exit code 2, one
+// "scalesweep: error: FILE:LINE: key ..." line, and no store file created or changed.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "tests/store/temp_dir.h"
+
+namespace {
+
+using ss::testing::read_bytes;
+using ss::testing::TempDir;
+using ss::testing::write_text;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  // Runs `scalesweep ARGS` in the source dir (so configs/... resolve), capturing both streams.
+  Result scalesweep(const std::string& args) {
+    const auto out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    const std::string command = std::string("cd '") + SS_SOURCE_DIR + "' && '" + SCALESWEEP_BIN +
+                                "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+    const int status = std::system(command.c_str());
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_bytes(out);
+    r.err = read_bytes(err);
+    return r;
+  }
+  static int count_lines(const std::string& text) {
+    return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  }
+  TempDir dir_;
+};
+
+TEST_F(CliTest, PlanPrintsEveryPoint) {
+  const Result table = scalesweep("plan configs/quickstart.toml");
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_NE(table.out.find("4 points"), std::string::npos) << table.out;
+  EXPECT_EQ(count_lines(table.out), 1 + 1 + 4 + 1);  // title, header, 4 rows, total
+  const Result csv = scalesweep("plan configs/quickstart.toml --format csv");
+  ASSERT_EQ(csv.code, 0) << csv.err;
+  EXPECT_EQ(count_lines(csv.out), 1 + 4);
+  EXPECT_EQ(csv.out.rfind("index,key,n_layer,d_model,n_head,d_ff", 0), 0u);
+  const Result json = scalesweep("plan configs/quickstart.toml --format json");
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"points\""), std::string::npos);
+  EXPECT_NE(json.out.find("\"kaplan_overfit\""), std::string::npos);
+}
+
+TEST_F(CliTest, PlanStoreTwiceRegistersEachPointOnce) {
+  const auto db = dir_ / "x.db";
+  const Result first = scalesweep("plan configs/quickstart.toml --store " + db.string());
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_NE(first.err.find("4 new points"), std::string::npos) << first.err;
+  const Result second = scalesweep("plan configs/quickstart.toml --store " + db.string());
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_NE(second.err.find("0 new points, 4 already registered"), std::string::npos) << second.err;
+  SQLite::Database raw(db.string());
+  EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM runs").getInt(), 4);
+  EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM runs WHERE status='pending'").getInt(), 4);
+  EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM sweeps").getInt(), 1);
+  EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "wal");
+
+  const Result status = scalesweep("status " + db.string());
+  ASSERT_EQ(status.code, 0) << status.err;
+  EXPECT_NE(status.out.find("pending (4)"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("summary: 4 runs"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("0 of 2"), std::string::npos) << status.out;  // tokens 0 of 2.6M
+}
+
+TEST_F(CliTest, StoreJournalDelete) {
+  const auto db = dir_ / "nfs.db";
+  const Result r =
+      scalesweep("plan configs/quickstart.toml --store-journal delete --store " + db.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  SQLite::Database raw(db.string());
+  EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "delete");
+}
+
+TEST_F(CliTest, HelpOnEverySubcommand) {
+  for (const char* args : {"--help", "plan --help", "status --help"}) {
+    const Result r = scalesweep(args);
+    EXPECT_EQ(r.code, 0) << args;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << args << ": " << r.out;
+  }
+}
+
+TEST_F(CliTest, CommandLineMistakesExitTwo) {
+  EXPECT_EQ(scalesweep("").code, 2);  // a subcommand is required
+  EXPECT_EQ(scalesweep("plan").code, 2);
+  EXPECT_EQ(scalesweep("plan configs/quickstart.toml --bogus").code, 2);
+  EXPECT_EQ(scalesweep("plan configs/quickstart.toml --format xml").code, 2);
+  const auto db = dir_ / "never.db";
+  EXPECT_EQ(
+      scalesweep("plan configs/quickstart.toml --store-journal nfs --store " + db.string()).code,
+      2);
+  EXPECT_FALSE(std::filesystem::exists(db));
+}
+
+// Each broken config: exit 2, exactly one stderr line naming file:line and the key, no store.
+TEST_F(CliTest, BrokenConfigsExitTwoWithOneLineAndNoStore) {
+  const std::string good =
+      read_bytes(std::filesystem::path(SS_SOURCE_DIR) / "configs" / "quickstart.toml");
+  struct Case {
+    const char* name;
+    std::string from, to;
+    std::string expected;  // after "scalesweep: error: FILE:"
+  };
+  const std::vector<Case> cases = {
+      {"syntax", "n_ctx = 64", "n_ctx = = 64", "TOML syntax error"},
+      {"unknown_key", "n_ctx = 64", "n_ctx = 64\nn_ctxx = 64", "model.n_ctxx = 64 is not a known"},
+      {"n_head", "d_head = 16", "n_head = 5", "model.n_head = 5 does not divide d_model = 32"},
+      {"negative_tokens", "isoflop = [9e10]", "absolute = [-1000]", "tokens.absolute = -1000"},
+      {"empty_grid", "n_layer = [1, 2]", "n_layer = []", "model.n_layer = [] is an empty list"},
+      {"tp", "tp = 1", "tp = 3", "parallel.tp = 3 does not divide n_head"},
+      {"two_modes", "isoflop = [9e10]", "isoflop = [9e10]\nper_param = [20]", "second token mode"},
+  };
+  for (const Case& c : cases) {
+    std::string text = good;
+    const auto at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.name;
+    text.replace(at, c.from.size(), c.to);
+    // The line the edit starts on (1-based) is where every one of these errors points.
+    const int line = static_cast<int>(std::count(text.begin(), text.begin() + at, '\n')) + 1 +
+                     (std::string(c.name) == "unknown_key" || std::string(c.name) == "two_modes");
+    const auto config = dir_ / (std::string(c.name) + ".toml");
+    write_text(config, text);
+    const auto db = dir_ / (std::string(c.name) + ".db");
+    const Result r = scalesweep("plan " + config.string() + " --store " + db.string());
+    EXPECT_EQ(r.code, 2) << c.name << ": " << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << c.name << ": " << r.err;
+    const std::string prefix =
+        "scalesweep: error: " + config.string() + ":" + std::to_string(line) + ": ";
+    EXPECT_EQ(r.err.rfind(prefix, 0), 0u) << c.name << ": expected " << prefix << " got " << r.err;
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.name << ": " << r.err;
+    EXPECT_TRUE(r.out.empty()) << c.name << ": printed a plan for a bad config";
+    EXPECT_FALSE(std::filesystem::exists(db)) << c.name << ": created a store";
+  }
+}
+
+TEST_F(CliTest, StatusNeverCreatesAndRefusesForeignFiles) {
+  const auto missing = dir_ / "missing.db";
+  const Result r = scalesweep("status " + missing.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(missing));
+
+  const auto text = dir_ / "notes.txt";
+  write_text(text, "not a database\n");
+  const Result t = scalesweep("status " + text.string());
+  EXPECT_EQ(t.code, 2);
+  EXPECT_EQ(count_lines(t.err), 1) << t.err;
+  EXPECT_EQ(read_bytes(text), "not a database\n");
+  const Result p = scalesweep("plan configs/quickstart.toml --store " + text.string());
+  EXPECT_EQ(p.code, 2);
+  EXPECT_EQ(read_bytes(text), "not a database\n");
+}
+
+TEST_F(CliTest, MissingConfigExitsTwo) {
+  const Result r = scalesweep("plan " + (dir_ / "absent.toml").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("absent.toml"), std::string::npos) << r.err;
+}
+
+}  // namespace

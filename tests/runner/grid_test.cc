@@ -1,0 +1,202 @@
+// Grid expansion: parameter counts and FLOPs against hand-computed values (GPT-2 124M), token
+// modes (absolute, per-parameter, isoFLOP), deterministic order, and stable, unique keys.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "runner/grid.h"
+#include "ss/error.h"
+#include "tests/store/temp_dir.h"
+
+namespace ss::runner {
+namespace {
+
+using ss::testing::TempDir;
+using ss::testing::write_text;
+
+TEST(GridFormulas, Gpt2SmallParameterCounts) {
+  // GPT-2 124M: 12 layers, d_model 768, d_ff 3072, 12 heads, n_ctx 1024, vocab 50257.
+  const ModelShape shape{12, 768, 12, 3072, 1024};
+  const ParamCounts p = count_parameters(shape, 50257);
+  EXPECT_EQ(p.non_embedding, 84'934'656);  // 12 * 12 * 768^2
+  EXPECT_EQ(p.embedding, 50257 * 768 + 1024 * 768);
+  EXPECT_EQ(p.total, 124'439'808);  // the published count of the Hugging Face gpt2 checkpoint
+}
+
+TEST(GridFormulas, NonStandardDff) {
+  // n_layer (4 d^2 + 2 d d_ff) = 2 * (4 * 4096 + 2 * 64 * 100) = 2 * (16384 + 12800) = 58368.
+  const ParamCounts p = count_parameters({2, 64, 4, 100, 32}, 256);
+  EXPECT_EQ(p.non_embedding, 58'368);
+  // + 2 * (9 * 64 + 100) + 256 * 64 + 32 * 64 + 2 * 64 = 1352 + 16384 + 2048 + 128.
+  EXPECT_EQ(p.total, 58'368 + 1'352 + 16'384 + 2'048 + 128);
+}
+
+TEST(GridFormulas, FlopsKaplanRatioAndMemory) {
+  const ModelShape gpt2{12, 768, 12, 3072, 1024};
+  // (6 * 84934656 + 6 * 12 * 1024 * 768) * 1e9
+  EXPECT_DOUBLE_EQ(training_flops(gpt2, 84'934'656, 1e9), 5.6623104e17);
+  // 1e9 / (5e3 * 84934656^0.74), computed with Python.
+  EXPECT_NEAR(kaplan_ratio(1e9, 84'934'656), 0.27133582972899434, 1e-12);
+  // 2 layers, d 64, d_ff 256, 4 heads, n_ctx 64, vocab 256: total 120576 parameters.
+  const MemoryEstimate m = estimate_memory({2, 64, 4, 256, 64}, 256, 120'576, 8, 1);
+  EXPECT_EQ(m.state_bytes, 16 * 120'576);
+  // 4 B * 8 seqs * 64 tokens * [2 * (9*64 + 2*256 + 2*4*64) + 64 + 2*256] = 2048 * 3776.
+  EXPECT_EQ(m.activation_bytes, 7'733'248);
+  const MemoryEstimate split = estimate_memory({2, 64, 4, 256, 64}, 256, 120'576, 8, 2);
+  EXPECT_EQ(split.state_bytes, 8 * 120'576);
+}
+
+// A sweep file with `tokens_line` and `extra` (appended at the end) inserted.
+std::string sweep_text(const std::string& tokens_line, const std::string& seeds = "[1]",
+                       const std::string& extra = "") {
+  return "name = \"g\"\n[data]\ntokenizer = \"gpt2\"\ntrain = \"a\"\nval = \"b\"\n"
+         "[model]\nn_layer = [2, 4]\nd_model = [128, 256]\nd_head = 64\nn_ctx = 128\n"
+         "[tokens]\n" +
+         tokens_line +
+         "\n[train]\nbatch_tokens = 8192\nmicro_batch = 4\nlr = 6e-4\nwarmup_fraction = 0.01\n"
+         "seeds = " +
+         seeds +
+         "\n[schedule]\neval_interval = 10\neval_tokens = 1024\ncheckpoint_interval = 10\n" + extra;
+}
+
+class GridTest : public ::testing::Test {
+ protected:
+  std::vector<Point> expand(const std::string& text, const std::string& name = "g.toml") {
+    write_text(dir_ / name, text);
+    return expand_grid(load_sweep_spec(dir_ / name));
+  }
+  TempDir dir_;
+};
+
+TEST_F(GridTest, AbsoluteTokensOrderAndSteps) {
+  const auto points = expand(sweep_text("absolute = [1e6, 2000000]", "[1, 2]"));
+  ASSERT_EQ(points.size(), 4u * 2u * 2u);  // 4 shapes x 2 D x 2 seeds
+  for (std::size_t i = 0; i < points.size(); ++i) EXPECT_EQ(points[i].index, (int)i);
+  // Order: shape (n_layer outer, d_model inner), then D, then seed.
+  EXPECT_EQ(points[0].shape.n_layer, 2);
+  EXPECT_EQ(points[0].shape.d_model, 128);
+  EXPECT_EQ(points[0].shape.n_head, 2);  // 128 / 64
+  EXPECT_EQ(points[0].tokens, 1'000'000);
+  EXPECT_EQ(points[0].seed, 1);
+  EXPECT_EQ(points[1].seed, 2);
+  EXPECT_EQ(points[2].tokens, 2'000'000);
+  EXPECT_EQ(points[4].shape.d_model, 256);
+  EXPECT_EQ(points[8].shape.n_layer, 4);
+  EXPECT_EQ(points[0].steps, 123);       // ceil(1e6 / 8192) = 122.07 -> 123
+  EXPECT_EQ(points[2].steps, 245);       // ceil(2e6 / 8192) = 244.14 -> 245
+  EXPECT_EQ(points[0].warmup_steps, 1);  // round(0.01 * 123)
+  EXPECT_EQ(points[0].grad_accum, 16);   // 8192 / 128 = 64 seqs / micro 4
+  EXPECT_EQ(points[0].vocab, 50257);
+  // n_layer 2, d 128: N = 12 * 2 * 128^2 = 393216.
+  EXPECT_EQ(points[0].params.non_embedding, 393'216);
+  EXPECT_DOUBLE_EQ(points[0].tokens_per_param, 1e6 / 393216.0);
+  EXPECT_DOUBLE_EQ(points[0].flops, (6.0 * 393216 + 6.0 * 2 * 128 * 128) * 1e6);
+}
+
+TEST_F(GridTest, PerParamTokens) {
+  const auto points = expand(sweep_text("per_param = [20]"));
+  ASSERT_EQ(points.size(), 4u);
+  EXPECT_EQ(points[0].tokens, 20 * 393'216);
+  EXPECT_EQ(points[3].tokens, 20 * 12 * 4 * 256 * 256);  // n_layer 4, d 256
+}
+
+TEST_F(GridTest, IsoflopExpansion) {
+  const auto points = expand(sweep_text("isoflop = [6e12, 6e13]"));
+  ASSERT_EQ(points.size(), 8u);  // 4 shapes x 2 budgets
+  // D = C / (6 N): 6e12 / (6 * 393216) = 2543131.5 -> 2543132 (nearest).
+  EXPECT_EQ(points[0].tokens, 2'543'132);
+  EXPECT_EQ(points[1].tokens, 25'431'315);  // 6e13 / (6 * 393216) = 25431315.1
+  // n_layer 4, d 256: N = 3145728; 6e12 / (6 N) = 317891.4 -> 317891.
+  EXPECT_EQ(points[6].shape.d_model, 256);
+  EXPECT_EQ(points[6].tokens, 317'891);
+}
+
+TEST_F(GridTest, IsoflopRatioWindowFiltersAndAnEmptyGridIsAnError) {
+  // D/N for 6e12 = 1e12 / N^2: 6.47 (L2 d128), 0.40 (L2 d256), 1.62 (L4 d128), 0.10 (L4 d256).
+  const auto kept = expand(sweep_text("isoflop = [6e12]\nmin_ratio = 0.3\nmax_ratio = 2"));
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0].shape.d_model, 256);
+  EXPECT_EQ(kept[1].shape.n_layer, 4);
+  EXPECT_EQ(kept[1].index, 1);
+  EXPECT_THROW(expand(sweep_text("isoflop = [6e12]\nmin_ratio = 1000")), InputError);
+}
+
+TEST_F(GridTest, WarmupLongerThanTheRunIsAnError) {
+  std::string text = sweep_text("absolute = [1e5]");
+  text.replace(text.find("warmup_fraction = 0.01"), 22, "warmup_steps = 13");
+  try {
+    expand(text);
+    FAIL() << "accepted warmup_steps >= steps";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(":17: train.warmup_steps = 13"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(GridTest, DuplicatePointsAreAnError) {
+  std::string text = sweep_text("absolute = [1e6]");
+  text.replace(text.find("d_model = [128, 256]"), 20, "d_model = [128, 128]");
+  EXPECT_THROW(expand(text), InputError);
+}
+
+TEST_F(GridTest, KaplanLrOfHugeModelIsAnError) {
+  std::string text = sweep_text("absolute = [1e6]");
+  text.replace(text.find("lr = 6e-4"), 9, "lr = \"kaplan\"");
+  EXPECT_EQ(expand(text).size(), 4u);
+  text.replace(text.find("d_model = [128, 256]"), 20, "d_model = [65536]");
+  EXPECT_THROW(expand(text), InputError);  // N = 12 * 4 * 65536^2 = 2e11: lr(N) < 0
+}
+
+TEST_F(GridTest, KeysAreStableAndUnique) {
+  const std::string text = sweep_text("absolute = [1e6, 2e6]", "[1, 2, 3]");
+  const auto first = expand(text);
+  const auto second = expand(text);
+  std::set<std::string> keys;
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(first[i].key, second[i].key);
+    EXPECT_EQ(first[i].key.size(), 16u);
+    EXPECT_EQ(first[i].key.find_first_not_of("0123456789abcdef"), std::string::npos);
+    keys.insert(first[i].key);
+  }
+  EXPECT_EQ(keys.size(), first.size());
+}
+
+TEST_F(GridTest, KeysIgnoreUnrelatedEditsButFollowRunFields) {
+  const auto base = expand(sweep_text("absolute = [1e6]"));
+  // The same sweep written differently: sections reordered, comments, other paths, other
+  // eval/checkpoint settings, another file name.
+  const std::string reordered =
+      "name = \"renamed\"  # a comment\n"
+      "[schedule]\ncheckpoint_interval = 99\neval_tokens = 4096\neval_interval = 7\n"
+      "[train]\nseeds = [1]\nlr = 6e-4\nmicro_batch = 4\nbatch_tokens = 8192\n"
+      "warmup_fraction = 0.01\n[tokens]\nabsolute = [1000000]\n"
+      "[model]\nn_ctx = 128\nd_head = 64\nd_model = [128, 256]\nn_layer = [2, 4]\n"
+      "[data]\nval = \"elsewhere/v\"\ntrain = \"elsewhere/t\"\ntokenizer = \"gpt2\"\n";
+  const auto moved = expand(reordered, "other.toml");
+  ASSERT_EQ(moved.size(), base.size());
+  for (std::size_t i = 0; i < base.size(); ++i) EXPECT_EQ(moved[i].key, base[i].key) << i;
+  // A field of the run itself changes every key.
+  const auto other_lr =
+      expand(sweep_text("absolute = [1e6]")
+                 .replace(sweep_text("absolute = [1e6]").find("lr = 6e-4"), 9, "lr = 3e-4"));
+  for (std::size_t i = 0; i < base.size(); ++i) EXPECT_NE(other_lr[i].key, base[i].key);
+  const auto other_seed = expand(sweep_text("absolute = [1e6]", "[2]"));
+  EXPECT_NE(other_seed[0].key, base[0].key);
+}
+
+TEST_F(GridTest, RunPlanCarriesThePoint) {
+  const auto points = expand(sweep_text("absolute = [1e6]"));
+  const store::RunPlan plan = to_run_plan(points[3], 42);
+  EXPECT_EQ(plan.sweep_id, 42);
+  EXPECT_EQ(plan.point, points[3].key);
+  EXPECT_EQ(plan.point_index, 3);
+  EXPECT_EQ(plan.n_layer, 4);
+  EXPECT_EQ(plan.d_model, 256);
+  EXPECT_EQ(plan.n_params, points[3].params.non_embedding);
+  EXPECT_EQ(plan.n_params_total, points[3].params.total);
+  EXPECT_EQ(plan.steps, points[3].steps);
+  EXPECT_DOUBLE_EQ(plan.flops, points[3].flops);
+}
+
+}  // namespace
+}  // namespace ss::runner
