@@ -312,10 +312,11 @@ void parse_model(TableReader& t, SweepSpec& spec) {
                 "model.d_ff cannot be set with target_params (d_ff = 4 d_model "
                 "is assumed to size the model); remove d_ff or give n_layer/d_model");
     }
-    // N = 12 L d^2 with d = aspect * L  =>  L = cbrt(N / (12 aspect^2)); d rounded to a multiple
-    // of the head width (or head count) so the heads divide it.
+    // N = 12 L d^2 with d = aspect * L  =>  L = cbrt(N / (12 aspect^2)); d = sqrt(N / (12 L))
+    // rounded to a multiple of the head width (or head count) so the heads divide it.
     const std::int64_t a = aspect.value_or(64);
-    const std::int64_t quantum = d_head.empty() ? n_head[0].value : d_head[0].value;
+    // With d_head, the quantum includes tp so that tp divides n_head and d_ff of every shape.
+    const std::int64_t quantum = d_head.empty() ? n_head[0].value : d_head[0].value * spec.tp;
     for (const auto& n : target) {
       const auto layers = std::max<std::int64_t>(
           1, std::llround(std::cbrt(n.value / (12.0 * static_cast<double>(a * a)))));
@@ -512,15 +513,6 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& path) {
   TableReader data(path, require_table(top, "data", "add [data] with tokenizer, train, val"),
                    "data");
   spec.data = parse_data(data);
-  TableReader model(path, require_table(top, "model", "add [model] with the shape grid"), "model");
-  parse_model(model, spec);
-  TableReader tokens(path, require_table(top, "tokens", "add [tokens] with one token mode"),
-                     "tokens");
-  spec.tokens = parse_tokens(tokens);
-  TableReader train(path, require_table(top, "train", "add [train] with batch_tokens, lr, ..."),
-                    "train");
-  spec.train = parse_train(train);
-
   static const toml::table kNoTable;
   const toml::table* parallel_table = &kNoTable;
   if (top.has("parallel")) parallel_table = &require_table(top, "parallel", "");
@@ -530,6 +522,14 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& path) {
   const int tp_line = parallel.has("tp") ? line_of(*parallel.find("tp")) : 1;
   const int dp_line = parallel.has("dp") ? line_of(*parallel.find("dp")) : 1;
   parallel.reject_unknown_keys({"dp", "tp"});
+  TableReader model(path, require_table(top, "model", "add [model] with the shape grid"), "model");
+  parse_model(model, spec);
+  TableReader tokens(path, require_table(top, "tokens", "add [tokens] with one token mode"),
+                     "tokens");
+  spec.tokens = parse_tokens(tokens);
+  TableReader train(path, require_table(top, "train", "add [train] with batch_tokens, lr, ..."),
+                    "train");
+  spec.train = parse_train(train);
 
   TableReader schedule(path, require_table(top, "schedule", "add [schedule] with intervals"),
                        "schedule");
