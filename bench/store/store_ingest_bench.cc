@@ -10,6 +10,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include <fmt/core.h>
+
 #include "store/store.h"
 
 namespace {
@@ -34,7 +36,7 @@ struct BenchStore {
     std::vector<ss::store::RunPlan> plans(runs);
     for (int i = 0; i < runs; ++i) {
       plans[i].sweep_id = sweep;
-      plans[i].point = "p" + std::to_string(i);
+      plans[i].point = fmt::format("p{}", i);
       plans[i].point_index = i;
     }
     store->register_points(plans);

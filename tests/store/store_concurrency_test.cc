@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <exception>
 
+#include <fmt/core.h>
+
 #include "store/store.h"
 #include "tests/store/temp_dir.h"
 
@@ -71,7 +73,7 @@ void run_two_writers(JournalMode journal) {
     std::vector<RunPlan> points(kPoints);
     for (int i = 0; i < kPoints; ++i) {
       points[i].sweep_id = sweep;
-      points[i].point = "p" + std::to_string(i);
+      points[i].point = fmt::format("p{}", i);
       points[i].point_index = i;
       points[i].flops = 1e12 + i;
     }
