@@ -78,6 +78,23 @@ TEST_F(CliTest, PlanStoreTwiceRegistersEachPointOnce) {
   EXPECT_NE(status.out.find("0 of 2"), std::string::npos) << status.out;  // tokens 0 of 2.6M
 }
 
+TEST_F(CliTest, StatusWorksWhileAWriterHoldsTheLock) {
+  const auto db = dir_ / "busy.db";
+  ASSERT_EQ(scalesweep("plan configs/quickstart.toml --store " + db.string()).code, 0);
+  SQLite::Database writer(db.string(), SQLite::OPEN_READWRITE);
+  writer.exec("BEGIN IMMEDIATE");
+  writer.exec("UPDATE runs SET status='running', lease_owner='job-1' WHERE point_index=0");
+  // WAL: the reader sees the last committed state while the write transaction is open.
+  const Result during = scalesweep("status " + db.string());
+  EXPECT_EQ(during.code, 0) << during.err;
+  EXPECT_NE(during.out.find("pending (4)"), std::string::npos) << during.out;
+  writer.exec("COMMIT");
+  const Result after = scalesweep("status " + db.string());
+  EXPECT_EQ(after.code, 0) << after.err;
+  EXPECT_NE(after.out.find("running (1)"), std::string::npos) << after.out;
+  EXPECT_NE(after.out.find("lease job-1"), std::string::npos) << after.out;
+}
+
 TEST_F(CliTest, StoreJournalDelete) {
   const auto db = dir_ / "nfs.db";
   const Result r =

@@ -131,6 +131,19 @@ TEST_F(ConfigTest, TargetParamsChoosesShapes) {
   EXPECT_EQ(spec.shapes[0].d_model, 144);
 }
 
+TEST_F(ConfigTest, TargetParamsKeepHeadsDivisibleByTp) {
+  const SweepSpec spec =
+      load(edit("tp = 1", "tp = 4",
+                edit("n_layer = [1, 2]\nd_model = [32, 64]\nn_head = 2\n",
+                     "target_params = [1e6, 3e6, 1e7, 3e7]\naspect_ratio = 48\nd_head = 16\n")));
+  ASSERT_EQ(spec.shapes.size(), 4u);
+  for (const auto& s : spec.shapes) {
+    EXPECT_EQ(s.d_model % 64, 0) << s.d_model;  // a multiple of d_head * tp
+    EXPECT_EQ(s.n_head % 4, 0) << s.n_head;
+    EXPECT_EQ(s.n_head * 16, s.d_model);
+  }
+}
+
 TEST_F(ConfigTest, KaplanLearningRateRule) {
   const SweepSpec spec = load(edit("lr = 1e-3", "lr = \"kaplan\""));
   EXPECT_EQ(spec.train.lr_rule, LrRule::kKaplan);

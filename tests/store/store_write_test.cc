@@ -260,7 +260,14 @@ TEST_F(StoreWrite, AFailedWriteLeavesNothingHalfWritten) {
   rows[0].step = 1;
   rows[1].run = 999999;
   rows[1].step = 1;
-  EXPECT_THROW(store_.insert_metrics(rows), StoreError);
+  try {
+    store_.insert_metrics(rows);
+    ADD_FAILURE() << "a row of a missing run was accepted";
+  } catch (const StoreError& e) {
+    // The check wrapper names the failing call's source file and line.
+    EXPECT_NE(std::string(e.what()).find("store_write.cc:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("FOREIGN KEY"), std::string::npos) << e.what();
+  }
   EXPECT_TRUE(store_.run_metrics(rows[0].run).empty());
 }
 
