@@ -3,6 +3,7 @@
 // read-only and is rejected with ss::InputError before anything could write to it.
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
+#include <sqlite3.h>
 
 #include <array>
 #include <chrono>
@@ -31,7 +32,7 @@ constexpr char kSqliteMagic[] = "SQLite format 3";  // 15 chars + the NUL = the 
 
 // What the file at `path` is, judged without writing to it. Returns the schema version found
 // (0 = a file with no tables, i.e. empty). Throws InputError for anything not ours.
-int inspect_existing(const fs::path& path) {
+int inspect_existing(const fs::path& path, int busy_timeout_ms) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw_not_ours(path, "not a regular file");
   if (fs::file_size(path, ec) == 0) return 0;
@@ -49,11 +50,16 @@ int inspect_existing(const fs::path& path) {
   }
   int version = 0;
   try {
-    SQLite::Database probe(path.string(), SQLite::OPEN_READONLY);
+    // busy_timeout: another process may hold a write lock right now (rollback journal mode
+    // blocks readers during its commit); wait for it like any other access would.
+    SQLite::Database probe =
+        SS_SQL(SQLite::Database(path.string(), SQLite::OPEN_READONLY, busy_timeout_ms));
     version = read_schema_version(probe);
-  } catch (const SQLite::Exception& e) {
-    throw_not_ours(path, fmt::format("SQLite cannot read it: {}", e.what()));
   } catch (const StoreError& e) {
+    // Only "not a database" / "malformed" mean the file is not ours; a lock timeout or an I/O
+    // error is an environment problem and stays a StoreError.
+    const int primary = e.sqlite_code() & 0xff;
+    if (primary != SQLITE_NOTADB && primary != SQLITE_CORRUPT) throw;
     throw_not_ours(path, fmt::format("SQLite cannot read it: {}", e.what()));
   } catch (const std::runtime_error& e) {
     throw_not_ours(path, e.what());
@@ -71,7 +77,7 @@ SQLite::Database open_database(const fs::path& path, const StoreOptions& options
   std::error_code ec;
   const bool exists = fs::exists(path, ec);
   int version = 0;
-  if (exists) version = inspect_existing(path);
+  if (exists) version = inspect_existing(path, options.busy_timeout_ms);
   if ((!exists || version == 0) && !options.create_if_missing) {
     throw InputError(fmt::format(
         "store {} {}; create it with `scalesweep plan CONFIG --store {}` or check the path",

@@ -6,6 +6,7 @@
 
 #include "ss/error.h"
 #include "store/migrations.h"
+#include "store/sqlite_check.h"
 #include "store/store.h"
 #include "tests/store/temp_dir.h"
 
@@ -198,6 +199,29 @@ TEST(StoreOpen, RefusesANewerSchemaVersion) {
   }
   expect_refused(path, StoreOptions{}, "schema_version 3");
   expect_refused(path, create_options(), "newer");
+}
+
+TEST(StoreOpen, ALockedStoreIsALockErrorNotAForeignFile) {
+  TempDir dir;
+  const auto path = dir / "locked.db";
+  StoreOptions options = create_options();
+  options.journal = JournalMode::kDelete;
+  { Store store(path, options); }
+  SQLite::Database holder(path.string(), SQLite::OPEN_READWRITE);
+  holder.exec("BEGIN EXCLUSIVE");  // blocks readers in rollback-journal mode
+  StoreOptions impatient;
+  impatient.busy_timeout_ms = 50;
+  try {
+    Store store(path, impatient);
+    ADD_FAILURE() << "opened a store another connection holds exclusively";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.sqlite_code() & 0xff, 5) << e.what();  // SQLITE_BUSY
+  } catch (const InputError& e) {
+    ADD_FAILURE() << "a lock was reported as bad input: " << e.what();
+  }
+  holder.exec("ROLLBACK");
+  Store store(path, impatient);
+  EXPECT_EQ(store.schema_version(), kSchemaVersion);
 }
 
 TEST(StoreOpen, EmptyFileNeedsCreate) {
