@@ -1,0 +1,122 @@
+// CPU implementations of the GEMM-based layers: linear (matmul) and causal
+// attention. Invariant: every matrix product goes through BLAS (blas_gemm.h);
+// attention runs one GEMM pair per (batch, head), OpenMP over (batch, head), and
+// OpenBLAS (OpenMP build) runs single-threaded inside those parallel regions.
+#include <cmath>
+#include <cstddef>
+
+#include "model/attention.h"
+#include "model/cpu/blas_gemm.h"
+#include "model/matmul.h"
+#include "model/pointwise.h"
+
+namespace ss::model::cpu {
+
+template <typename T>
+void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N, int C, int OC) {
+  gemm_rm(false, true, N, OC, C, T(1), inp, C, weight, C, T(0), out, OC);
+  if (bias != nullptr) bias_add_forward(out, bias, N, OC);
+}
+
+template <typename T>
+void bias_add_forward(T* out, const T* bias, int N, int OC) {
+#pragma omp parallel for
+  for (int n = 0; n < N; ++n) {
+    T* row = out + static_cast<std::size_t>(n) * OC;
+    for (int o = 0; o < OC; ++o) row[o] += bias[o];
+  }
+}
+
+template <typename T>
+void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
+                     int N, int C, int OC) {
+  // dinp[N,C] += dout[N,OC] . weight[OC,C]
+  if (dinp != nullptr) gemm_rm(false, false, N, C, OC, T(1), dout, OC, weight, C, T(1), dinp, C);
+  // dweight[OC,C] += dout^T[OC,N] . inp[N,C]
+  if (dweight != nullptr) {
+    gemm_rm(true, false, OC, C, N, T(1), dout, OC, inp, C, T(1), dweight, C);
+  }
+  if (dbias != nullptr) {
+#pragma omp parallel for
+    for (int o = 0; o < OC; ++o) {
+      T s = 0;
+      for (int n = 0; n < N; ++n) s += dout[static_cast<std::size_t>(n) * OC + o];
+      dbias[o] += s;
+    }
+  }
+}
+
+template <typename T>
+void attention_forward(T* out, T* att, const T* qkv, int B, int T_, int C, int NH) {
+  const int hs = C / NH;
+  const int C3 = 3 * C;
+  const T scale = T(1) / std::sqrt(T(hs));
+#pragma omp parallel for collapse(2)
+  for (int b = 0; b < B; ++b) {
+    for (int h = 0; h < NH; ++h) {
+      const T* q = qkv + static_cast<std::size_t>(b) * T_ * C3 + h * hs;
+      const T* k = q + C;
+      const T* v = q + 2 * C;
+      T* a = att + (static_cast<std::size_t>(b) * NH + h) * T_ * T_;
+      // a[T,T] = q . k^T (the upper triangle is computed and then masked: one
+      // full GEMM is faster than T small ones).
+      gemm_rm(false, true, T_, T_, hs, T(1), q, C3, k, C3, T(0), a, T_);
+      for (int t = 0; t < T_; ++t)
+        softmax_row_masked(a + static_cast<std::size_t>(t) * T_, t + 1, T_, scale);
+      T* o = out + static_cast<std::size_t>(b) * T_ * C + h * hs;
+      gemm_rm(false, false, T_, hs, T_, T(1), a, T_, v, C3, T(0), o, C);
+    }
+  }
+}
+
+template <typename T>
+void attention_backward(T* dqkv, T* scratch, const T* dout, const T* qkv, const T* att, int B,
+                        int T_, int C, int NH) {
+  const int hs = C / NH;
+  const int C3 = 3 * C;
+  const T scale = T(1) / std::sqrt(T(hs));
+#pragma omp parallel for collapse(2)
+  for (int b = 0; b < B; ++b) {
+    for (int h = 0; h < NH; ++h) {
+      const std::size_t qoff = static_cast<std::size_t>(b) * T_ * C3 + h * hs;
+      const T* q = qkv + qoff;
+      const T* k = q + C;
+      const T* v = q + 2 * C;
+      T* dq = dqkv + qoff;
+      T* dk = dq + C;
+      T* dv = dq + 2 * C;
+      const T* a = att + (static_cast<std::size_t>(b) * NH + h) * T_ * T_;
+      T* da = scratch + (static_cast<std::size_t>(b) * NH + h) * T_ * T_;
+      const T* dy = dout + static_cast<std::size_t>(b) * T_ * C + h * hs;
+      // da = dy . v^T ; dv += a^T . dy
+      gemm_rm(false, true, T_, T_, hs, T(1), dy, C, v, C3, T(0), da, T_);
+      gemm_rm(true, false, T_, hs, T_, T(1), a, T_, dy, C, T(1), dv, C3);
+      // Softmax backward in place: dpre = a * (da - sum(a * da)) * scale. Masked
+      // entries have a == 0, so they get no gradient.
+      for (int t = 0; t < T_; ++t) {
+        const T* arow = a + static_cast<std::size_t>(t) * T_;
+        T* drow = da + static_cast<std::size_t>(t) * T_;
+        T dot = 0;
+        for (int j = 0; j <= t; ++j) dot += arow[j] * drow[j];
+        for (int j = 0; j <= t; ++j) drow[j] = arow[j] * (drow[j] - dot) * scale;
+        for (int j = t + 1; j < T_; ++j) drow[j] = 0;
+      }
+      // dq += dpre . k ; dk += dpre^T . q
+      gemm_rm(false, false, T_, hs, T_, T(1), da, T_, k, C3, T(1), dq, C3);
+      gemm_rm(true, false, T_, hs, T_, T(1), da, T_, q, C3, T(1), dk, C3);
+    }
+  }
+}
+
+#define SS_INSTANTIATE(T)                                                                    \
+  template void matmul_forward<T>(T*, const T*, const T*, const T*, int, int, int);          \
+  template void matmul_backward<T>(T*, T*, T*, const T*, const T*, const T*, int, int, int); \
+  template void bias_add_forward<T>(T*, const T*, int, int);                                 \
+  template void attention_forward<T>(T*, T*, const T*, int, int, int, int);                  \
+  template void attention_backward<T>(T*, T*, const T*, const T*, const T*, int, int, int, int);
+
+SS_INSTANTIATE(float)
+SS_INSTANTIATE(double)
+#undef SS_INSTANTIATE
+
+}  // namespace ss::model::cpu

@@ -1,0 +1,139 @@
+// A GPT-2-like decoder (learned positions, pre-LN blocks, GELU MLP, final LN,
+// tied unembedding, mean cross-entropy) with explicit forward/backward, AdamW and
+// gradient clipping, optionally Megatron tensor-parallel over a Comm.
+//
+// Invariants:
+// - Parameters, gradients and AdamW m/v are each ONE contiguous buffer, carved
+//   into the named tensors of layout() (same offsets in all four), so one
+//   all-reduce or one checkpoint write covers all of them.
+// - Tensor parallel (tp ranks of `tp_comm`): rank r holds heads
+//   [r*H/tp, (r+1)*H/tp) — its q, k and v rows of qkv (column-parallel) and the
+//   matching input columns of the attention projection (row-parallel) — and
+//   rows [r*F/tp, ...) of fc (column-parallel) with the matching columns of fc
+//   projection (row-parallel). Row-parallel outputs are all-reduced in forward,
+//   then their (replicated) bias is added once; the input gradients of the
+//   column-parallel blocks are all-reduced in backward. Embeddings, LayerNorms,
+//   the row-parallel biases and the unembedding are replicated; their gradients
+//   come out identical on every tp rank.
+// - init_params(seed) gives every tp rank an exact slice of the tp = 1 model of
+//   the same seed.
+// - backward() ACCUMULATES into grads (gradient accumulation); zero_grad() clears.
+// - params()/grads()/adam_m()/adam_v() are host memory on the CPU backend.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/adamw.h"
+#include "model/backend.h"
+#include "model/buffer.h"
+#include "model/comm.h"
+#include "model/gpt_config.h"
+
+namespace ss::model {
+
+// One named parameter tensor inside the contiguous buffers (this rank's shard).
+struct ParamTensor {
+  std::string name;    // "wte", "wpe", "ln1w", ..., "lnfb" (all layers in one tensor)
+  std::size_t offset;  // into params()/grads()/adam_m()/adam_v()
+  std::size_t count;   // elements on this rank
+  bool weight_decay;   // matrices (wte, wpe, qkvw, attprojw, fcw, fcprojw)
+  bool sharded;        // split over tp ranks (else replicated)
+};
+
+// The named tensors of one tp rank, in buffer order: wte [V,C], wpe [n_ctx,C],
+// then all layers of ln1w, ln1b [L,C], qkvw [L,3,C/tp,C], qkvb [L,3,C/tp],
+// attprojw [L,C,C/tp], attprojb [L,C], ln2w, ln2b [L,C], fcw [L,F/tp,C],
+// fcb [L,F/tp], fcprojw [L,C,F/tp], fcprojb [L,C], then lnfw, lnfb [C].
+std::vector<ParamTensor> gpt_param_layout(const GptConfig& cfg, int tp);
+// For each element of rank `rank`'s parameter buffer, its index in the tp = 1
+// buffer: local[i] == full[map[i]] for the same seed (and for the gradients of
+// sharded tensors). Used by init and by tp tests.
+std::vector<std::size_t> gpt_tp_shard_map(const GptConfig& cfg, int tp, int rank);
+
+template <typename T>
+class GptT {
+ public:
+  // tp_comm: the tensor-parallel group (nullptr: no tensor parallelism).
+  // max_batch: the largest B that forward() will be given (activations are sized
+  // for max_batch x n_ctx once, so training allocates nothing per step).
+  // backend: nullptr selects the CPU backend.
+  GptT(const GptConfig& cfg, int max_batch, Comm* tp_comm = nullptr,
+       std::unique_ptr<Backend<T>> backend = nullptr);
+  ~GptT();
+  GptT(const GptT&) = delete;
+  GptT& operator=(const GptT&) = delete;
+
+  const GptConfig& config() const { return cfg_; }
+  int tp_rank() const { return tp_rank_; }
+  int tp_size() const { return tp_size_; }
+  // Elements of this rank's parameter buffer (the full count when tp = 1).
+  std::size_t num_params() const { return num_params_; }
+  const std::vector<ParamTensor>& layout() const { return layout_; }
+  const ParamTensor& tensor(const std::string& name) const;
+
+  // GPT-2 init: N(0, 0.02), residual projections N(0, 0.02/sqrt(2*n_layer)),
+  // biases 0, LayerNorm weight 1 / bias 0. Deterministic for a seed.
+  void init_params(uint64_t seed);
+
+  // Forward pass over inputs/targets of B x T tokens (host pointers, row-major).
+  // Returns the mean cross-entropy, or 0 when targets is nullptr (logits only).
+  // Throws InputError for a token id outside [0, vocab), std::invalid_argument for
+  // B > max_batch or T > n_ctx.
+  T forward(const int32_t* inputs, const int32_t* targets, int B, int T_);
+  // Backward of the last forward (which needs targets). The objective is
+  // loss_scale * mean loss: pass 1/k when accumulating k micro-batches.
+  void backward(T loss_scale = T(1));
+  void zero_grad();
+
+  // Global L2 norm of the gradient over the tp group (sharded tensors summed over
+  // ranks, replicated ones counted once).
+  double grad_norm();
+  // Scales grads by max_norm/(norm+1e-6) when that is < 1 (as torch's
+  // clip_grad_norm_); returns the norm before clipping. max_norm <= 0: no clip.
+  double clip_grad_norm(double max_norm);
+  // One AdamW update; `step` is the 1-based update count (bias correction).
+  void adamw_step(const AdamWConfig& opt, double lr, int64_t step);
+  // Data parallelism: grads <- mean of grads over the dp group.
+  void allreduce_grads_mean(Comm& dp_comm);
+
+  std::span<T> params() { return params_.span(); }
+  std::span<T> grads() { return grads_.span(); }
+  std::span<T> adam_m() { return adam_m_.span(); }
+  std::span<T> adam_v() { return adam_v_.span(); }
+  // Logits of the last forward, B x T x vocab (CPU backend: host memory).
+  std::span<const T> logits() const;
+  // Per-position losses of the last forward with targets, B x T.
+  std::span<const T> losses() const { return {losses_host_.data(), last_bt_}; }
+
+ private:
+  struct Acts;
+  void build_layout();
+  void check_tokens(const int32_t* tokens, std::size_t n, const char* what) const;
+  void tp_allreduce(T* data, std::size_t n);
+
+  GptConfig cfg_;
+  int max_batch_;
+  Comm* tp_comm_;
+  int tp_rank_ = 0;
+  int tp_size_ = 1;
+  std::unique_ptr<Backend<T>> backend_;
+  std::vector<ParamTensor> layout_;
+  std::size_t num_params_ = 0;
+  Buffer<T> params_, grads_, adam_m_, adam_v_;
+  Buffer<T> acts_, grad_acts_, att_scratch_;
+  Buffer<int32_t> inputs_, targets_;
+  std::unique_ptr<Acts> a_, g_;
+  std::vector<T> losses_host_;
+  int last_b_ = 0, last_t_ = 0;
+  std::size_t last_bt_ = 0;
+  bool have_targets_ = false;
+};
+
+using Gpt = GptT<float>;
+
+}  // namespace ss::model

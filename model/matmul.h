@@ -1,0 +1,21 @@
+// Linear layer through BLAS: out[N,OC] = inp[N,C] . weight[OC,C]^T (+ bias[OC]).
+// Invariant: weights are stored (out_features, in_features) like torch.nn.Linear;
+// backward ACCUMULATES into dinp, dweight and dbias; any of them may be null
+// (skipped), which is how the tied unembedding omits a bias.
+#pragma once
+
+namespace ss::model::cpu {
+
+template <typename T>
+void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N, int C, int OC);
+
+template <typename T>
+void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
+                     int N, int C, int OC);
+
+// out[N,OC] += bias[OC]: the bias of a row-parallel layer, added once after the
+// all-reduce.
+template <typename T>
+void bias_add_forward(T* out, const T* bias, int N, int OC);
+
+}  // namespace ss::model::cpu
