@@ -56,6 +56,16 @@ class Store {
   // Inserts the points as `pending`; a point key already present is left as is. Returns how
   // many rows were new. One transaction.
   std::int64_t register_points(std::span<const RunPlan> points);
+  // Both of the above in ONE transaction (a failure leaves no sweep without its points); every
+  // point's sweep_id is replaced by the sweep's id. What `plan --store` uses.
+  struct Registration {
+    std::int64_t sweep_id = 0;
+    std::int64_t new_points = 0;
+  };
+  Registration register_sweep_and_points(const std::string& name, const std::string& config_path,
+                                         const std::string& config_text,
+                                         const std::string& config_hash,
+                                         std::span<const RunPlan> points);
 
   // ---- leases ------------------------------------------------------------------------------
   // Claims one point for `owner` in one transaction: a `pending` row, or a `running` row whose
@@ -112,6 +122,12 @@ class Store {
   std::vector<EventRecord> list_events();
 
  private:
+  // The bodies of the registrations, run inside a caller's transaction.
+  std::int64_t insert_sweep_row(const std::string& name, const std::string& config_path,
+                                const std::string& config_text, const std::string& config_hash);
+  std::int64_t insert_point_rows(std::span<const RunPlan> points,
+                                 std::optional<std::int64_t> sweep_id);
+
   std::filesystem::path path_;
   SQLite::Database db_;
 };

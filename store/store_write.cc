@@ -21,9 +21,9 @@ void bind_optional(SQLite::Statement& statement, int index, const std::optional<
 
 }  // namespace
 
-std::int64_t Store::register_sweep(const std::string& name, const std::string& config_path,
-                                   const std::string& config_text, const std::string& config_hash) {
-  ImmediateTransaction transaction(db_);
+std::int64_t Store::insert_sweep_row(const std::string& name, const std::string& config_path,
+                                     const std::string& config_text,
+                                     const std::string& config_hash) {
   auto insert = prepare(db_,
                         "INSERT OR IGNORE INTO sweeps(name, config_path, config_text, "
                         "config_hash, created) VALUES(?,?,?,?,?)");
@@ -36,13 +36,11 @@ std::int64_t Store::register_sweep(const std::string& name, const std::string& c
   auto select = prepare(db_, "SELECT id FROM sweeps WHERE config_hash=?");
   select.bind(1, config_hash);
   SS_SQL(select.executeStep());
-  const std::int64_t id = select.getColumn(0).getInt64();
-  transaction.commit();
-  return id;
+  return select.getColumn(0).getInt64();
 }
 
-std::int64_t Store::register_points(std::span<const RunPlan> points) {
-  ImmediateTransaction transaction(db_);
+std::int64_t Store::insert_point_rows(std::span<const RunPlan> points,
+                                      std::optional<std::int64_t> sweep_id) {
   auto insert = prepare(
       db_,
       "INSERT OR IGNORE INTO runs(sweep_id, point, point_index, n_layer, d_model, n_head, d_ff, "
@@ -53,7 +51,7 @@ std::int64_t Store::register_points(std::span<const RunPlan> points) {
   std::int64_t inserted = 0;
   for (const RunPlan& p : points) {
     int i = 0;
-    insert.bind(++i, p.sweep_id);
+    insert.bind(++i, sweep_id.value_or(p.sweep_id));
     insert.bind(++i, p.point);
     insert.bind(++i, p.point_index);
     insert.bind(++i, p.n_layer);
@@ -77,8 +75,35 @@ std::int64_t Store::register_points(std::span<const RunPlan> points) {
     inserted += SS_SQL(insert.exec());
     SS_SQL(insert.reset());
   }
+  return inserted;
+}
+
+std::int64_t Store::register_sweep(const std::string& name, const std::string& config_path,
+                                   const std::string& config_text, const std::string& config_hash) {
+  ImmediateTransaction transaction(db_);
+  const std::int64_t id = insert_sweep_row(name, config_path, config_text, config_hash);
+  transaction.commit();
+  return id;
+}
+
+std::int64_t Store::register_points(std::span<const RunPlan> points) {
+  ImmediateTransaction transaction(db_);
+  const std::int64_t inserted = insert_point_rows(points, std::nullopt);
   transaction.commit();
   return inserted;
+}
+
+Store::Registration Store::register_sweep_and_points(const std::string& name,
+                                                     const std::string& config_path,
+                                                     const std::string& config_text,
+                                                     const std::string& config_hash,
+                                                     std::span<const RunPlan> points) {
+  ImmediateTransaction transaction(db_);
+  Registration r;
+  r.sweep_id = insert_sweep_row(name, config_path, config_text, config_hash);
+  r.new_points = insert_point_rows(points, r.sweep_id);
+  transaction.commit();
+  return r;
 }
 
 std::optional<RunRecord> Store::claim_point(const std::string& owner, double lease_seconds,

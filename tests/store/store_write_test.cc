@@ -72,6 +72,37 @@ TEST_F(StoreWrite, RegistrationIsIdempotent) {
   EXPECT_EQ(run.attempts, 0);
 }
 
+TEST_F(StoreWrite, SweepAndPointsRegisterTogetherOrNotAtAll) {
+  std::vector<RunPlan> plans = {make_point(0, 0, 1.0), make_point(0, 1, 2.0)};
+  plans[0].point = "new-a";
+  plans[1].point = "new-b";
+  const auto first = store_.register_sweep_and_points("u", "u.toml", "x = 2", "hash-2", plans);
+  EXPECT_NE(first.sweep_id, sweep_);
+  EXPECT_EQ(first.new_points, 2);
+  RunFilter filter;
+  filter.sweep_id = first.sweep_id;
+  EXPECT_EQ(store_.list_runs(filter).size(), 2u);  // sweep_id 0 in the plans was replaced
+  const auto again = store_.register_sweep_and_points("u", "u.toml", "x = 2", "hash-2", plans);
+  EXPECT_EQ(again.sweep_id, first.sweep_id);
+  EXPECT_EQ(again.new_points, 0);
+  // A point the database refuses (a trigger added by the test stands for any failure, e.g. a
+  // full disk): the sweep row must not stay behind without its points.
+  {
+    SQLite::Database raw((dir_ / "s.db").string(), SQLite::OPEN_READWRITE);
+    raw.exec(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON runs WHEN NEW.point = 'poison' "
+        "BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+  }
+  std::vector<RunPlan> bad = {make_point(0, 5, 1.0), make_point(0, 6, 1.0)};
+  bad[0].point = "fine";
+  bad[1].point = "poison";
+  const auto sweeps_before = store_.list_sweeps().size();
+  const auto runs_before = store_.list_runs().size();
+  EXPECT_THROW(store_.register_sweep_and_points("v", "v.toml", "x = 3", "hash-3", bad), StoreError);
+  EXPECT_EQ(store_.list_sweeps().size(), sweeps_before);
+  EXPECT_EQ(store_.list_runs().size(), runs_before);
+}
+
 TEST_F(StoreWrite, ClaimTakesLargestFlopsFirstAndCountsAttempts) {
   const auto first = store_.claim_point("job-a", 60, {}, 1000);
   ASSERT_TRUE(first);
