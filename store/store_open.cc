@@ -88,6 +88,13 @@ SQLite::Database open_database(const fs::path& path, const StoreOptions& options
     throw InputError(
         fmt::format("store {} does not exist and cannot be created read-only", path.string()));
   }
+  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (!exists && !fs::is_directory(parent, ec)) {
+    throw InputError(
+        fmt::format("store {}: directory {} does not exist; create it or choose "
+                    "another path",
+                    path.string(), parent.string()));
+  }
   const int flags =
       options.read_only ? SQLite::OPEN_READONLY : (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   return SS_SQL(SQLite::Database(path.string(), flags, options.busy_timeout_ms));

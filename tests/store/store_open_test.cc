@@ -151,6 +151,12 @@ TEST(StoreOpen, MissingFileIsNotCreatedUnlessAsked) {
   expect_refused(dir / "absent.db", StoreOptions{}, "does not exist");
 }
 
+TEST(StoreOpen, MissingDirectoryIsBadInput) {
+  TempDir dir;
+  expect_refused(dir / "no" / "such" / "s.db", create_options(), "does not exist");
+  EXPECT_FALSE(std::filesystem::exists(dir / "no"));
+}
+
 TEST(StoreOpen, RefusesATextFile) {
   TempDir dir;
   write_text(dir / "notes.db", "this is a text file, not a database\n");
