@@ -20,6 +20,7 @@ struct PlanOptions {
   std::string format = "table";
   std::string store;
   std::string journal = "wal";
+  double flops_per_second = 2e9;  // effective training throughput per point, for est. time
 };
 
 // 1234567 -> "1.23M" (table only; csv/json print exact numbers).
@@ -43,43 +44,53 @@ std::string human_bytes(double b) {
   return fmt::format("{:.1f}{}", b, units[u]);
 }
 
-void print_table(const SweepSpec& spec, const std::vector<Point>& points) {
+std::string human_seconds(double s) {
+  if (s < 120) return fmt::format("{:.0f}s", s);
+  if (s < 7200) return fmt::format("{:.1f}m", s / 60);
+  if (s < 172800) return fmt::format("{:.1f}h", s / 3600);
+  return fmt::format("{:.1f}d", s / 86400);
+}
+
+void print_table(const SweepSpec& spec, const std::vector<Point>& points, double rate) {
   fmt::print("sweep {} ({}): {} points, tokenizer {}, vocab {}, dp {}, tp {}\n", spec.name,
              spec.config_path, points.size(), spec.data.tokenizer, spec.vocab, spec.dp, spec.tp);
   fmt::print(
-      "{:>5} {:<16} {:>7} {:>7} {:>6} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8} {:>7} {:>9} "
-      "{:>9} {:>9} {:>5} {:>7}\n",
+      "{:>5} {:<16} {:>7} {:>7} {:>6} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>9} "
+      "{:>9} {:>7} {:>9} {:>5} {:>7}\n",
       "index", "key", "n_layer", "d_model", "n_head", "d_ff", "n_ctx", "N", "N_total", "D", "D/N",
-      "steps", "lr", "FLOPs", "mem/rank", "seed", "overfit");
-  double total_flops = 0;
+      "batch", "steps", "lr", "FLOPs", "est", "mem/rank", "seed", "overfit");
+  double total_flops = 0, total_seconds = 0;
   for (const Point& p : points) {
     total_flops += p.flops;
+    total_seconds += p.flops_exact / rate;
     fmt::print(
-        "{:>5} {:<16} {:>7} {:>7} {:>6} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8.3g} {:>7} "
-        "{:>9.3g} {:>9.3g} {:>9} {:>5} {:>7}\n",
+        "{:>5} {:<16} {:>7} {:>7} {:>6} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8.3g} {:>7} {:>7} "
+        "{:>9.3g} {:>9.3g} {:>7} {:>9} {:>5} {:>7}\n",
         p.index, p.key, p.shape.n_layer, p.shape.d_model, p.shape.n_head, p.shape.d_ff,
         p.shape.n_ctx, human(static_cast<double>(p.params.non_embedding)),
         human(static_cast<double>(p.params.total)), human(static_cast<double>(p.tokens)),
-        p.tokens_per_param, p.steps, p.lr, p.flops,
-        human_bytes(static_cast<double>(p.memory.total())), p.seed,
-        p.kaplan_overfit ? "yes" : "no");
+        p.tokens_per_param, p.batch_tokens, p.steps, p.lr, p.flops,
+        human_seconds(p.flops_exact / rate), human_bytes(static_cast<double>(p.memory.total())),
+        p.seed, p.kaplan_overfit ? "yes" : "no");
   }
-  fmt::print("total {:.3g} FLOPs; overfit = Kaplan's D < 5e3 N^0.74 (N non-embedding)\n",
-             total_flops);
+  fmt::print(
+      "total {:.3g} FLOPs (6N+attention)D; est {} one point at a time at {:.3g} FLOP/s "
+      "(--flops-per-second), exact parameter count; overfit: Kaplan's D < 5e3 N^0.74\n",
+      total_flops, human_seconds(total_seconds), rate);
 }
 
 void print_csv(const std::vector<Point>& points) {
   fmt::print(
       "index,key,n_layer,d_model,n_head,d_ff,n_ctx,vocab,n_params,n_params_embedding,"
       "n_params_total,tokens,tokens_per_param,batch_tokens,micro_batch,grad_accum,steps,"
-      "lr,warmup_steps,seed,dp,tp,flops,memory_bytes,kaplan_ratio,kaplan_overfit\n");
+      "lr,warmup_steps,seed,dp,tp,flops,flops_exact,memory_bytes,kaplan_ratio,kaplan_overfit\n");
   for (const Point& p : points) {
-    fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+    fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                p.index, p.key, p.shape.n_layer, p.shape.d_model, p.shape.n_head, p.shape.d_ff,
                p.shape.n_ctx, p.vocab, p.params.non_embedding, p.params.embedding, p.params.total,
                p.tokens, p.tokens_per_param, p.batch_tokens, p.micro_batch, p.grad_accum, p.steps,
-               p.lr, p.warmup_steps, p.seed, p.dp, p.tp, p.flops, p.memory.total(), p.kaplan_ratio,
-               p.kaplan_overfit ? 1 : 0);
+               p.lr, p.warmup_steps, p.seed, p.dp, p.tp, p.flops, p.flops_exact, p.memory.total(),
+               p.kaplan_ratio, p.kaplan_overfit ? 1 : 0);
   }
 }
 
@@ -109,6 +120,7 @@ void print_json(const SweepSpec& spec, const std::vector<Point>& points) {
                     {"dp", p.dp},
                     {"tp", p.tp},
                     {"flops", p.flops},
+                    {"flops_exact", p.flops_exact},
                     {"memory_bytes", p.memory.total()},
                     {"kaplan_ratio", p.kaplan_ratio},
                     {"kaplan_overfit", p.kaplan_overfit}});
@@ -130,7 +142,7 @@ void run_plan(const PlanOptions& options) {
   } else if (options.format == "json") {
     print_json(spec, points);
   } else {
-    print_table(spec, points);
+    print_table(spec, points, options.flops_per_second);
   }
   if (options.store.empty()) return;
   store::StoreOptions store_options;
@@ -165,6 +177,10 @@ void add_plan_command(CLI::App& app) {
   plan->add_option("--store-journal", options->journal,
                    "journal mode of a store: wal (local disk) or delete (NFS/Lustre)")
       ->check(CLI::IsMember({"wal", "delete"}))
+      ->capture_default_str();
+  plan->add_option("--flops-per-second", options->flops_per_second,
+                   "effective training FLOP/s per point, for the table's time estimate")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   plan->callback([options] { run_plan(*options); });
 }

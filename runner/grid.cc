@@ -145,6 +145,7 @@ std::vector<Point> expand_grid(const SweepSpec& spec) {
                                p.warmup_steps, p.steps, tokens, batch, shape_text(shape)));
             }
             p.flops = training_flops(shape, params.non_embedding, static_cast<double>(tokens));
+            p.flops_exact = training_flops(shape, params.total, static_cast<double>(tokens));
             const double n = static_cast<double>(params.non_embedding);
             p.tokens_per_param = static_cast<double>(tokens) / n;
             p.kaplan_ratio = kaplan_ratio(static_cast<double>(tokens), n);

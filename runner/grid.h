@@ -57,8 +57,9 @@ struct Point {
   std::int64_t seed = 0;
   std::int64_t dp = 1, tp = 1;
   ParamCounts params;
-  std::int64_t steps = 0;  // ceil(tokens / batch_tokens)
-  double flops = 0;
+  std::int64_t steps = 0;       // ceil(tokens / batch_tokens)
+  double flops = 0;             // planned: (6 N + attention) D, N non-embedding (Kaplan)
+  double flops_exact = 0;       // (6 N_total + attention) D: what the trainer computes; for time
   double tokens_per_param = 0;  // D / N (non-embedding)
   double kaplan_ratio = 0;
   bool kaplan_overfit = false;  // kaplan_ratio < 1

@@ -91,6 +91,9 @@ TEST_F(GridTest, AbsoluteTokensOrderAndSteps) {
   EXPECT_EQ(points[0].params.non_embedding, 393'216);
   EXPECT_DOUBLE_EQ(points[0].tokens_per_param, 1e6 / 393216.0);
   EXPECT_DOUBLE_EQ(points[0].flops, (6.0 * 393216 + 6.0 * 2 * 128 * 128) * 1e6);
+  // Exact count: 393216 + 2 (9*128 + 512) + 50257*128 + 128*128 + 2*128 = 6846080 parameters.
+  EXPECT_EQ(points[0].params.total, 6'846'080);
+  EXPECT_DOUBLE_EQ(points[0].flops_exact, 41'273'088'000'000.0);
 }
 
 TEST_F(GridTest, PerParamTokens) {
