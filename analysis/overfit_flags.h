@@ -1,0 +1,45 @@
+// Overfitting flags per run: Kaplan et al.'s indicator r = D / (5e3 * N^0.74) (r < 1: the run
+// is expected to overfit) and what the loss curve shows (val rising while train falls, or a
+// final val - train gap above a threshold). Invariant: pure functions of FitData, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "analysis/fit_data.h"
+
+namespace ss::analysis {
+
+struct OverfitOptions {
+  double gap_threshold = 0.1;    // --overfit-gap: final val - train above this flags the run
+  double rise_threshold = 0.01;  // val at the last eval above its minimum by more than this
+};
+
+struct RunOverfit {
+  std::int64_t run = 0;
+  double n = 0;
+  double d = 0;
+  double kaplan_ratio = 0;
+  bool kaplan_flag = false;
+  std::optional<double> val_train_gap;        // final val - final train (both needed)
+  std::optional<std::int64_t> val_turn_step;  // step of the val minimum, when val turned up
+  bool measured_flag = false;
+};
+
+// D / (5e3 * N^0.74).
+double kaplan_overfit_ratio(double n, double d);
+
+// The D at which r = 1 for this N (the line on the overfitting map).
+double kaplan_overfit_tokens(double n);
+
+// Val turned up: among the evals (steps with val_loss), the last val exceeds the minimum val by
+// more than rise_threshold, and train loss at the last eval is below train at the minimum
+// (train kept falling over the same span). Returns the step of the minimum, or nullopt.
+std::optional<std::int64_t> find_val_turn(const LossCurve& curve, double rise_threshold);
+
+// One entry per point of data.points (runs without a curve get only the Kaplan indicator and,
+// for a CSV, no measured gap).
+std::vector<RunOverfit> compute_overfit_flags(const FitData& data, const OverfitOptions& options);
+
+}  // namespace ss::analysis
