@@ -1,0 +1,87 @@
+// `scalesweep run`: CLI options, the signal watcher (before MPI_Init, so every thread inherits
+// the blocked mask) and the MPI session around run_sweep(). Invariant: MPI is finalised on every
+// path that returns; an error that leaves ranks out of step aborts the whole MPI job instead of
+// hanging it.
+#include "runner/cli_run.h"
+
+#include <fmt/core.h>
+#include <mpi.h>
+
+#include <exception>
+
+#include "model/comm_mpi.h"
+#include "runner/signals.h"
+#include "runner/sweep_run.h"
+#include "ss/error.h"
+
+namespace ss::runner {
+namespace {
+
+// MPI_Init_thread / MPI_Finalize. FUNNELED: only the main thread calls MPI (the signal thread
+// never does).
+class MpiSession {
+ public:
+  MpiSession() {
+    int provided = 0;
+    SS_MPI(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided));
+    SS_MPI(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+  }
+  ~MpiSession() { MPI_Finalize(); }
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+};
+
+int run_command(const SweepRunOptions& options, const TrainFunction& train) {
+  const StopSignalWatcher signals;  // before MPI_Init: see signals.h
+  const MpiSession mpi;
+  try {
+    return run_sweep(options, train, signals);
+  } catch (const InputError&) {
+    throw;  // rank 0 only, before any worker started: every rank returns in step
+  } catch (const std::exception& e) {
+    int rank = -1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    fmt::print(stderr, "scalesweep run: rank {}: fatal: {}\n", rank, e.what());
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);  // the other ranks may be inside a collective: end them all
+    return 1;
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<int> add_run_command(CLI::App& app, TrainFunction train) {
+  auto options = std::make_shared<SweepRunOptions>();
+  auto exit_code = std::make_shared<int>(0);
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "Train every pending point of a sweep under MPI: mpirun -np P scalesweep run CONFIG "
+      "--store DB (rank 0 schedules and writes the store, ranks 1..P-1 train). Exit 3 after "
+      "SIGUSR1/SIGTERM: state saved, re-run the same command to resume");
+  run->add_option("config", options->config, "sweep file (TOML), e.g. configs/quickstart.toml")
+      ->required();
+  run->add_option("--store", options->store, "SQLite store (created if missing)")->required();
+  run->add_option("--store-journal", options->journal,
+                  "journal mode: wal (local disk) or delete (NFS/Lustre)")
+      ->check(CLI::IsMember({"wal", "delete"}))
+      ->capture_default_str();
+  run->add_option("--lease-seconds", options->lease_seconds,
+                  "lease on a claimed point, renewed every third of it; a crashed job's points "
+                  "are reclaimed after it expires")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run->add_option("--ranks-per-gpu", options->ranks_per_gpu,
+                  "worker ranks sharing one GPU (packs small models)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run->add_option("--summary-seconds", options->summary_seconds,
+                  "period of the progress summary line")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run->callback([options, exit_code, train = std::move(train)] {
+    *exit_code = run_command(*options, train);
+  });
+  return exit_code;
+}
+
+}  // namespace ss::runner

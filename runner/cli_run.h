@@ -1,0 +1,21 @@
+// `scalesweep run CONFIG --store DB [--store-journal wal|delete] [--lease-seconds S]
+//  [--ranks-per-gpu K] [--summary-seconds S]`, launched as `mpirun -np P scalesweep run ...`.
+// Exit codes: 0 every point ended (done/failed/diverged); 2 bad input (nothing written);
+// 3 (ss::kExitRequeue) stopped by SIGUSR1/SIGTERM with state saved: re-run the same command;
+// 1 (or an MPI abort) anything else.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+
+#include "runner/worker_sink.h"
+
+namespace ss::runner {
+
+// Adds the `run` subcommand; `train` trains one point (the real trainer in scalesweep, a fake
+// one in the MPI tests). The returned int holds the subcommand's exit code after parse() (0 when
+// `run` did not execute); main() returns it.
+std::shared_ptr<int> add_run_command(CLI::App& app, TrainFunction train);
+
+}  // namespace ss::runner

@@ -1,0 +1,48 @@
+// Node-local rank from the launcher environment -> GPU index or CPU (policy in device_binding.h).
+#include "runner/device_binding.h"
+
+#include <fmt/core.h>
+
+#include <charconv>
+#include <cstdlib>
+
+#include "ss/error.h"
+
+namespace ss::runner {
+
+EnvLookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+std::optional<int> node_local_rank(const EnvLookup& env) {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID"}) {
+    const auto value = env(name);
+    if (!value) continue;
+    int rank = -1;
+    const char* begin = value->data();
+    const char* end = begin + value->size();
+    const auto [ptr, ec] = std::from_chars(begin, end, rank);
+    if (ec != std::errc() || ptr != end || rank < 0) {
+      throw InputError(fmt::format(
+          "environment {}='{}' is not a node-local rank; unset it or set a non-negative integer",
+          name, *value));
+    }
+    return rank;
+  }
+  return std::nullopt;
+}
+
+DeviceChoice choose_device(std::optional<int> local_rank, int gpu_count, int ranks_per_gpu) {
+  if (ranks_per_gpu < 1) {
+    throw InputError(fmt::format("--ranks-per-gpu {}: must be at least 1", ranks_per_gpu));
+  }
+  if (gpu_count <= 0) return DeviceChoice{};
+  const int local = local_rank.value_or(0);
+  return DeviceChoice{(local / ranks_per_gpu) % gpu_count};
+}
+
+}  // namespace ss::runner

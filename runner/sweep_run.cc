@@ -1,0 +1,471 @@
+// `scalesweep run`: the start-up handshake of every rank and rank 0's scheduler loop (design in
+// sweep_run.h). Invariants: rank 0 is the only rank that opens the store; every input check
+// happens before the store is opened; metric rows of a run reach the store before the checkpoint
+// or outcome that follows them (one sender's messages arrive in order and rank 0 flushes its
+// buffer before writing either).
+#include "runner/sweep_run.h"
+
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <thread>
+#include <unordered_map>
+
+#include "runner/grid.h"
+#include "runner/scheduler.h"
+#include "runner/sweep_run_transport.h"
+#include "ss/error.h"
+#include "ss/log.h"
+#include "store/store.h"
+
+namespace ss::runner {
+namespace detail {
+// The worker loop (sweep_run_worker.cc).
+int run_worker(const SweepSpec& spec, const std::vector<Point>& points,
+               const SweepRunOptions& options, const TrainFunction& train);
+}  // namespace detail
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Rank 0 -> all: an int, then a string (length + bytes).
+void broadcast_string(std::string& s) {
+  long long n = static_cast<long long>(s.size());
+  SS_MPI(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD));
+  s.resize(static_cast<std::size_t>(n));
+  if (n > 0) SS_MPI(MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, 0, MPI_COMM_WORLD));
+}
+
+struct ActiveRun {
+  store::RunRecord record;
+  std::vector<int> ranks;
+  Clock::time_point started;
+  std::int64_t step = 0;
+  std::int64_t tokens = 0;
+  double tokens_per_s = 0;
+  bool stop_sent = false;
+};
+
+class Coordinator {
+ public:
+  Coordinator(const SweepRunOptions& options, const SweepSpec& spec, store::Store& db,
+              std::int64_t sweep_id, int world_size, const StopSignalWatcher& signals)
+      : options_(options),
+        spec_(spec),
+        db_(db),
+        sweep_id_(sweep_id),
+        world_size_(world_size),
+        signals_(signals),
+        scheduler_(worker_ranks(world_size)),
+        owner_(fmt::format("{}:{}:{}", host_name(), ::getpid(),
+                           static_cast<long long>(store::unix_now() * 1000))) {}
+
+  int run() {
+    wait_for_ready();
+    db_.add_event(0, "job_start", fmt::format("owner {} with {} workers", owner_, world_size_ - 1));
+    const auto start = Clock::now();
+    start_ = start;
+    flops_done_at_start_ = flops_done();
+    auto last_summary = start, last_flush = start, last_renew = start;
+    auto last_refresh = start - std::chrono::hours(1);
+    for (;;) {
+      if (signals_.stop_requested() && !stopping_) begin_stop();
+      if (!stopping_) {
+        if (seconds_since(last_refresh) > 2.0 ||
+            (scheduler_.pending() == 0 && scheduler_.free_ranks() > 0 &&
+             seconds_since(last_refresh) > 0.2)) {
+          refresh_pending();
+          last_refresh = Clock::now();
+        }
+        assign_free_groups();
+      }
+      if (active_.empty()) {
+        if (stopping_) break;
+        if (scheduler_.pending() == 0 && sweep_finished()) break;
+      }
+      bool handled = false;
+      while (auto received = try_receive_message(MPI_ANY_SOURCE)) {
+        handle(received->source, received->message);
+        handled = true;
+      }
+      if (seconds_since(last_flush) >= options_.metrics_flush_seconds) {
+        flush_metrics();
+        last_flush = Clock::now();
+      }
+      if (seconds_since(last_renew) >= options_.lease_seconds / 3) {
+        renew_leases();
+        last_renew = Clock::now();
+      }
+      if (seconds_since(last_summary) >= options_.summary_seconds) {
+        print_summary();
+        last_summary = Clock::now();
+      }
+      if (!handled) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    flush_metrics();
+    for (int rank = 1; rank < world_size_; ++rank) send_message(rank, protocol::Shutdown{});
+    print_summary();
+    if (stopping_) {
+      db_.add_event(0, "job_stop",
+                    fmt::format("signal {}: unfinished points released, exit {}",
+                                signals_.stop_signal(), kExitRequeue));
+      fmt::print("stopped on signal {}: state saved; re-run the same command to resume (exit {})\n",
+                 signals_.stop_signal(), kExitRequeue);
+      std::fflush(stdout);
+      return kExitRequeue;
+    }
+    db_.add_event(0, "job_end", fmt::format("owner {}: sweep finished", owner_));
+    return 0;
+  }
+
+ private:
+  static std::vector<int> worker_ranks(int world_size) {
+    std::vector<int> ranks;
+    for (int r = 1; r < world_size; ++r) ranks.push_back(r);
+    return ranks;
+  }
+  static std::string host_name() {
+    char name[256] = {};
+    if (gethostname(name, sizeof(name) - 1) != 0) return "host";
+    return name;
+  }
+
+  // Every worker reports Ready once it has parsed the config and built the grid.
+  void wait_for_ready() {
+    int ready = 0;
+    while (ready < world_size_ - 1) {
+      const auto received = receive_message(MPI_ANY_SOURCE);
+      if (!std::holds_alternative<protocol::Ready>(received.message)) {
+        throw protocol::ProtocolError(
+            fmt::format("rank {} sent {} before ready", received.source,
+                        protocol::message_type_name(protocol::message_type(received.message))));
+      }
+      ++ready;
+    }
+  }
+
+  // Pending points of the sweep (after expiring stale leases) into the scheduler.
+  void refresh_pending() {
+    db_.expire_leases();
+    store::RunFilter filter;
+    filter.sweep_id = sweep_id_;
+    filter.status = store::kStatusPending;
+    for (const auto& run : db_.list_runs(filter)) {
+      if (scheduler_.is_running(run.id)) continue;
+      known_[run.id] = run;
+      scheduler_.add_point({run.id, run.plan.flops, static_cast<int>(run.plan.dp * run.plan.tp)});
+    }
+  }
+
+  bool sweep_finished() {
+    const auto summary = db_.status_summary(sweep_id_);
+    return summary.runs_by_status.at(store::kStatusPending) == 0 &&
+           summary.runs_by_status.at(store::kStatusRunning) == 0;
+  }
+
+  void assign_free_groups() {
+    while (const auto next = scheduler_.peek_next()) {
+      const auto& plan = known_.at(next->id).plan;
+      store::RunFilter filter;
+      filter.sweep_id = sweep_id_;
+      filter.points = {plan.point};
+      const auto claimed = db_.claim_point(owner_, options_.lease_seconds, filter);
+      if (!claimed) {  // another job holds it, or it ended meanwhile
+        scheduler_.remove_pending(next->id);
+        continue;
+      }
+      const auto assignment = scheduler_.take(next->id);
+      protocol::Assign assign;
+      assign.assignment = next_assignment_++;
+      assign.run_id = claimed->id;
+      assign.point_key = claimed->plan.point;
+      assign.attempt = claimed->attempts;
+      assign.group_ranks.assign(assignment.ranks.begin(), assignment.ranks.end());
+      const auto checkpoints = db_.latest_checkpoints(claimed->id, 1);
+      if (!checkpoints.empty()) assign.resume = checkpoints.front();
+      for (const int rank : assignment.ranks) send_message(rank, assign);
+      ActiveRun run{*claimed, assignment.ranks, Clock::now()};
+      run.step = assign.resume ? assign.resume->step : 0;
+      active_.emplace(assign.assignment, std::move(run));
+      log::debug("assign run {} (point {}) to ranks {}", claimed->id, claimed->plan.point,
+                 fmt::join(assignment.ranks, ","));
+    }
+  }
+
+  void begin_stop() {
+    stopping_ = true;
+    log::warn("signal {} received: asking {} running point(s) to checkpoint and stop",
+              signals_.stop_signal(), active_.size());
+    for (auto& [id, run] : active_) {
+      send_message(run.ranks.front(), protocol::Stop{});
+      run.stop_sent = true;
+    }
+  }
+
+  ActiveRun& active_for(std::uint64_t assignment, int source) {
+    const auto it = active_.find(assignment);
+    if (it == active_.end() || it->second.ranks.front() != source) {
+      throw protocol::ProtocolError(
+          fmt::format("rank {} reported on assignment {} it does not lead", source, assignment));
+    }
+    return it->second;
+  }
+
+  void handle(int source, const protocol::Message& message) {
+    std::visit(
+        [&](const auto& m) {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, protocol::Metrics>) {
+            auto& run = active_for(m.assignment, source);
+            for (const auto& row : m.rows) {
+              metric_buffer_.push_back(row);
+              metric_buffer_.back().run = run.record.id;  // never trust a foreign run id
+              run.step = std::max(run.step, row.step);
+              run.tokens = std::max(run.tokens, row.tokens);
+              if (row.tokens_per_s) run.tokens_per_s = *row.tokens_per_s;
+            }
+            if (metric_buffer_.size() >= 4096) flush_metrics();
+          } else if constexpr (std::is_same_v<M, protocol::Checkpoint>) {
+            auto& run = active_for(m.assignment, source);
+            flush_metrics();
+            store::CheckpointRecord record = m.record;
+            record.run = run.record.id;
+            db_.record_checkpoint(record);
+            const auto keep = std::max<std::int64_t>(1, spec_.schedule.keep_checkpoints);
+            const auto all = db_.latest_checkpoints(run.record.id);
+            for (std::size_t i = static_cast<std::size_t>(keep); i < all.size(); ++i) {
+              db_.delete_checkpoint(run.record.id, all[i].step);
+            }
+          } else if constexpr (std::is_same_v<M, protocol::Heartbeat>) {
+            active_for(m.assignment, source).step = m.step;
+          } else if constexpr (std::is_same_v<M, protocol::Done> ||
+                               std::is_same_v<M, protocol::Diverged> ||
+                               std::is_same_v<M, protocol::Stopped>) {
+            finish_run<M>(m, source);
+          } else if constexpr (std::is_same_v<M, protocol::Failed>) {
+            auto& run = active_for(m.assignment, source);
+            flush_metrics();
+            const auto status =
+                db_.mark_failed(run.record.id, m.error, spec_.schedule.max_attempts);
+            db_.add_event(
+                source, "run_failed",
+                fmt::format("run {} attempt {}: {}", run.record.id, run.record.attempts, m.error));
+            print_point_line(run, status, fmt::format("error: {}", m.error));
+            end_active(m.assignment);
+          } else {
+            throw protocol::ProtocolError(
+                fmt::format("rank {} sent an unexpected {} message", source,
+                            protocol::message_type_name(protocol::message_type(message))));
+          }
+        },
+        message);
+  }
+
+  template <typename M>
+  void finish_run(const protocol::RunEnd& end, int source) {
+    auto& run = active_for(end.assignment, source);
+    flush_metrics();
+    const double wall = run.record.wall_seconds + end.wall_seconds;
+    if constexpr (std::is_same_v<M, protocol::Done>) {
+      store::RunOutcome outcome;
+      outcome.step = end.step;
+      outcome.tokens_seen = end.tokens_seen;
+      outcome.final_train_loss = end.final_train_loss;
+      outcome.final_val_loss = end.final_val_loss;
+      outcome.best_train_loss = end.best_train_loss;
+      outcome.best_val_loss = end.best_val_loss;
+      outcome.wall_seconds = wall;
+      db_.mark_done(run.record.id, outcome);
+      ++completed_;
+      print_point_line(
+          run, store::kStatusDone,
+          fmt::format(
+              "train loss {:.4f}, val loss {}", end.final_train_loss.value_or(NAN),
+              end.final_val_loss ? fmt::format("{:.4f}", *end.final_val_loss) : std::string("-")));
+    } else if constexpr (std::is_same_v<M, protocol::Diverged>) {
+      db_.update_progress(run.record.id, end.step, end.tokens_seen, wall);
+      db_.mark_diverged(run.record.id, end.diverged_step.value_or(end.step));
+      print_point_line(run, store::kStatusDiverged,
+                       fmt::format("NaN/Inf at step {}", end.diverged_step.value_or(end.step)));
+    } else {
+      db_.update_progress(run.record.id, end.step, end.tokens_seen, wall);
+      db_.release_point(run.record.id, owner_);
+      print_point_line(run, "stopped", fmt::format("checkpointed at step {}", end.step));
+    }
+    end_active(end.assignment);
+  }
+
+  void end_active(std::uint64_t assignment) {
+    const auto it = active_.find(assignment);
+    scheduler_.finish(it->second.record.id);
+    active_.erase(it);
+  }
+
+  void flush_metrics() {
+    if (metric_buffer_.empty()) return;
+    db_.insert_metrics(metric_buffer_);
+    // Progress columns of every run that got rows: its newest step.
+    std::map<std::int64_t, const store::MetricRow*> newest;
+    for (const auto& row : metric_buffer_) {
+      auto& slot = newest[row.run];
+      if (slot == nullptr || row.step > slot->step) slot = &row;
+    }
+    for (const auto& [run_id, row] : newest) {
+      double wall = 0;
+      for (const auto& [id, run] : active_) {
+        if (run.record.id == run_id) wall = run.record.wall_seconds + seconds_since(run.started);
+      }
+      db_.update_progress(run_id, row->step, row->tokens, wall);
+    }
+    metric_buffer_.clear();
+  }
+
+  void renew_leases() {
+    for (const auto& [id, run] : active_) {
+      if (!db_.renew_lease(run.record.id, owner_, options_.lease_seconds)) {
+        log::warn("lost the lease of run {} (expired before renewal; another job may take it)",
+                  run.record.id);
+      }
+    }
+  }
+
+  double flops_done() {
+    const auto s = db_.status_summary(sweep_id_);
+    return s.tokens_target > 0 ? s.flops_planned * static_cast<double>(s.tokens_seen) /
+                                     static_cast<double>(s.tokens_target)
+                               : 0.0;
+  }
+
+  void print_point_line(const ActiveRun& run, const std::string& status,
+                        const std::string& detail) {
+    const auto& p = run.record.plan;
+    fmt::print("[{}] run {} point {} (L{} d{} N={} D={}) on ranks {}: {} ({:.1f}s)\n", status,
+               run.record.id, p.point, p.n_layer, p.d_model, p.n_params, p.tokens,
+               fmt::join(run.ranks, ","), detail, seconds_since(run.started));
+    std::fflush(stdout);
+  }
+
+  void print_summary() {
+    const auto s = db_.status_summary(sweep_id_);
+    double tokens_per_s = 0;
+    for (const auto& [id, run] : active_) tokens_per_s += run.tokens_per_s;
+    const double elapsed = seconds_since(start_);
+    const double done_flops = flops_done();
+    const double rate = elapsed > 0 ? (done_flops - flops_done_at_start_) / elapsed : 0;
+    const double remaining = std::max(0.0, s.flops_planned - done_flops);
+    const std::string eta =
+        rate > 0 ? fmt::format("{:.0f}s", remaining / rate) : std::string("unknown");
+    fmt::print(
+        "progress: {} done, {} running ({} here), {} pending, {} failed, {} diverged of {}; "
+        "{:.0f} tokens/s; elapsed {:.0f}s; ETA {}\n",
+        s.runs_by_status.at(store::kStatusDone), s.runs_by_status.at(store::kStatusRunning),
+        active_.size(), s.runs_by_status.at(store::kStatusPending),
+        s.runs_by_status.at(store::kStatusFailed), s.runs_by_status.at(store::kStatusDiverged),
+        s.runs_total, tokens_per_s, elapsed, eta);
+    std::fflush(stdout);
+  }
+
+  const SweepRunOptions& options_;
+  const SweepSpec& spec_;
+  store::Store& db_;
+  std::int64_t sweep_id_;
+  int world_size_;
+  const StopSignalWatcher& signals_;
+  Scheduler scheduler_;
+  std::string owner_;
+  std::unordered_map<std::int64_t, store::RunRecord> known_;
+  std::map<std::uint64_t, ActiveRun> active_;
+  std::vector<store::MetricRow> metric_buffer_;
+  std::uint64_t next_assignment_ = 1;
+  bool stopping_ = false;
+  int completed_ = 0;
+  Clock::time_point start_;
+  double flops_done_at_start_ = 0;
+};
+
+}  // namespace
+
+int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
+              const StopSignalWatcher& signals) {
+  int rank = 0, world_size = 1;
+  SS_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+  SS_MPI(MPI_Comm_size(MPI_COMM_WORLD, &world_size));
+
+  // Rank 0 validates everything and opens the store; the verdict and the config text go to all.
+  std::string error, config_path = options.config, config_text;
+  std::optional<store::Store> db;
+  std::optional<SweepSpec> spec;
+  std::vector<Point> points;
+  if (rank == 0) {
+    try {
+      const auto journal = store::parse_journal_mode(options.journal);
+      if (world_size < 2) {
+        throw InputError(
+            fmt::format("scalesweep run: {} MPI rank(s); need rank 0 plus at least one worker: "
+                        "launch with mpirun -np 2 or more",
+                        world_size));
+      }
+      if (!(options.lease_seconds > 0)) {
+        throw InputError(
+            fmt::format("--lease-seconds {}: must be positive", options.lease_seconds));
+      }
+      spec = load_sweep_spec(options.config);
+      points = expand_grid(*spec);
+      for (const auto& p : points) {
+        if (p.dp * p.tp > world_size - 1) {
+          throw InputError(fmt::format(
+              "{}: point {} needs dp*tp = {} worker ranks but the job has {}; launch with "
+              "mpirun -np {} or lower dp/tp",
+              options.config, p.key, p.dp * p.tp, world_size - 1, p.dp * p.tp + 1));
+        }
+      }
+      store::StoreOptions store_options;
+      store_options.create_if_missing = true;
+      store_options.journal = journal;
+      db.emplace(options.store, store_options);
+      config_text = spec->config_text;
+    } catch (const InputError& e) {
+      error = e.what();
+    }
+  }
+  int ok = error.empty() ? 1 : 0;
+  SS_MPI(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
+  if (!ok) {
+    if (rank == 0) throw InputError(error);
+    return kExitBadInput;
+  }
+  broadcast_string(config_path);
+  broadcast_string(config_text);
+
+  if (rank != 0) {
+    const SweepSpec worker_spec = parse_sweep_spec(config_text, config_path);
+    return detail::run_worker(worker_spec, expand_grid(worker_spec), options, train);
+  }
+
+  const auto sweep_id =
+      db->register_sweep(spec->name, spec->config_path, spec->config_text, spec->config_hash);
+  std::vector<store::RunPlan> plans;
+  plans.reserve(points.size());
+  for (const auto& p : points) plans.push_back(to_run_plan(p, sweep_id));
+  const auto added = db->register_points(plans);
+  const auto expired = db->expire_leases();
+  fmt::print("scalesweep run: sweep {} ({} points, {} new), store {}, {} workers{}\n", spec->name,
+             points.size(), added, options.store, world_size - 1,
+             expired > 0 ? fmt::format(", {} expired lease(s) reclaimed", expired) : "");
+  std::fflush(stdout);
+  Coordinator coordinator(options, *spec, *db, sweep_id, world_size, signals);
+  return coordinator.run();
+}
+
+}  // namespace ss::runner

@@ -1,0 +1,58 @@
+// Point-to-point transport of protocol messages over MPI_COMM_WORLD for `scalesweep run`.
+// Invariant: every runner message travels with tag kMessageTag on MPI_COMM_WORLD (the group
+// communicators carry only the trainer's collectives), and every receive decodes with the
+// bounds-checked decoder, so a corrupt message becomes a ProtocolError, never UB. MPI keeps
+// messages of one sender in order, which rank 0 relies on (metrics before the checkpoint or
+// outcome that follows them).
+#pragma once
+
+#include <mpi.h>
+
+#include <optional>
+#include <vector>
+
+#include "model/comm_mpi.h"
+#include "runner/protocol.h"
+
+namespace ss::runner {
+
+inline constexpr int kMessageTag = 7301;
+
+inline void send_message(int dest, const protocol::Message& message) {
+  const std::vector<std::byte> bytes = protocol::encode_message(message);
+  SS_MPI(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, kMessageTag,
+                  MPI_COMM_WORLD));
+}
+
+struct ReceivedMessage {
+  int source = -1;
+  protocol::Message message;
+};
+
+// Receives the message `status` describes (after a probe).
+inline ReceivedMessage receive_probed(const MPI_Status& status) {
+  int count = 0;
+  SS_MPI(MPI_Get_count(&status, MPI_BYTE, &count));
+  std::vector<std::byte> bytes(static_cast<std::size_t>(count));
+  SS_MPI(MPI_Recv(bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, kMessageTag, MPI_COMM_WORLD,
+                  MPI_STATUS_IGNORE));
+  return {status.MPI_SOURCE, protocol::decode_message(bytes)};
+}
+
+// Blocks until a message from `source` (or MPI_ANY_SOURCE) arrives.
+inline ReceivedMessage receive_message(int source) {
+  MPI_Status status;
+  SS_MPI(MPI_Probe(source, kMessageTag, MPI_COMM_WORLD, &status));
+  return receive_probed(status);
+}
+
+// A message if one is waiting, else nullopt (never blocks).
+inline std::optional<ReceivedMessage> try_receive_message(int source) {
+  int flag = 0;
+  MPI_Status status;
+  SS_MPI(MPI_Iprobe(source, kMessageTag, MPI_COMM_WORLD, &flag, &status));
+  if (!flag) return std::nullopt;
+  return receive_probed(status);
+}
+
+}  // namespace ss::runner

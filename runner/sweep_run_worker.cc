@@ -1,0 +1,224 @@
+// The worker side of `scalesweep run`: wait for Assign, form the point's group communicators,
+// run the injected training function with an MPI RunSink, report the outcome to rank 0.
+// Invariants: workers never open the store; only the group leader (group rank 0) talks to rank 0
+// during a run; stop_requested() is answered identically on every rank of a group (the leader
+// polls rank 0 and broadcasts the flag over the group), so all ranks stop at the same step.
+#include <fmt/core.h>
+
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <unordered_map>
+
+#include "model/comm_mpi.h"
+#include "runner/device_binding.h"
+#include "runner/grid.h"
+#include "runner/sweep_run.h"
+#include "runner/sweep_run_transport.h"
+#include "ss/error.h"
+#include "ss/log.h"
+
+namespace ss::runner::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The communicators of one assignment. Size-1 parts are SelfComm (no MPI calls).
+struct GroupComms {
+  std::unique_ptr<model::MpiComm> group;  // null for a single-rank group
+  std::unique_ptr<model::Comm> dp, tp;
+  int group_rank = 0;
+};
+
+GroupComms form_group(const protocol::Assign& assign, const Point& point, int world_rank) {
+  GroupComms comms;
+  const int size = static_cast<int>(assign.group_ranks.size());
+  if (size != point.dp * point.tp) {
+    throw protocol::ProtocolError(fmt::format("assign of point {}: {} ranks for dp*tp = {}",
+                                              point.key, size, point.dp * point.tp));
+  }
+  if (size == 1) {
+    comms.dp = std::make_unique<model::SelfComm>();
+    comms.tp = std::make_unique<model::SelfComm>();
+    return comms;
+  }
+  MPI_Group world_group = MPI_GROUP_NULL, members = MPI_GROUP_NULL;
+  SS_MPI(MPI_Comm_group(MPI_COMM_WORLD, &world_group));
+  SS_MPI(MPI_Group_incl(world_group, size, assign.group_ranks.data(), &members));
+  MPI_Comm group_comm = MPI_COMM_NULL;
+  // Collective over the members only; the tag keeps concurrent creations apart.
+  const int tag = static_cast<int>(assign.assignment % 32000);
+  const int rc = MPI_Comm_create_group(MPI_COMM_WORLD, members, tag, &group_comm);
+  MPI_Group_free(&members);
+  MPI_Group_free(&world_group);
+  SS_MPI(rc);
+  comms.group = std::make_unique<model::MpiComm>(group_comm, true);
+  comms.group_rank = comms.group->rank();
+  // tp groups are consecutive group ranks (same node when ranks are packed per node).
+  const int tp = static_cast<int>(point.tp);
+  MPI_Comm tp_comm = MPI_COMM_NULL, dp_comm = MPI_COMM_NULL;
+  SS_MPI(MPI_Comm_split(group_comm, comms.group_rank / tp, comms.group_rank % tp, &tp_comm));
+  SS_MPI(MPI_Comm_split(group_comm, comms.group_rank % tp, comms.group_rank / tp, &dp_comm));
+  comms.tp = std::make_unique<model::MpiComm>(tp_comm, true);
+  comms.dp = std::make_unique<model::MpiComm>(dp_comm, true);
+  (void)world_rank;
+  return comms;
+}
+
+// RunSink over MPI: the leader buffers metric rows and sends them in batches.
+class WorkerSink final : public RunSink {
+ public:
+  WorkerSink(std::uint64_t assignment, bool leader, model::MpiComm* group)
+      : assignment_(assignment), leader_(leader), group_(group) {}
+
+  void on_metrics(std::span<const store::MetricRow> rows) override {
+    if (!leader_) return;
+    buffer_.rows.insert(buffer_.rows.end(), rows.begin(), rows.end());
+    if (!rows.empty()) last_step_ = rows.back().step;
+    if (buffer_.rows.size() >= kBatchRows ||
+        std::chrono::duration<double>(Clock::now() - last_send_).count() >= kBatchSeconds) {
+      flush();
+    }
+  }
+
+  void on_checkpoint(const store::CheckpointRecord& checkpoint) override {
+    if (!leader_) return;
+    flush();  // rows up to the checkpoint's step reach the store first
+    send_message(0, protocol::Checkpoint{assignment_, checkpoint});
+  }
+
+  bool stop_requested() override {
+    if (leader_ && !stop_) {
+      while (auto received = try_receive_message(0)) {
+        if (std::holds_alternative<protocol::Stop>(received->message)) {
+          stop_ = true;
+        } else {
+          throw protocol::ProtocolError(
+              fmt::format("rank 0 sent {} to a busy group leader",
+                          protocol::message_type_name(protocol::message_type(received->message))));
+        }
+      }
+      if (std::chrono::duration<double>(Clock::now() - last_heartbeat_).count() >= 10.0) {
+        send_message(0, protocol::Heartbeat{assignment_, last_step_});
+        last_heartbeat_ = Clock::now();
+      }
+    }
+    if (group_ != nullptr) {
+      unsigned char flag = stop_ ? 1 : 0;
+      group_->broadcast_bytes(&flag, 1, 0);
+      stop_ = flag != 0;
+    }
+    return stop_;
+  }
+
+  void flush() {
+    if (!leader_ || buffer_.rows.empty()) return;
+    buffer_.assignment = assignment_;
+    send_message(0, buffer_);
+    buffer_.rows.clear();
+    last_send_ = Clock::now();
+  }
+
+ private:
+  static constexpr std::size_t kBatchRows = 256;
+  static constexpr double kBatchSeconds = 0.5;
+  std::uint64_t assignment_;
+  bool leader_;
+  model::MpiComm* group_;
+  protocol::Metrics buffer_;
+  std::int64_t last_step_ = 0;
+  bool stop_ = false;
+  Clock::time_point last_send_ = Clock::now();
+  Clock::time_point last_heartbeat_ = Clock::now();
+};
+
+protocol::RunEnd run_end(std::uint64_t assignment, const TrainResult& r, double wall) {
+  protocol::RunEnd end;
+  end.assignment = assignment;
+  end.step = r.step;
+  end.tokens_seen = r.tokens_seen;
+  end.diverged_step = r.diverged_step;
+  end.final_train_loss = r.final_train_loss;
+  end.final_val_loss = r.final_val_loss;
+  end.best_train_loss = r.best_train_loss;
+  end.best_val_loss = r.best_val_loss;
+  end.wall_seconds = wall;
+  return end;
+}
+
+}  // namespace
+
+int run_worker(const SweepSpec& spec, const std::vector<Point>& points,
+               const SweepRunOptions& options, const TrainFunction& train) {
+  int world_rank = 0;
+  SS_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank));
+  std::unordered_map<std::string, const Point*> by_key;
+  for (const auto& p : points) by_key.emplace(p.key, &p);
+  // GPU count: the CUDA backend is the trainer's business; without it every rank is CPU.
+  const DeviceChoice device =
+      choose_device(node_local_rank(process_env()), /*gpu_count=*/0, options.ranks_per_gpu);
+  send_message(0, protocol::Ready{});
+  for (;;) {
+    const auto received = receive_message(0);
+    if (std::holds_alternative<protocol::Shutdown>(received.message)) return 0;
+    if (std::holds_alternative<protocol::Stop>(received.message)) continue;  // already idle
+    const auto* assign = std::get_if<protocol::Assign>(&received.message);
+    if (assign == nullptr) {
+      throw protocol::ProtocolError(
+          fmt::format("rank 0 sent {} to an idle worker",
+                      protocol::message_type_name(protocol::message_type(received.message))));
+    }
+    const auto found = by_key.find(assign->point_key);
+    if (found == by_key.end()) {
+      throw protocol::ProtocolError(
+          fmt::format("assign of unknown point key '{}'", assign->point_key));
+    }
+    const Point& point = *found->second;
+    GroupComms comms = form_group(*assign, point, world_rank);
+    const bool leader = comms.group_rank == 0;
+    TrainJob job;
+    job.run_id = assign->run_id;
+    job.attempt = assign->attempt;
+    job.point = point;
+    job.data = spec.data;
+    job.schedule = spec.schedule;
+    job.resume = assign->resume;
+    job.device = device;
+    job.dp_comm = comms.dp.get();
+    job.tp_comm = comms.tp.get();
+    WorkerSink sink(assign->assignment, leader, comms.group.get());
+    const auto started = Clock::now();
+    auto wall = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
+    try {
+      const TrainResult result = train(job, sink);
+      sink.flush();
+      if (leader) {
+        const auto end = run_end(assign->assignment, result, wall());
+        switch (result.end) {
+          case TrainEnd::kDone:
+            send_message(0, protocol::Done{end});
+            break;
+          case TrainEnd::kDiverged:
+            send_message(0, protocol::Diverged{end});
+            break;
+          case TrainEnd::kStopped:
+            send_message(0, protocol::Stopped{end});
+            break;
+        }
+      }
+    } catch (const model::MpiError&) {
+      throw;  // the transport itself failed: the job cannot go on
+    } catch (const protocol::ProtocolError&) {
+      throw;
+    } catch (const std::exception& e) {
+      // A failing run (bad data, OOM, a bug in one point): report it and take the next point.
+      // A multi-rank group assumes the failure is the same on every rank (deterministic input);
+      // a rank failing alone would leave its peers inside a collective (documented).
+      log::error("rank {}: run {} failed: {}", world_rank, assign->run_id, e.what());
+      sink.flush();
+      if (leader) send_message(0, protocol::Failed{assign->assignment, e.what()});
+    }
+  }
+}
+
+}  // namespace ss::runner::detail

@@ -1,0 +1,50 @@
+// fake_sweep: `scalesweep run` with the fake trainer (tests/mpi/fake_trainer.h) instead of the
+// GPT trainer, for the MPI tests and the runner benchmark. Same subcommand code as scalesweep
+// (add_run_command); the fake's knobs are options of the app itself:
+//   mpirun -np 3 fake_sweep [--step-ms 20] [--fail-attempts 1] [--noop]
+//     run CONFIG --store DB ...
+// With FAKE_SWEEP_PID_DIR=D in the environment (mpirun -x), each rank writes
+// D/rank-<world rank>.pid at start, so a test can signal or kill a given rank.
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "runner/cli_run.h"
+#include "ss/error.h"
+#include "tests/mpi/fake_trainer.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"fake_sweep: scalesweep run with a fake trainer (tests only)"};
+  app.require_subcommand(1);
+  auto fake = std::make_shared<ss::runner::testing::FakeTrainerOptions>();
+  app.add_option("--step-ms", fake->step_ms, "sleep per training step");
+  app.add_option("--fail-attempts", fake->fail_attempts, "throw on attempts <= this");
+  app.add_option("--diverge-lr", fake->diverge_lr, "NaN at step 3 when lr exceeds this");
+  app.add_flag("--noop", fake->noop, "return at once (scheduler throughput)");
+  const auto exit_code =
+      ss::runner::add_run_command(app, ss::runner::testing::make_fake_trainer(fake));
+  const char* pid_dir = std::getenv("FAKE_SWEEP_PID_DIR");
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  if (pid_dir != nullptr && rank != nullptr) {
+    std::filesystem::create_directories(pid_dir);
+    std::ofstream(std::filesystem::path(pid_dir) / fmt::format("rank-{}.pid", rank))
+        << ::getpid() << "\n";
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : ss::kExitBadInput;
+  } catch (const ss::InputError& e) {
+    fmt::print(stderr, "fake_sweep: error: {}\n", e.what());
+    return ss::kExitBadInput;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "fake_sweep: error: {}\n", e.what());
+    return 1;
+  }
+  return *exit_code;
+}

@@ -1,0 +1,230 @@
+// Protocol round trips of every message type, and the rejection of malformed input: hand-made
+// corruptions (bad magic/version/type/length, trailing bytes, oversize counts and strings, bad
+// flags) plus a fuzz loop of 100k cases (random bytes, every truncation, bit flips and random
+// header-preserving garbage) that must each decode or throw ProtocolError, never crash.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+#include "runner/protocol.h"
+
+namespace ss::runner::protocol {
+namespace {
+
+store::MetricRow sample_row(std::int64_t step) {
+  store::MetricRow row;
+  row.run = 7;
+  row.step = step;
+  row.tokens = step * 2048;
+  row.flops = 1.5e12 * static_cast<double>(step);
+  row.train_loss = 3.25 - 0.01 * static_cast<double>(step);
+  if (step % 2 == 0) row.val_loss = 3.5;
+  row.lr = 1e-3;
+  row.tokens_per_s = 12345.5;
+  return row;
+}
+
+std::vector<Message> sample_messages() {
+  Assign assign;
+  assign.assignment = 42;
+  assign.run_id = 9;
+  assign.point_key = "0123456789abcdef";
+  assign.attempt = 2;
+  assign.group_ranks = {3, 4};
+  assign.resume =
+      store::CheckpointRecord{9, 100, "ckpt/a/step-100.ckpt", 4096, std::string(64, 'f'), 1.7e9};
+  Assign plain = assign;
+  plain.resume.reset();
+  plain.group_ranks = {1};
+  Metrics metrics;
+  metrics.assignment = 42;
+  for (int s = 1; s <= 5; ++s) metrics.rows.push_back(sample_row(s));
+  Done done;
+  done.assignment = 42;
+  done.step = 100;
+  done.tokens_seen = 204800;
+  done.final_train_loss = 2.5;
+  done.best_val_loss = 2.7;
+  done.wall_seconds = 12.5;
+  Diverged diverged;
+  diverged.assignment = 43;
+  diverged.diverged_step = 3;
+  Stopped stopped;
+  stopped.assignment = 44;
+  stopped.step = 50;
+  return {Ready{},
+          assign,
+          plain,
+          metrics,
+          Metrics{5, {}},
+          Checkpoint{42, *assign.resume},
+          done,
+          Failed{42, "bad data file: x.bin"},
+          diverged,
+          stopped,
+          Heartbeat{42, 77},
+          Stop{},
+          Shutdown{}};
+}
+
+TEST(Protocol, EveryMessageRoundTrips) {
+  for (const Message& m : sample_messages()) {
+    const auto bytes = encode_message(m);
+    const Message back = decode_message(bytes);
+    ASSERT_EQ(back.index(), m.index());
+    // Re-encoding the decoded message gives the same bytes: every field survived.
+    EXPECT_EQ(encode_message(back), bytes) << message_type_name(message_type(m));
+  }
+}
+
+TEST(Protocol, FieldsSurviveExactly) {
+  const auto messages = sample_messages();
+  const Message m1 = decode_message(encode_message(messages[1]));
+  const auto& assign = std::get<Assign>(m1);
+  EXPECT_EQ(assign.assignment, 42u);
+  EXPECT_EQ(assign.point_key, "0123456789abcdef");
+  EXPECT_EQ(assign.group_ranks, (std::vector<std::int32_t>{3, 4}));
+  ASSERT_TRUE(assign.resume);
+  EXPECT_EQ(assign.resume->path, "ckpt/a/step-100.ckpt");
+  EXPECT_EQ(assign.resume->bytes, 4096);
+  const Message m3 = decode_message(encode_message(messages[3]));
+  const auto& metrics = std::get<Metrics>(m3);
+  ASSERT_EQ(metrics.rows.size(), 5u);
+  EXPECT_EQ(metrics.rows[1].step, 2);
+  EXPECT_EQ(metrics.rows[1].val_loss, 3.5);
+  EXPECT_FALSE(metrics.rows[0].val_loss.has_value());
+  EXPECT_EQ(metrics.rows[4].train_loss, 3.25 - 0.05);
+  const Message m7 = decode_message(encode_message(messages[7]));
+  const auto& failed = std::get<Failed>(m7);
+  EXPECT_EQ(failed.error, "bad data file: x.bin");
+}
+
+std::vector<std::byte> assign_bytes() {
+  return encode_message(sample_messages()[1]);
+}
+
+void put_u32(std::vector<std::byte>& b, std::size_t at, std::uint32_t v) {
+  std::memcpy(b.data() + at, &v, 4);
+}
+void put_u16(std::vector<std::byte>& b, std::size_t at, std::uint16_t v) {
+  std::memcpy(b.data() + at, &v, 2);
+}
+
+TEST(Protocol, RejectsBadHeaders) {
+  auto b = assign_bytes();
+  put_u32(b, 0, 0xdeadbeef);
+  EXPECT_THROW(decode_message(b), ProtocolError);
+  b = assign_bytes();
+  put_u16(b, 4, kVersion + 1);
+  EXPECT_THROW(decode_message(b), ProtocolError);
+  b = assign_bytes();
+  put_u16(b, 6, 0);
+  EXPECT_THROW(decode_message(b), ProtocolError);
+  put_u16(b, 6, 99);
+  EXPECT_THROW(decode_message(b), ProtocolError);
+  b = assign_bytes();
+  put_u32(b, 8, static_cast<std::uint32_t>(b.size()));  // claims more than follows
+  EXPECT_THROW(decode_message(b), ProtocolError);
+  EXPECT_THROW(decode_message({}), ProtocolError);
+  EXPECT_THROW(decode_message(std::span(b).first(5)), ProtocolError);
+}
+
+TEST(Protocol, RejectsTrailingBytesAndTypeMismatch) {
+  auto b = encode_message(Heartbeat{1, 2});
+  b.push_back(std::byte{0});
+  put_u32(b, 8, static_cast<std::uint32_t>(b.size() - kHeaderBytes));  // consistent length
+  EXPECT_THROW(decode_message(b), ProtocolError);
+  // A Shutdown header on a Heartbeat payload: the payload is not empty.
+  b = encode_message(Heartbeat{1, 2});
+  put_u16(b, 6, static_cast<std::uint16_t>(MessageType::kShutdown));
+  EXPECT_THROW(decode_message(b), ProtocolError);
+}
+
+TEST(Protocol, RejectsOversizeCountsBeforeAllocating) {
+  // Metrics with a row count of 2^32-1 in a short buffer.
+  auto b = encode_message(Metrics{1, {}});
+  put_u32(b, kHeaderBytes + 8, 0xffffffffu);
+  EXPECT_THROW(decode_message(b), ProtocolError);
+  // A Failed message whose string length exceeds the limit.
+  b = encode_message(Failed{1, "x"});
+  put_u32(b, kHeaderBytes + 8, kMaxStringBytes + 1);
+  EXPECT_THROW(decode_message(b), ProtocolError);
+  // An optional flag of 2.
+  b = encode_message(sample_messages()[6]);  // Done
+  b[kHeaderBytes + 24] = std::byte{2};       // diverged_step flag
+  EXPECT_THROW(decode_message(b), ProtocolError);
+  // An empty group and a negative rank in Assign.
+  Assign a = std::get<Assign>(sample_messages()[2]);
+  a.group_ranks = {-1};
+  EXPECT_THROW(decode_message(encode_message(a)), ProtocolError);
+  a.group_ranks = {};
+  EXPECT_THROW(decode_message(encode_message(a)), ProtocolError);
+}
+
+TEST(Protocol, EncodeRefusesOversizeStrings) {
+  EXPECT_THROW(encode_message(Failed{1, std::string(kMaxStringBytes + 1, 'x')}), ProtocolError);
+}
+
+// Decodes or throws ProtocolError; anything else (another exception, a crash) fails the test.
+// Returns whether it decoded.
+bool decode_or_reject(std::span<const std::byte> bytes) {
+  try {
+    decode_message(bytes);
+    return true;
+  } catch (const ProtocolError&) {
+    return false;
+  }
+}
+
+TEST(ProtocolFuzz, HundredThousandCorruptionsNeverCrash) {
+  std::mt19937_64 rng(20261123);
+  const auto messages = sample_messages();
+  std::vector<std::vector<std::byte>> valid;
+  for (const auto& m : messages) valid.push_back(encode_message(m));
+  std::size_t cases = 0, rejected = 0;
+  // 1. Every proper prefix (truncation) of every valid message is rejected.
+  for (const auto& v : valid) {
+    for (std::size_t n = 0; n < v.size(); ++n, ++cases) {
+      ASSERT_FALSE(decode_or_reject(std::span(v).first(n))) << "truncated to " << n;
+      ++rejected;
+    }
+  }
+  // 2. Random bytes: rejected (a random 4-byte magic matches with p = 2^-32).
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int i = 0; i < 30000; ++i, ++cases) {
+    std::vector<std::byte> b(static_cast<std::size_t>(rng() % 200));
+    for (auto& x : b) x = std::byte(byte(rng));
+    if (!decode_or_reject(b)) ++rejected;
+  }
+  // 3. Bit flips of valid messages: each decodes to something or is rejected; flips in the
+  //    header's magic/version/length are always rejected.
+  for (int i = 0; i < 40000; ++i, ++cases) {
+    auto b = valid[rng() % valid.size()];
+    const std::size_t bit = rng() % (b.size() * 8);
+    b[bit / 8] ^= std::byte(1u << (bit % 8));
+    const bool decoded = decode_or_reject(b);
+    const std::size_t at = bit / 8;
+    if (at < 6 || (at >= 8 && at < 12)) {
+      ASSERT_FALSE(decoded) << "flip in header byte " << at;
+    }
+    if (!decoded) ++rejected;
+  }
+  // 4. Valid header, random payload of the declared length, random type.
+  for (int i = 0; cases < 100000; ++i, ++cases) {
+    std::vector<std::byte> b(kHeaderBytes + rng() % 120);
+    for (auto& x : b) x = std::byte(byte(rng));
+    put_u32(b, 0, kMagic);
+    put_u16(b, 4, kVersion);
+    put_u16(b, 6, static_cast<std::uint16_t>(1 + rng() % 11));
+    put_u32(b, 8, static_cast<std::uint32_t>(b.size() - kHeaderBytes));
+    if (!decode_or_reject(b)) ++rejected;
+  }
+  EXPECT_EQ(cases, 100000u);
+  // Most garbage must be rejected; some random payloads are legitimately valid (e.g. a Ready
+  // with no payload, a Heartbeat of any 16 bytes).
+  EXPECT_GT(rejected, cases / 2);
+}
+
+}  // namespace
+}  // namespace ss::runner::protocol
