@@ -1,0 +1,186 @@
+// The --out directory (see report_writer.h): JSON via nlohmann-json, Markdown tables, plots via
+// report_plots.h. The rename dance at the end keeps DIR whole at every instant.
+#include "analysis/report_writer.h"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "analysis/report_plots.h"
+#include "analysis/svg_plot.h"
+
+namespace ss::analysis {
+namespace {
+
+namespace fs = std::filesystem;
+
+nlohmann::json json_number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
+}
+
+std::string opt_number(const std::optional<double>& v) {
+  return v ? format_number(*v) : std::string("–");
+}
+
+std::string report_markdown(const ReportInput& in, const std::vector<NamedPlot>& plots,
+                            const std::vector<PlotSkip>& plot_skips) {
+  const FitData& data = *in.data;
+  std::string md = "# Scaling-law fits\n\n";
+  md += fmt::format("Input: `{}` ({}, {} points). Command: `{}`.\n\n", data.source,
+                    data.from_store ? "ScaleSweep store" : "CSV", data.points.size(),
+                    in.command_line);
+  for (const auto& note : data.notes) md += fmt::format("- {}\n", note);
+  if (!data.notes.empty()) md += "\n";
+  md += fmt::format(
+      "## Fitted laws\n\nIntervals: 95% bootstrap percentiles over {} resamples of "
+      "the runs.\n\n",
+      in.bootstrap);
+  md += "| law | parameters (95% CI) | points | residual | points used |\n|---|---|---|---|---|\n";
+  for (const auto& f : in.fits) {
+    std::map<std::string, std::pair<double, double>> ci(f.ci.begin(), f.ci.end());
+    std::string params;
+    for (const auto& [name, value] : f.params) {
+      params += fmt::format("{}{} = {}", params.empty() ? "" : "<br>", name, format_number(value));
+      if (auto it = ci.find(name); it != ci.end())
+        params += fmt::format(" ({} – {})", format_number(it->second.first),
+                              format_number(it->second.second));
+    }
+    md += fmt::format("| {} | {} | {} | {} | {} |\n", f.law, params, f.n_points,
+                      opt_number(f.residual), f.points_used);
+  }
+  for (const auto& s : in.skipped) md += fmt::format("\n- not fitted: **{}**: {}", s.law, s.reason);
+  md += "\n\n## Compute-optimal allocation\n\n";
+  if (in.budgets.empty()) {
+    md += "No budgets given (`--budget 1e21,1e23`).\n";
+  } else {
+    md += "| law |";
+    std::string rule = "|---|";
+    for (double b : in.budgets) md += fmt::format(" C = {} |", format_number(b)), rule += "---|";
+    md += "\n" + rule + "\n";
+    for (const auto& f : in.fits) {
+      if (f.allocations.empty()) continue;
+      md += fmt::format("| {} |", f.law);
+      for (const auto& a : f.allocations)
+        md += fmt::format(" N = {}, D = {}, D/N = {}, L = {} |", format_number(a.n_opt),
+                          format_number(a.d_opt), format_number(a.d_opt / a.n_opt),
+                          opt_number(a.loss));
+      md += "\n";
+    }
+  }
+  md += fmt::format(
+      "\n## Overfitting\n\nr = D / (5e3 N^0.74) (Kaplan et al.: r < 1 expects overfitting). "
+      "Measured: val loss turned up while train kept falling, or final val - train > {}.\n\n",
+      in.overfit_gap);
+  md +=
+      "| run | N | D | r | r < 1 | val - train | val turned at step | measured |\n"
+      "|---|---|---|---|---|---|---|---|\n";
+  for (const auto& f : in.flags)
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", f.run, format_number(f.n),
+                      format_number(f.d), format_number(f.kaplan_ratio),
+                      f.kaplan_flag ? "**yes**" : "no", opt_number(f.val_train_gap),
+                      f.val_turn_step ? std::to_string(*f.val_turn_step) : "–",
+                      f.measured_flag ? "**yes**" : (data.from_store ? "no" : "n/a (CSV)"));
+  md += "\n## Plots\n\n";
+  for (const auto& p : plots) md += fmt::format("{}\n\n![]({})\n\n", p.caption, p.file);
+  for (const auto& s : plot_skips) md += fmt::format("- `{}` not drawn: {}\n", s.file, s.reason);
+  return md;
+}
+
+}  // namespace
+
+std::string fits_json_text(const ReportInput& in) {
+  nlohmann::json root;
+  root["source"] = in.data->source;
+  root["fits"] = nlohmann::json::object();
+  for (const auto& f : in.fits) {
+    nlohmann::json j;
+    for (const auto& [name, value] : f.params) j[name] = json_number(value);
+    nlohmann::json ci = nlohmann::json::object();
+    for (const auto& [name, range] : f.ci)
+      ci[name] = {json_number(range.first), json_number(range.second)};
+    j["ci"] = ci;
+    j["n_points"] = f.n_points;
+    j["residual"] = f.residual ? json_number(*f.residual) : nlohmann::json(nullptr);
+    j["points_used"] = f.points_used;
+    nlohmann::json allocations = nlohmann::json::array();
+    for (const auto& a : f.allocations)
+      allocations.push_back({{"budget", json_number(a.budget)},
+                             {"N_opt", json_number(a.n_opt)},
+                             {"D_opt", json_number(a.d_opt)},
+                             {"tokens_per_param", json_number(a.d_opt / a.n_opt)},
+                             {"loss", a.loss ? json_number(*a.loss) : nlohmann::json(nullptr)}});
+    j["allocations"] = allocations;
+    root["fits"][f.law] = j;
+  }
+  root["skipped"] = nlohmann::json::object();
+  for (const auto& s : in.skipped) root["skipped"][s.law] = s.reason;
+  return root.dump(2) + "\n";
+}
+
+std::string points_csv_text(const ReportInput& in) {
+  std::map<std::int64_t, const RunOverfit*> flags;
+  for (const auto& f : in.flags) flags[f.run] = &f;
+  std::string csv =
+      "run,N,D,C,loss,loss_kind,kaplan_ratio,kaplan_flag,val_train_gap,val_turn_step,"
+      "measured_flag\n";
+  for (const auto& p : in.data->points) {
+    csv += fmt::format("{},{:.10g},{:.10g},{:.10g},{:.10g},{}", p.run, p.n, p.d, p.c, p.loss,
+                       p.loss_kind);
+    if (auto it = flags.find(p.run); it != flags.end()) {
+      const RunOverfit& f = *it->second;
+      csv += fmt::format(",{:.6g},{},{},{},{}\n", f.kaplan_ratio, f.kaplan_flag ? 1 : 0,
+                         f.val_train_gap ? fmt::format("{:.6g}", *f.val_train_gap) : "",
+                         f.val_turn_step ? std::to_string(*f.val_turn_step) : "",
+                         f.measured_flag ? 1 : 0);
+    } else {
+      csv += ",,,,,\n";
+    }
+  }
+  return csv;
+}
+
+void write_report_dir(const fs::path& out_dir_in, const ReportInput& input) {
+  // "r/" and "r" name the same directory; the temporary sibling needs the bare name.
+  fs::path out_dir = out_dir_in.lexically_normal();
+  if (!out_dir.has_filename()) out_dir = out_dir.parent_path();
+  const fs::path parent = out_dir.has_parent_path() ? out_dir.parent_path() : fs::path(".");
+  const std::string tag = fmt::format(".{}.tmp-{}", out_dir.filename().string(), ::getpid());
+  const fs::path tmp = parent / tag;
+  fs::remove_all(tmp);
+  try {
+    fs::create_directories(tmp);
+    std::vector<PlotSkip> plot_skips;
+    const auto plots = build_report_plots(*input.data, input.fits, input.flags, plot_skips);
+    for (const auto& p : plots) write_file(tmp / p.file, render_svg(p.spec));
+    write_file(tmp / "fits.json", fits_json_text(input));
+    write_file(tmp / "points.csv", points_csv_text(input));
+    write_file(tmp / "report.md", report_markdown(input, plots, plot_skips));
+    if (fs::exists(out_dir)) {
+      const fs::path old =
+          parent / fmt::format(".{}.old-{}", out_dir.filename().string(), ::getpid());
+      fs::rename(out_dir, old);
+      fs::rename(tmp, out_dir);
+      fs::remove_all(old);
+    } else {
+      fs::rename(tmp, out_dir);
+    }
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+}
+
+}  // namespace ss::analysis

@@ -1,0 +1,37 @@
+// scalefit's --out directory: fits.json, points.csv, report.md and the SVG plots. Invariant:
+// everything is written into a temporary sibling directory first and renamed onto DIR at the
+// end, so a failure leaves either the old DIR or nothing, never a half-written report.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "analysis/fit_data.h"
+#include "analysis/law_fit.h"
+#include "analysis/overfit_flags.h"
+
+namespace ss::analysis {
+
+struct ReportInput {
+  const FitData* data = nullptr;
+  std::vector<LawFit> fits;
+  std::vector<LawSkip> skipped;
+  std::vector<RunOverfit> flags;
+  std::vector<double> budgets;
+  std::string command_line;  // how scalefit was called, for the report header
+  int bootstrap = 0;
+  double overfit_gap = 0.1;
+};
+
+// The fits.json document (an object `fits` keyed by law name).
+std::string fits_json_text(const ReportInput& input);
+
+// points.csv: one row per point with its overfitting flags.
+std::string points_csv_text(const ReportInput& input);
+
+// Writes the whole directory atomically (see above). Throws std::runtime_error on I/O failure
+// (after removing the temporary directory).
+void write_report_dir(const std::filesystem::path& out_dir, const ReportInput& input);
+
+}  // namespace ss::analysis
