@@ -1,0 +1,81 @@
+// Training throughput of the CPU GPT (forward + backward + clip + AdamW, i.e. one
+// full optimizer step) in tokens/s, and OpenBLAS sgemm FLOP/s measured in the same
+// run, so the model's FLOP/s can be reported as a fraction of sgemm's (a CPU
+// "MFU"). Model FLOPs per token follow Kaplan: 6 * (matmul params incl. the
+// unembedding) + 6 * n_layer * n_ctx * d_model (attention scores and values).
+// Shapes: the L2 d64, L4 d128, L6 d256 (n_ctx 256, 16 sequences, vocab
+// 256, 4 heads) and the brief's small L2 d64 n_ctx 64. The same shapes in PyTorch:
+// bench/model/torch_bench.py.
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "model/gpt.h"
+
+namespace {
+
+using ss::model::AdamWConfig;
+using ss::model::Gpt;
+using ss::model::GptConfig;
+
+double model_flops_per_token(const GptConfig& c) {
+  const double C = c.d_model, F = c.d_ff;
+  const double matmul_params = c.n_layer * (3 * C * C + C * C + 2 * C * F) + c.vocab * C;
+  return 6 * matmul_params + 6.0 * c.n_layer * c.n_ctx * C;
+}
+
+void BM_TrainStep(benchmark::State& state) {
+  const GptConfig cfg{static_cast<int>(state.range(0)),     static_cast<int>(state.range(1)), 4,
+                      static_cast<int>(4 * state.range(1)), static_cast<int>(state.range(2)), 256};
+  const int B = 16, T = cfg.n_ctx;
+  Gpt model(cfg, B);
+  model.init_params(1);
+  std::mt19937_64 gen(7);
+  std::vector<int32_t> x(B * T), y(B * T);
+  for (auto& t : x) t = static_cast<int32_t>(gen() % cfg.vocab);
+  for (auto& t : y) t = static_cast<int32_t>(gen() % cfg.vocab);
+  const AdamWConfig opt{};
+  int64_t step = 0;
+  for (auto _ : state) {
+    model.zero_grad();
+    benchmark::DoNotOptimize(model.forward(x.data(), y.data(), B, T));
+    model.backward();
+    model.clip_grad_norm(1.0);
+    model.adamw_step(opt, 1e-4, ++step);
+  }
+  const double tokens = static_cast<double>(state.iterations()) * B * T;
+  state.counters["tokens_per_s"] = benchmark::Counter(tokens, benchmark::Counter::kIsRate);
+  state.counters["model_flops"] =
+      benchmark::Counter(tokens * model_flops_per_token(cfg), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TrainStep)
+    ->ArgNames({"L", "d", "ctx"})
+    ->Args({2, 64, 64})
+    ->Args({2, 64, 256})
+    ->Args({4, 128, 256})
+    ->Args({6, 256, 256})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// sgemm at the shape of the L6 d256 model's largest GEMM (4096 x 1024 x 256).
+void BM_Sgemm(benchmark::State& state) {
+  const int M = static_cast<int>(state.range(0)), N = static_cast<int>(state.range(1)),
+            K = static_cast<int>(state.range(2));
+  std::vector<float> a(static_cast<std::size_t>(M) * K, 0.5f),
+      b(static_cast<std::size_t>(N) * K, 0.25f), c(static_cast<std::size_t>(M) * N);
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, a.data(), K, b.data(), K,
+                0.0f, c.data(), N);
+    benchmark::ClobberMemory();
+  }
+  state.counters["flops"] =
+      benchmark::Counter(2.0 * M * N * K * state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_Sgemm)->Args({4096, 1024, 256})->Args({4096, 256, 1024})->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
