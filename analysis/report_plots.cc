@@ -152,8 +152,11 @@ std::vector<IsoFlopGroup> group_isoflop(const std::vector<FitPoint>& points,
     current = IsoFlopGroup{};
   };
   for (std::size_t k = 0; k < order.size(); ++k) {
-    if (k > 0 &&
-        std::log10(points[order[k]].c) - std::log10(points[order[k - 1]].c) > tolerance_decades)
+    // A window from the group's first (smallest) C, not a chain of neighbours: data spread
+    // evenly over C (not an isoFLOP design) must not collapse into one giant group.
+    if (!current.members.empty() &&
+        std::log10(points[order[k]].c) - std::log10(points[current.members.front()].c) >
+            tolerance_decades)
       flush();
     current.members.push_back(order[k]);
   }
@@ -205,7 +208,7 @@ std::vector<NamedPlot> build_report_plots(const FitData& data, const std::vector
   const auto groups = group_isoflop(data.points);
   if (groups.empty()) {
     skipped.push_back({"isoflop.svg",
-                       "no group of >= 3 runs with the same FLOP budget (within 0.1 decade) and "
+                       "no group of >= 3 runs with the same FLOP budget (within 0.05 decade) and "
                        ">= 3 different N"});
   } else {
     NamedPlot plot;
@@ -247,7 +250,7 @@ std::vector<NamedPlot> build_report_plots(const FitData& data, const std::vector
     plot.spec.series.push_back(minima);
     plot.spec.color_bar = ColorBar{"C (FLOPs)", clo, std::max(chi, clo * 1.01)};
     plot.caption = fmt::format(
-        "{} FLOP budgets (runs grouped by C within 0.1 decade); each parabola fitted by least "
+        "{} FLOP budgets (runs grouped by C within 0.05 decade); each parabola fitted by least "
         "squares in log N, red diamonds at its minimum.",
         groups.size());
     plots.push_back(plot);
@@ -306,7 +309,7 @@ std::vector<NamedPlot> build_report_plots(const FitData& data, const std::vector
     plot.spec.x_label = "N (non-embedding parameters)";
     plot.spec.y_label = "D (training tokens)";
     PlotSeries ok, kaplan, measured;
-    ok.label = "r >= 1, no measured overfit";
+    ok.label = "r >= 1";
     ok.color = "#1f77b4";
     kaplan.label = "r < 1 (Kaplan)";
     kaplan.color = "#ff7f0e";

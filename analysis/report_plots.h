@@ -35,10 +35,10 @@ struct IsoFlopGroup {
   double n_min = 0, loss_min = 0;  // the parabola's minimum
 };
 
-// Groups points whose log10 C lie within `tolerance_decades` of the previous point (sorted by
-// C); only groups of >= 3 points with >= 3 distinct N are returned.
+// Groups points (sorted by C) whose log10 C lie within `tolerance_decades` of their group's
+// smallest C; only groups of >= 3 points with >= 3 distinct N are returned.
 std::vector<IsoFlopGroup> group_isoflop(const std::vector<FitPoint>& points,
-                                        double tolerance_decades = 0.1);
+                                        double tolerance_decades = 0.05);
 
 std::vector<NamedPlot> build_report_plots(const FitData& data, const std::vector<LawFit>& fits,
                                           const std::vector<RunOverfit>& flags,

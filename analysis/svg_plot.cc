@@ -284,7 +284,7 @@ std::string render_svg(const PlotSpec& spec) {
   const double lx = px1 + 16;
   int shown = 0;
   for (const auto& s : spec.series) {
-    if (s.label.empty()) continue;
+    if (s.label.empty() || s.x.empty()) continue;  // an empty series explains nothing
     if (shown == 16) {
       out += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">…</text>\n", lx + 26, ly + 4);
       ly += 18;

@@ -13,7 +13,7 @@ namespace ss::analysis {
 enum class Marker { kNone, kCircle, kCross, kSquare, kDiamond };
 
 struct PlotSeries {
-  std::string label;  // empty: not shown in the legend
+  std::string label;  // empty (or no points): not shown in the legend
   std::string color = "#1f77b4";
   std::vector<double> x, y;
   bool line = false;  // connect the points (in the order given)

@@ -1,0 +1,112 @@
+// The --out directory: fits.json shape (params under their names, ci, n_points, allocations),
+// points.csv rows, report.md sections and embeds, replacement of an existing directory, and a
+// failed write leaving nothing behind. The LawFit here is built by hand (a chinchilla-3 law
+// with Epoch's published parameters), so the expected numbers come from the formula, not from
+// the code under test.
+#include "analysis/report_writer.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace ss::analysis {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class ReportWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           (std::string("scalefit_report_") + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    data_.source = "grid.csv";
+    for (double n : {1e8, 3e8, 1e9})
+      for (double d : {2e9, 6e9, 2e10})
+        data_.points.push_back({static_cast<std::int64_t>(data_.points.size() + 1), n, d, 6 * n * d,
+                                loss(n, d), "csv"});
+    LawFit f;
+    f.law = "chinchilla-3";
+    f.params = {{"E", 1.817}, {"A", 482.0}, {"B", 2085.0}, {"alpha", 0.348}, {"beta", 0.366}};
+    f.ci = {{"alpha", {0.317, 0.373}}};
+    f.n_points = 9;
+    f.residual = 0.01;
+    f.predict_loss = [](double n, double d) { return loss(n, d); };
+    f.allocations.push_back({1e21, 1e9, 1e21 / 6e9, 2.5});
+    input_.data = &data_;
+    input_.fits = {f};
+    input_.skipped = {{"kaplan-ns", "needs steps and batch size"}};
+    input_.flags = compute_overfit_flags(data_, {});
+    input_.budgets = {1e21};
+    input_.command_line = "scalefit grid.csv";
+    input_.bootstrap = 10;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  static double loss(double n, double d) {
+    return 1.817 + 482 / std::pow(n, 0.348) + 2085 / std::pow(d, 0.366);
+  }
+  fs::path dir_;
+  FitData data_;
+  ReportInput input_;
+};
+
+TEST_F(ReportWriterTest, WritesEveryFileWithTheContractedShape) {
+  const fs::path out = dir_ / "r";
+  write_report_dir(dir_ / "r/", input_);  // trailing slash: same directory
+  const auto j = nlohmann::json::parse(slurp(out / "fits.json"));
+  const auto& f = j.at("fits").at("chinchilla-3");
+  EXPECT_DOUBLE_EQ(f.at("A").get<double>(), 482.0);
+  EXPECT_DOUBLE_EQ(f.at("ci").at("alpha")[1].get<double>(), 0.373);
+  EXPECT_EQ(f.at("n_points").get<int>(), 9);
+  EXPECT_DOUBLE_EQ(f.at("allocations")[0].at("tokens_per_param").get<double>(), 1e21 / 6e9 / 1e9);
+  EXPECT_EQ(j.at("skipped").at("kaplan-ns").get<std::string>(), "needs steps and batch size");
+  const std::string csv = slurp(out / "points.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 10);  // header + 9 points
+  // Point 7: N = 1e9, D = 2e9, r = 2e9 / (5e3 * 1e9^0.74) = 2e9 / 2.2854e10 = 0.08751 < 1.
+  EXPECT_NE(csv.find("\n7,1000000000,2000000000,1.2e+19,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",csv,0.0875105,1,"), std::string::npos) << csv;
+  const std::string md = slurp(out / "report.md");
+  EXPECT_NE(md.find("| chinchilla-3 |"), std::string::npos);
+  EXPECT_NE(md.find("alpha = 0.348 (0.317 – 0.373)"), std::string::npos) << md;
+  EXPECT_NE(md.find("not fitted: **kaplan-ns**"), std::string::npos);
+  EXPECT_NE(md.find("![](loss_vs_n.svg)"), std::string::npos);
+  EXPECT_NE(md.find("![](overfit_map.svg)"), std::string::npos);
+  EXPECT_NE(md.find("`loss_curves.svg` not drawn"), std::string::npos);
+  EXPECT_TRUE(fs::exists(out / "loss_vs_n.svg"));
+  EXPECT_FALSE(fs::exists(out / "loss_curves.svg"));
+}
+
+TEST_F(ReportWriterTest, ReplacesAnExistingDirectoryWhole) {
+  const fs::path out = dir_ / "r";
+  fs::create_directories(out);
+  std::ofstream(out / "stale.txt") << "old";
+  write_report_dir(out, input_);
+  EXPECT_FALSE(fs::exists(out / "stale.txt"));
+  EXPECT_TRUE(fs::exists(out / "fits.json"));
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename(), "r") << "leftover " << e.path();
+}
+
+TEST_F(ReportWriterTest, FailureLeavesNothing) {
+  std::ofstream(dir_ / "file") << "x";
+  EXPECT_ANY_THROW(write_report_dir(dir_ / "file" / "r", input_));  // parent is a file
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename(), "file") << "leftover " << e.path();
+}
+
+}  // namespace
+}  // namespace ss::analysis
