@@ -17,12 +17,21 @@ namespace ss::model {
 // LayerNorm epsilon of GPT-2 / PyTorch's default.
 inline constexpr double kLayerNormEps = 1e-5;
 
+// tanh(u) = 1 - 2 / (exp(2u) + 1): one exp instead of libm's tanh, which was 20% of
+// a CPU training step (measured with perf). exp overflow to inf gives exactly 1;
+// near 0 the absolute error is ~1 ulp of 1, which is all GELU's 0.5 x (1 + tanh)
+// can see.
+template <typename T>
+SS_HD inline T tanh_via_exp(T u) {
+  return T(1) - T(2) / (std::exp(T(2) * u) + T(1));
+}
+
 // GELU, tanh approximation (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 template <typename T>
 SS_HD inline T gelu_tanh(T x) {
   const T k = T(0.7978845608028654);  // sqrt(2/pi)
   const T cube = T(0.044715) * x * x * x;
-  return T(0.5) * x * (T(1) + std::tanh(k * (x + cube)));
+  return T(0.5) * x * (T(1) + tanh_via_exp(k * (x + cube)));
 }
 
 // d gelu_tanh / dx.
@@ -30,7 +39,7 @@ template <typename T>
 SS_HD inline T gelu_tanh_grad(T x) {
   const T k = T(0.7978845608028654);
   const T cube = T(0.044715) * x * x * x;
-  const T th = std::tanh(k * (x + cube));
+  const T th = tanh_via_exp(k * (x + cube));
   const T sech2 = T(1) - th * th;
   return T(0.5) * (T(1) + th) + T(0.5) * x * sech2 * k * (T(1) + T(3) * T(0.044715) * x * x);
 }

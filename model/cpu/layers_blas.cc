@@ -37,11 +37,18 @@ void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
     gemm_rm(true, false, OC, C, N, T(1), dout, OC, inp, C, T(1), dweight, C);
   }
   if (dbias != nullptr) {
+    // Column sums, walked row by row over blocks of columns: contiguous reads
+    // (the strided column walk was 5% of a training step).
+    constexpr int kBlock = 64;
 #pragma omp parallel for
-    for (int o = 0; o < OC; ++o) {
-      T s = 0;
-      for (int n = 0; n < N; ++n) s += dout[static_cast<std::size_t>(n) * OC + o];
-      dbias[o] += s;
+    for (int o0 = 0; o0 < OC; o0 += kBlock) {
+      const int o1 = o0 + kBlock < OC ? o0 + kBlock : OC;
+      T sums[kBlock] = {};
+      for (int n = 0; n < N; ++n) {
+        const T* row = dout + static_cast<std::size_t>(n) * OC;
+        for (int o = o0; o < o1; ++o) sums[o - o0] += row[o];
+      }
+      for (int o = o0; o < o1; ++o) dbias[o] += sums[o - o0];
     }
   }
 }
