@@ -79,6 +79,7 @@ class Coordinator {
     flops_done_at_start_ = flops_done();
     auto last_summary = start, last_flush = start, last_renew = start;
     auto last_refresh = start - std::chrono::hours(1);
+    auto last_message = start;
     for (;;) {
       if (signals_.stop_requested() && !stopping_) begin_stop();
       if (!stopping_) {
@@ -111,7 +112,15 @@ class Coordinator {
         print_summary();
         last_summary = Clock::now();
       }
-      if (!handled) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      // Idle: poll often while messages came recently (fast points answer within microseconds),
+      // rarely once the job has been quiet for a while (long points). Sleeping, not spinning,
+      // leaves the cores to the workers.
+      if (handled) {
+        last_message = Clock::now();
+      } else {
+        std::this_thread::sleep_for(
+            std::chrono::microseconds(seconds_since(last_message) < 0.01 ? 20 : 500));
+      }
     }
     flush_metrics();
     for (int rank = 1; rank < world_size_; ++rank) send_message(rank, protocol::Shutdown{});
@@ -453,12 +462,13 @@ int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
     return detail::run_worker(worker_spec, expand_grid(worker_spec), options, train);
   }
 
-  const auto sweep_id =
-      db->register_sweep(spec->name, spec->config_path, spec->config_text, spec->config_hash);
   std::vector<store::RunPlan> plans;
   plans.reserve(points.size());
-  for (const auto& p : points) plans.push_back(to_run_plan(p, sweep_id));
-  const auto added = db->register_points(plans);
+  for (const auto& p : points) plans.push_back(to_run_plan(p, 0));  // sweep id set by the store
+  const auto registration = db->register_sweep_and_points(
+      spec->name, spec->config_path, spec->config_text, spec->config_hash, plans);
+  const auto sweep_id = registration.sweep_id;
+  const auto added = registration.new_points;
   const auto expired = db->expire_leases();
   fmt::print("scalesweep run: sweep {} ({} points, {} new), store {}, {} workers{}\n", spec->name,
              points.size(), added, options.store, world_size - 1,

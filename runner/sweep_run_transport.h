@@ -8,7 +8,9 @@
 
 #include <mpi.h>
 
+#include <chrono>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "model/comm_mpi.h"
@@ -44,6 +46,19 @@ inline ReceivedMessage receive_message(int source) {
   MPI_Status status;
   SS_MPI(MPI_Probe(source, kMessageTag, MPI_COMM_WORLD, &status));
   return receive_probed(status);
+}
+
+// A message if one is waiting, else nullopt (never blocks).
+std::optional<ReceivedMessage> try_receive_message(int source);
+
+// Like receive_message, but waits by polling with short sleeps instead of MPI_Probe's busy
+// loop, so an idle worker leaves its core to the ranks that work (rank 0 on an oversubscribed
+// node). Adds at most `poll` latency.
+inline ReceivedMessage receive_message_sleeping(int source, std::chrono::microseconds poll) {
+  for (;;) {
+    if (auto received = try_receive_message(source)) return std::move(*received);
+    std::this_thread::sleep_for(poll);
+  }
 }
 
 // A message if one is waiting, else nullopt (never blocks).

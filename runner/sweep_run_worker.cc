@@ -159,7 +159,7 @@ int run_worker(const SweepSpec& spec, const std::vector<Point>& points,
       choose_device(node_local_rank(process_env()), /*gpu_count=*/0, options.ranks_per_gpu);
   send_message(0, protocol::Ready{});
   for (;;) {
-    const auto received = receive_message(0);
+    const auto received = receive_message_sleeping(0, std::chrono::microseconds(50));
     if (std::holds_alternative<protocol::Shutdown>(received.message)) return 0;
     if (std::holds_alternative<protocol::Stop>(received.message)) continue;  // already idle
     const auto* assign = std::get_if<protocol::Assign>(&received.message);
