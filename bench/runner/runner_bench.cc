@@ -132,6 +132,49 @@ void BM_MpiNoopSweep(benchmark::State& state) {
       1e3 * seconds / (static_cast<double>(points) * static_cast<double>(state.iterations()));
   fs::remove_all(dir);
 }
+// A mixed sweep with known durations under mpirun: fake_sweep --step-ms 10 on 4 shapes x 4
+// token budgets (10..80 steps: 0.1..0.8 s per point), 2 workers. Start-up and store costs are
+// measured by the same sweep with --noop and subtracted; ideal = sum(steps) * 10 ms / 2.
+void BM_MpiSleepSweepMakespan(benchmark::State& state) {
+  const fs::path dir = temp_dir("bench-runner-sleep");
+  std::ofstream(dir / "c.toml")
+      << "name = \"mixed\"\n[data]\ntokenizer = \"bytes\"\ntrain = \"t\"\nval = \"v\"\n"
+      << "[model]\nn_layer = [1, 2, 3, 4]\nd_model = [32]\nd_head = 16\nn_ctx = 16\n"
+      << "[tokens]\nabsolute = [640, 1280, 2560, 5120]\n[train]\nbatch_tokens = 64\n"
+      << "micro_batch = 4\nlr = [1e-3]\n[schedule]\neval_interval = 10\neval_tokens = 64\n"
+      << "checkpoint_interval = 1000\ncheckpoint_dir = \"ck\"\n";
+  setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  const double step_seconds = 0.010;
+  const double ideal = 4.0 * (10 + 20 + 40 + 80) * step_seconds / 2.0;
+  auto timed = [&](const std::string& fake_args) {
+    fs::remove(dir / "s.db");
+    const std::string cmd = "cd '" + dir.string() + "' && mpirun --oversubscribe -np 3 " +
+                            FAKE_SWEEP_BIN + " " + fake_args +
+                            " run c.toml --store s.db > run.log 2>&1";
+    const auto t0 = std::chrono::steady_clock::now();
+    const int rc = std::system(cmd.c_str());
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return rc == 0 ? s : -1.0;
+  };
+  double makespan = 0, overhead = 0;
+  for (auto _ : state) {
+    overhead = timed("--noop");
+    const double total = timed("--step-ms 10");
+    if (overhead < 0 || total < 0) {
+      state.SkipWithError("mpirun fake_sweep failed (see run.log)");
+      break;
+    }
+    makespan = total - overhead;
+  }
+  state.counters["makespan_s"] = makespan;
+  state.counters["startup_s"] = overhead;
+  state.counters["ideal_s"] = ideal;
+  state.counters["makespan_over_ideal"] = makespan / ideal;
+  fs::remove_all(dir);
+}
+BENCHMARK(BM_MpiSleepSweepMakespan)->Iterations(1)->Unit(benchmark::kSecond);
+
 BENCHMARK(BM_MpiNoopSweep)->Arg(20)->Arg(100)->Iterations(1)->Unit(benchmark::kSecond);
 #endif
 
