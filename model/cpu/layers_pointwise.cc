@@ -138,11 +138,20 @@ void adamw_update(T* params, const T* grads, T* m, T* v, std::size_t n, const Ad
 
 template <typename T>
 double sum_squares(const T* x, std::size_t n) {
-  double s = 0;
-  // Static schedule + reduction: deterministic for a fixed thread count.
-#pragma omp parallel for reduction(+ : s) schedule(static)
-  for (std::size_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-  return s;
+  // Per-thread partial sums added in thread order, not an OpenMP reduction (whose
+  // combine order is unspecified): the clipping norm, and so a resumed run, must
+  // be bit-reproducible for a fixed thread count.
+  std::vector<double> partial(omp_get_max_threads(), 0.0);
+#pragma omp parallel
+  {
+    double s = 0;
+#pragma omp for schedule(static)
+    for (std::size_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    partial[omp_get_thread_num()] = s;
+  }
+  double total = 0;
+  for (double s : partial) total += s;
+  return total;
 }
 
 template <typename T>

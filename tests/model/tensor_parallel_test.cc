@@ -115,6 +115,41 @@ TEST_P(TensorParallel, MatchesSingleRank) {
 
 INSTANTIATE_TEST_SUITE_P(Ranks, TensorParallel, ::testing::Values(2, 4));
 
+TEST(DataParallel, MeanOfHalfBatchGradsEqualsFullBatchGrads) {
+  // dp = 2: each rank takes half of the batch; after allreduce_grads_mean every
+  // rank holds the gradient of the full batch's mean loss.
+  const auto x = tokens(21), y = tokens(22);  // the first 2 of the kB sequences
+  Gpt full(kCfg, 2);
+  full.init_params(5);
+  full.zero_grad();
+  full.forward(x.data(), y.data(), 2, kT);
+  full.backward();
+  const std::vector<float> ref(full.grads().begin(), full.grads().end());
+  ThreadCommGroup group(2);
+  std::vector<std::vector<float>> grads(2);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      ThreadComm comm(group, r);
+      Gpt model(kCfg, 1);
+      model.init_params(5);
+      model.zero_grad();
+      model.forward(x.data() + r * kT, y.data() + r * kT, 1, kT);
+      model.backward();
+      model.allreduce_grads_mean(comm);
+      grads[r].assign(model.grads().begin(), model.grads().end());
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(grads[0], grads[1]);
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    diff += (grads[0][i] - ref[i]) * double(grads[0][i] - ref[i]);
+    norm += double(ref[i]) * ref[i];
+  }
+  EXPECT_LE(std::sqrt(diff / norm), 1e-5);
+}
+
 TEST(ThreadComm, AllreduceAndBroadcast) {
   const int n = 3;
   ThreadCommGroup group(n);
