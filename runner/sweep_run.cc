@@ -80,6 +80,7 @@ class Coordinator {
     auto last_summary = start, last_flush = start, last_renew = start;
     auto last_refresh = start - std::chrono::hours(1);
     auto last_message = start;
+    auto last_finished_check = start - std::chrono::hours(1);
     for (;;) {
       if (signals_.stop_requested() && !stopping_) begin_stop();
       if (!stopping_) {
@@ -93,7 +94,11 @@ class Coordinator {
       }
       if (active_.empty()) {
         if (stopping_) break;
-        if (scheduler_.pending() == 0 && sweep_finished()) break;
+        // Throttled: while other jobs hold the remaining points this polls the store.
+        if (scheduler_.pending() == 0 && seconds_since(last_finished_check) > 0.2) {
+          if (sweep_finished()) break;
+          last_finished_check = Clock::now();
+        }
       }
       bool handled = false;
       while (auto received = try_receive_message(MPI_ANY_SOURCE)) {
