@@ -1,5 +1,6 @@
 // MpiComm under a real `mpirun -np N`: all-reduce of floats/doubles (including a buffer split
-// into chunks), broadcast, barrier and the error path of SS_MPI. Run by CTest through mpirun.
+// into chunks), broadcast, barrier and the error path of SS_MPI. Run by CTest through mpirun
+// (main: mpi_gtest_main.cc).
 #include <gtest/gtest.h>
 #include <mpi.h>
 
@@ -65,22 +66,3 @@ TEST(MpiComm, FailingCallThrowsWithFileAndLine) {
 
 }  // namespace
 }  // namespace ss::model
-
-int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  // Only rank 0 prints results; every rank runs every test (collectives need all of them).
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (rank != 0) {
-    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    // Release hands ownership to us; the unique_ptr deletes the printer.
-    std::unique_ptr<::testing::TestEventListener>(
-        listeners.Release(listeners.default_result_printer()));
-  }
-  const int failed = RUN_ALL_TESTS();
-  int any_failed = 0;
-  MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  MPI_Finalize();
-  return any_failed;
-}
