@@ -1,5 +1,5 @@
 // CPU implementations of the elementwise and row-wise layers: encoder, layernorm,
-// gelu, residual, softmax+cross-entropy, AdamW and the clipping reductions.
+// residual, softmax+cross-entropy, AdamW and the clipping reductions.
 // Invariant: all math comes from model/pointwise.h; loops are OpenMP over rows.
 #include <cstdint>
 #include <cstring>
@@ -10,7 +10,6 @@
 #include "model/adamw.h"
 #include "model/crossentropy.h"
 #include "model/encoder.h"
-#include "model/gelu.h"
 #include "model/layernorm.h"
 #include "model/pointwise.h"
 #include "model/residual.h"
@@ -78,18 +77,6 @@ void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* i
       }
     }
   }
-}
-
-template <typename T>
-void gelu_forward(T* out, const T* inp, std::size_t N) {
-#pragma omp parallel for
-  for (std::size_t i = 0; i < N; ++i) out[i] = gelu_tanh(inp[i]);
-}
-
-template <typename T>
-void gelu_backward(T* dinp, const T* inp, const T* dout, std::size_t N) {
-#pragma omp parallel for
-  for (std::size_t i = 0; i < N; ++i) dinp[i] += gelu_tanh_grad(inp[i]) * dout[i];
 }
 
 template <typename T>
@@ -166,8 +153,6 @@ void scale_inplace(T* x, std::size_t n, T factor) {
   template void layernorm_forward<T>(T*, T*, T*, const T*, const T*, const T*, int, int, int);    \
   template void layernorm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,         \
                                       const T*, int, int, int);                                   \
-  template void gelu_forward<T>(T*, const T*, std::size_t);                                       \
-  template void gelu_backward<T>(T*, const T*, const T*, std::size_t);                            \
   template void residual_forward<T>(T*, const T*, const T*, std::size_t);                         \
   template void residual_backward<T>(T*, T*, const T*, std::size_t);                              \
   template void crossentropy_softmax_forward<T>(T*, T*, const T*, const int32_t*, int, int, int); \
