@@ -4,10 +4,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
+
+#include <omp.h>
 
 #include "model/adamw.h"
 #include "model/attention.h"
 #include "model/backend.h"
+#include "model/cpu_threads.h"
 #include "model/crossentropy.h"
 #include "model/encoder.h"
 #include "model/gelu.h"
@@ -116,6 +120,15 @@ class CpuBackend final : public Backend<T> {
 template <typename T>
 std::unique_ptr<Backend<T>> make_cpu_backend() {
   return std::make_unique<CpuBackend<T>>();
+}
+
+void cpu_set_threads(int n) {
+  if (n < 1) throw std::invalid_argument("cpu_set_threads: n must be >= 1");
+  omp_set_num_threads(n);
+}
+
+int cpu_threads() {
+  return omp_get_max_threads();
 }
 
 template std::unique_ptr<Backend<float>> make_cpu_backend<float>();

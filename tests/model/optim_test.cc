@@ -8,6 +8,7 @@
 
 #include "model/adamw.h"
 #include "model/comm_threads.h"
+#include "model/cpu_threads.h"
 #include "model/gpt.h"
 #include "model/schedule.h"
 #include "ss/error.h"
@@ -142,6 +143,15 @@ TEST(Clipping, TensorParallelCountsReplicatedOnceAndShardsOnce) {
   for (auto& t : threads) t.join();
   EXPECT_NEAR(norms[0], 3.0, 1e-12);
   EXPECT_NEAR(norms[1], 3.0, 1e-12);
+}
+
+TEST(CpuThreads, SetAndGet) {
+  const int before = cpu_threads();
+  cpu_set_threads(1);
+  EXPECT_EQ(cpu_threads(), 1);
+  cpu_set_threads(before);
+  EXPECT_EQ(cpu_threads(), before);
+  EXPECT_THROW(cpu_set_threads(0), std::invalid_argument);
 }
 
 }  // namespace
