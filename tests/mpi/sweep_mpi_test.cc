@@ -80,12 +80,14 @@ class SweepMpi : public ::testing::Test {
   // Starts `mpirun -np N fake_sweep FAKE_ARGS run CONFIG --store DB RUN_ARGS` in the temp dir
   // (output to log), returns the pid of the shell that execs it.
   pid_t start(int np, const std::string& fake_args, const fs::path& config,
-              const std::string& run_args, const std::string& log = "run.log") {
+              const std::string& run_args, const std::string& log = "run.log",
+              const fs::path& store = {}) {
     const std::string cmd =
         "cd '" + dir_.string() + "' && exec timeout 150 mpirun --oversubscribe -np " +
         std::to_string(np) + " -x FAKE_SWEEP_PID_DIR=" + (dir_ / "pids").string() + " " +
         FAKE_SWEEP_BIN + " " + fake_args + " run '" + config.string() + "' --store '" +
-        db().string() + "' --summary-seconds 1000 " + run_args + " >>'" + log + "' 2>&1";
+        (store.empty() ? db() : store).string() + "' --summary-seconds 1000 " + run_args + " >>'" +
+        log + "' 2>&1";
     const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
     pid_t pid = -1;
     EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
@@ -351,6 +353,16 @@ TEST_F(SweepMpi, BadInputExitsTwoAndWritesNothing) {
   EXPECT_FALSE(fs::exists(db()));
   EXPECT_EQ(run(2, "", dir_ / "missing.toml"), 2) << log();
   EXPECT_FALSE(fs::exists(db()));
+  // Bad flags are refused by the CLI on every rank.
+  for (const char* flags :
+       {"--lease-seconds 0", "--lease-seconds -5", "--ranks-per-gpu 0", "--store-journal bogus"}) {
+    EXPECT_EQ(run(2, "", config, flags), 2) << flags << "\n" << log();
+    EXPECT_FALSE(fs::exists(db())) << flags;
+  }
+  // A store path whose directory does not exist is bad input too.
+  const fs::path nowhere = dir_ / "no" / "such" / "dir.db";
+  EXPECT_EQ(wait_exit(start(2, "", config, "", "run.log", nowhere)), 2) << log();
+  EXPECT_FALSE(fs::exists(dir_ / "no"));
 }
 
 }  // namespace
