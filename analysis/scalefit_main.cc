@@ -1,0 +1,269 @@
+// scalefit: fits scaling laws to a ScaleSweep store or a CSV, flags overfitting, computes
+// compute-optimal allocations and writes fits rows / a report directory. Invariant: every
+// input is read and every fit is done BEFORE anything is written, so bad input (exit 2) or a
+// failed fit (exit 1) leaves no out dir, no fits rows and no run_flags rows behind.
+#include <fmt/core.h>
+#include <glog/logging.h>
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "analysis/csv_input.h"
+#include "analysis/fit_data.h"
+#include "analysis/law_runner.h"
+#include "analysis/overfit_flags.h"
+#include "analysis/progress.h"
+#include "analysis/report_writer.h"
+#include "analysis/store_input.h"
+#include "analysis/svg_plot.h"
+#include "ss/error.h"
+#include "ss/log.h"
+#include "store/store.h"
+
+namespace ss::analysis {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Options {
+  std::string input;
+  std::string columns;
+  std::string laws = "all";
+  int drop_highest = 0;
+  std::string where = "status=done";
+  double min_tokens = 0;
+  int bootstrap = 1000;
+  std::uint64_t seed = 0;
+  int threads = 0;
+  std::string budgets;
+  std::string out;
+  double overfit_gap = 0.1;
+  bool no_store_write = false;
+  bool quiet = false;
+};
+
+std::vector<double> parse_budgets(const std::string& text) {
+  std::vector<double> budgets;
+  if (text.empty()) return budgets;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    double value = 0;
+    try {
+      value = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || !(value > 0) || !std::isfinite(value))
+      throw InputError(fmt::format(
+          "--budget: '{}' is not a positive FLOP count; write e.g. --budget 1e21,1e23", item));
+    budgets.push_back(value);
+  }
+  return budgets;
+}
+
+FitData read_input(const Options& o) {
+  const fs::path path = o.input;
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    throw InputError(
+        fmt::format("{}: no such file; pass a ScaleSweep store or a CSV file", path.string()));
+  if (!fs::is_regular_file(path, ec))
+    throw InputError(fmt::format("{}: not a regular file; pass a ScaleSweep store or a CSV file",
+                                 path.string()));
+  if (looks_like_sqlite(path)) {
+    if (!o.columns.empty())
+      throw InputError(fmt::format(
+          "{} is a ScaleSweep store; --columns applies to CSV input only, drop it", path.string()));
+    StoreSelection selection = parse_where(o.where);
+    selection.min_tokens = o.min_tokens;
+    return read_store_points(path, selection);
+  }
+  if (o.columns.empty())
+    throw InputError(fmt::format(
+        "{} is not a ScaleSweep store (no SQLite header); if it is a CSV, name its columns with "
+        "--columns N=...,C=...|D=...,loss=...",
+        path.string()));
+  FitData data = read_csv_points(path, parse_column_spec(o.columns));
+  if (o.min_tokens > 0) {
+    const auto before = data.points.size();
+    std::erase_if(data.points, [&](const FitPoint& p) { return p.d < o.min_tokens; });
+    if (data.points.empty())
+      throw InputError(fmt::format("{}: no point has D >= --min-tokens {:g}; lower it",
+                                   path.string(), o.min_tokens));
+    data.notes.push_back(fmt::format("{} points with D < --min-tokens {:g} were left out",
+                                     before - data.points.size(), o.min_tokens));
+  }
+  return data;
+}
+
+void print_summary(const LawRunResult& result, const std::vector<double>& budgets) {
+  for (const auto& f : result.fits) {
+    std::string line = fmt::format("{:<13} n={:<4}", f.law, f.n_points);
+    for (const auto& [name, value] : f.params)
+      line += fmt::format(" {}={}", name, format_number(value));
+    fmt::print("{}\n", line);
+    for (const auto& [name, range] : f.ci)
+      fmt::print("{:<13}   {} 95% CI [{}, {}]\n", "", name, format_number(range.first),
+                 format_number(range.second));
+    for (const auto& a : f.allocations)
+      fmt::print("{:<13}   C={}: N_opt={} D_opt={} D/N={} loss={}\n", "", format_number(a.budget),
+                 format_number(a.n_opt), format_number(a.d_opt), format_number(a.d_opt / a.n_opt),
+                 a.loss ? format_number(*a.loss) : "-");
+  }
+  for (const auto& s : result.skipped) fmt::print("{:<13} not fitted: {}\n", s.law, s.reason);
+  (void)budgets;
+}
+
+std::string params_json(const LawFit& f) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, value] : f.params)
+    j[name] = std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+  return j.dump();
+}
+
+std::string ci_json(const LawFit& f) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, range] : f.ci) j[name] = {range.first, range.second};
+  return j.dump();
+}
+
+// Writes fits and run_flags rows; opening for writing migrates a v1 store to v2.
+void write_store(const FitData& data, const LawRunResult& result,
+                 const std::vector<RunOverfit>& flags) {
+  store::StoreOptions options;
+  options.read_only = false;
+  options.create_if_missing = false;
+  store::Store db(data.source, options);
+  const double now = store::unix_now();
+  for (const auto& f : result.fits) {
+    store::FitRecord record;
+    record.law = f.law;
+    record.source = data.source;
+    record.params = params_json(f);
+    record.ci = ci_json(f);
+    record.n_points = f.n_points;
+    record.residual = f.residual;
+    record.created = now;
+    db.write_fit(record);
+  }
+  std::vector<store::RunFlagsRecord> rows;
+  for (const auto& f : flags) {
+    store::RunFlagsRecord r;
+    r.run = f.run;
+    r.kaplan_ratio = f.kaplan_ratio;
+    r.kaplan_flag = f.kaplan_flag;
+    r.val_train_gap = f.val_train_gap;
+    r.val_turn_step = f.val_turn_step;
+    r.measured_flag = f.measured_flag;
+    r.updated = now;
+    rows.push_back(r);
+  }
+  db.write_run_flags(rows);
+}
+
+int run(const Options& o, const std::string& command_line) {
+  const std::vector<std::string> laws = parse_law_list(o.laws);
+  const bool explicit_laws = o.laws != "all";
+  if (o.bootstrap < 0)
+    throw InputError(fmt::format("--bootstrap {}: must be >= 0 (0 = no CIs)", o.bootstrap));
+  if (o.threads < 0) throw InputError(fmt::format("--threads {}: must be >= 0", o.threads));
+  if (!(o.overfit_gap > 0))
+    throw InputError(fmt::format("--overfit-gap {}: must be > 0", o.overfit_gap));
+  const std::vector<double> budgets = parse_budgets(o.budgets);
+  FitData data = read_input(o);
+  drop_highest_loss(data, o.drop_highest);
+  const auto flags = compute_overfit_flags(data, {.gap_threshold = o.overfit_gap});
+
+  ProgressLine progress(!o.quiet);
+  LawRunOptions run_options;
+  run_options.bootstrap = o.bootstrap;
+  run_options.seed = o.seed;
+  run_options.threads = o.threads;
+  run_options.budgets = budgets;
+  LawRunResult result = run_laws(data, laws, run_options, progress);
+  if (explicit_laws && !result.skipped.empty()) {
+    const auto& s = result.skipped.front();
+    throw InputError(
+        fmt::format("--law {}: cannot be fitted to {}: {}", s.law, data.source, s.reason));
+  }
+  if (result.fits.empty())
+    throw InputError(fmt::format("{}: no law could be fitted ({} ...); see --law", data.source,
+                                 result.skipped.empty() ? "" : result.skipped.front().reason));
+  print_summary(result, budgets);
+
+  if (!o.out.empty()) {
+    ReportInput report;
+    report.data = &data;
+    report.fits = result.fits;
+    report.skipped = result.skipped;
+    report.flags = flags;
+    report.budgets = budgets;
+    report.command_line = command_line;
+    report.bootstrap = o.bootstrap;
+    report.overfit_gap = o.overfit_gap;
+    write_report_dir(o.out, report);
+    log::info("report written to {}", o.out);
+  }
+  if (data.from_store && !o.no_store_write) {
+    write_store(data, result, flags);
+    log::info("{} fits and {} run_flags rows written to {}", result.fits.size(), flags.size(),
+              data.source);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace ss::analysis
+
+int main(int argc, char** argv) {
+  // Ceres logs through glog; its line-search warnings (e.g. a degenerate interpolation step in
+  // one of 4,500 starts) are noise on the terminal: keep only glog's errors.
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_minloglevel = google::GLOG_ERROR;
+  ss::analysis::Options o;
+  CLI::App app{"scalefit: fit Kaplan / Chinchilla scaling laws to a ScaleSweep store or a CSV"};
+  app.add_option("input", o.input, "ScaleSweep store (.db) or CSV file")->required();
+  app.add_option("--columns", o.columns,
+                 "CSV only: ROLE=HEADER list, roles N, D, C, loss, run "
+                 "(e.g. N=\"Model Size\",C=\"Training FLOP\",loss=loss)");
+  app.add_option("--law", o.laws,
+                 "kaplan-n|kaplan-d|kaplan-c|kaplan-nd|kaplan-ns|chinchilla-1|chinchilla-2|"
+                 "chinchilla-3|all (comma list ok)")
+      ->capture_default_str();
+  app.add_option("--drop-highest", o.drop_highest, "drop the K highest-loss points");
+  app.add_option("--where", o.where, "store only: status=done|all|failed|...")
+      ->capture_default_str();
+  app.add_option("--min-tokens", o.min_tokens, "leave out runs trained on fewer tokens");
+  app.add_option("--bootstrap", o.bootstrap, "bootstrap resamples for the CIs")
+      ->capture_default_str();
+  app.add_option("--seed", o.seed, "bootstrap seed")->capture_default_str();
+  app.add_option("--threads", o.threads, "worker threads (0: all cores)")->capture_default_str();
+  app.add_option("--budget", o.budgets,
+                 "FLOP budgets for the compute-optimal table, e.g. 1e21,1e23");
+  app.add_option("--out", o.out, "report directory (fits.json, points.csv, report.md, SVGs)");
+  app.add_option("--overfit-gap", o.overfit_gap, "flag runs whose final val - train exceeds this")
+      ->capture_default_str();
+  app.add_flag("--no-store-write", o.no_store_write, "store input: write no fits / run_flags rows");
+  app.add_flag("-q,--quiet", o.quiet, "no progress lines");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : ss::kExitBadInput;
+  }
+  std::string command_line = "scalefit";
+  for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
+  try {
+    return ss::analysis::run(o, command_line);
+  } catch (const ss::InputError& e) {
+    ss::log::error("{}", e.what());
+    return ss::kExitBadInput;
+  } catch (const std::exception& e) {
+    ss::log::error("{}", e.what());
+    return 1;
+  }
+}
