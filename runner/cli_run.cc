@@ -70,6 +70,11 @@ std::shared_ptr<int> add_run_command(CLI::App& app, TrainFunction train) {
                   "are reclaimed after it expires")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  run->add_option("--gpus-per-node", options->gpus_per_node,
+                  "GPUs per node; worker i on a node uses GPU (local rank / ranks-per-gpu) mod "
+                  "this (0: CPU backend)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   run->add_option("--ranks-per-gpu", options->ranks_per_gpu,
                   "worker ranks sharing one GPU (packs small models)")
       ->check(CLI::PositiveNumber)

@@ -33,6 +33,7 @@ struct SweepRunOptions {
   std::string store;                 // SQLite store path
   std::string journal = "wal";       // wal | delete
   double lease_seconds = 300;        // lease length; renewed every lease/3
+  int gpus_per_node = 0;             // 0: CPU backend on every worker
   int ranks_per_gpu = 1;             // ranks sharing one GPU (packing small models)
   double summary_seconds = 30;       // period of the progress summary line
   double metrics_flush_seconds = 1;  // rank 0 writes buffered metric rows at least this often

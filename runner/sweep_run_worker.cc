@@ -154,9 +154,9 @@ int run_worker(const SweepSpec& spec, const std::vector<Point>& points,
   SS_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank));
   std::unordered_map<std::string, const Point*> by_key;
   for (const auto& p : points) by_key.emplace(p.key, &p);
-  // GPU count: the CUDA backend is the trainer's business; without it every rank is CPU.
+  // GPU = node-local rank / ranks-per-gpu (mod GPUs per node); CPU when --gpus-per-node is 0.
   const DeviceChoice device =
-      choose_device(node_local_rank(process_env()), /*gpu_count=*/0, options.ranks_per_gpu);
+      choose_device(node_local_rank(process_env()), options.gpus_per_node, options.ranks_per_gpu);
   send_message(0, protocol::Ready{});
   for (;;) {
     const auto received = receive_message_sleeping(0, std::chrono::microseconds(50));
