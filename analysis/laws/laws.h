@@ -1,0 +1,134 @@
+// ss_laws public API: scaling laws (Kaplan 2020, Chinchilla/Hoffmann 2022) fitted to plain
+// structs (no SQLite), bootstrap CIs and compute-optimal allocation. Invariant: every fit says
+// which points it used (LawFit::points_used); bad input (too few points, non-positive values,
+// unknown law, missing S/B for kaplan-ns) throws ss::InputError with one line and no side effect.
+//
+// Fitting choices (why):
+// - kaplan-n, kaplan-d, kaplan-c, chinchilla-1/2 power laws are linear in log space: ordinary
+//   least squares on logs (exact, no start dependence).
+// - kaplan-nd, kaplan-ns: Ceres Problem (autodiff, Levenberg-Marquardt) on log-loss residuals from
+//   a small grid of starts; kaplan-ns fixes alpha_B = 0.21 (Kaplan's value) unless
+//   FitOptions::fit_alpha_b (B* is always fitted).
+// - chinchilla-3: Epoch/Hoffmann parameterisation x = (a, b, e, alpha, beta), predicted
+//   log L = LSE(a - alpha log N, b - beta log D, e), Huber (delta 1e-3) on log residuals, summed;
+//   minimised by Ceres GradientProblem with L-BFGS line search and an analytic gradient, from
+//   Epoch's 4,500-start grid in parallel threads; ties keep the earlier start, so the result is
+//   independent of the thread count.
+// - Bootstrap: runs resampled with replacement; resample i uses its own generator seeded from
+//   (seed, i), so results are identical for any thread count. chinchilla-3 refits start from the
+//   full-data optimum, 8 perturbations of it and 32 evenly spaced points of Epoch's grid.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ss::laws {
+
+// One run's final result.
+struct FinalPoint {
+  std::int64_t run = -1;
+  double n = 0;                        // non-embedding parameters N
+  double d = 0;                        // training tokens D
+  double c = 0;                        // training FLOPs; 0 means "use 6 N D"
+  double loss = 0;                     // final loss
+  std::optional<double> steps;         // S (optimizer steps), needed by kaplan-ns
+  std::optional<double> batch_tokens;  // B (tokens per step), needed by kaplan-ns
+};
+
+// One logged step of a run's loss curve.
+struct CurveStep {
+  std::int64_t run = -1;
+  double n = 0;
+  double step = 0;
+  double tokens = 0;
+  double flops = 0;  // 0 means "use 6 N tokens"
+  double loss = 0;
+  std::optional<double> batch_tokens;
+};
+
+// Everything the laws may use. Curves are optional (kaplan-c then uses the final points).
+struct LawInput {
+  std::vector<FinalPoint> points;
+  std::vector<CurveStep> curves;  // any order; grouped by run internally
+  // Optional isoFLOP budget label per point (same length as points, or empty): chinchilla-2
+  // groups by these labels instead of clustering log10 C.
+  std::vector<double> budget_labels;
+};
+
+// Progress of a long stage: (stage, done, total). Called from worker threads, serialised.
+using ProgressFn = std::function<void(const std::string&, std::size_t, std::size_t)>;
+
+struct FitOptions {
+  int bootstrap = 1000;  // resamples; 0 disables CIs
+  std::uint64_t seed = 0;
+  int threads = 0;                  // 0: std::thread::hardware_concurrency()
+  double isoflop_tolerance = 0.05;  // chinchilla-2: |log10 C - group centre| <= this
+  int approach1_budgets = 12;       // chinchilla-1: log-spaced FLOP budgets over the envelope
+  bool fit_alpha_b = false;         // kaplan-ns: fit alpha_B too (else fixed 0.21)
+  ProgressFn progress;              // may be empty
+};
+
+struct LawFit {
+  std::string law;                                                    // one of law_names()
+  std::vector<std::pair<std::string, double>> params;                 // display order
+  std::vector<std::pair<std::string, std::pair<double, double>>> ci;  // 2.5/97.5 percentiles
+  std::int64_t n_points = 0;
+  double residual = 0;                // see residual_kind
+  std::string residual_kind;          // e.g. "RMS of log-loss residuals", "Huber objective (sum)"
+  std::string points_used;            // one line
+  std::string description;            // the law's formula and any caveat, one line
+  nlohmann::json details;             // plotting data: frontier, per-budget minima, parabolas, ...
+  std::int64_t bootstrap_failed = 0;  // resamples the law could not be fitted to (skipped)
+
+  // Parameter by name; throws std::out_of_range if absent.
+  double param(const std::string& name) const;
+};
+
+// The eight law names, in report order.
+const std::vector<std::string>& law_names();
+
+// Minimum number of (selected) points a law needs, for messages and callers.
+int law_min_points(const std::string& law);
+
+// Fits one law (with bootstrap CIs when options.bootstrap > 0). Throws ss::InputError on an
+// unknown law, non-positive/non-finite inputs, or too few usable points.
+LawFit fit_law(const std::string& law, const LawInput& input, const FitOptions& options);
+
+// Predicted loss at (N, D) for laws with a loss: kaplan-n (ignores D), kaplan-d (ignores N),
+// kaplan-c (C = 6ND), kaplan-nd, chinchilla-3. kaplan-ns: loss at S = D / B_ref steps is not
+// defined here (see predict_loss_ns). Returns nullopt for chinchilla-1/2.
+std::optional<double> predict_loss(const LawFit& fit, double n, double d);
+
+// kaplan-ns: L(N, S, B) with S_min = S / (1 + B_crit(L)/B) solved self-consistently.
+double predict_loss_ns(const LawFit& fit, double n, double steps, double batch_tokens);
+
+// kaplan-c on the frontier: L(C).
+double predict_loss_compute(const LawFit& fit, double c);
+
+// One compute-optimal allocation row.
+struct Allocation {
+  std::string law;
+  double budget = 0;  // C
+  double n_opt = 0;
+  double d_opt = 0;  // C / (6 N_opt)
+  double tokens_per_param = 0;
+  std::optional<double> loss;  // predicted loss at the optimum when some fit predicts it
+  std::string note;            // how it was derived
+};
+
+// A row per fit that can allocate (chinchilla-1/2 from N_opt = k_N C^a with loss from
+// chinchilla-3 when present in `fits`; chinchilla-3 in closed form G (C/6)^a; kaplan-nd by
+// minimising L(N, C/(6N)) over N numerically). Other laws give no row.
+std::vector<Allocation> allocate_compute(const std::vector<LawFit>& fits, double budget);
+
+// Serialises a fit (params, ci, n_points, residual, points_used, details) for fits.json.
+nlohmann::json to_json(const LawFit& fit);
+
+}  // namespace ss::laws
