@@ -64,10 +64,12 @@ SS_HD inline void layernorm_row_forward(T* out, T* mean_out, T* rstd_out, const 
   *rstd_out = rstd;
 }
 
-// Backward of one LayerNorm row: ACCUMULATES into dx, dw, db (callers zero them).
+// Backward of one LayerNorm row w.r.t. its input: ACCUMULATES into dx. The weight
+// and bias gradients are column sums over rows (dw += norm * dout, db += dout),
+// left to the caller so that it can reduce them without per-row races.
 template <typename T>
-SS_HD inline void layernorm_row_backward(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w,
-                                         T mean, T rstd, int C) {
+SS_HD inline void layernorm_row_backward_input(T* dx, const T* dout, const T* x, const T* w, T mean,
+                                               T rstd, int C) {
   T dnorm_mean = 0;
   T dnorm_norm_mean = 0;
   for (int i = 0; i < C; ++i) {
@@ -81,8 +83,6 @@ SS_HD inline void layernorm_row_backward(T* dx, T* dw, T* db, const T* dout, con
   for (int i = 0; i < C; ++i) {
     const T norm = (x[i] - mean) * rstd;
     const T dnorm = w[i] * dout[i];
-    db[i] += dout[i];
-    dw[i] += norm * dout[i];
     dx[i] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * rstd;
   }
 }

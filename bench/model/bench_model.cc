@@ -53,6 +53,8 @@ void BM_TrainStep(benchmark::State& state) {
 }
 BENCHMARK(BM_TrainStep)
     ->ArgNames({"L", "d", "ctx"})
+    ->Args({1, 32, 64})
+    ->Args({2, 48, 64})
     ->Args({2, 64, 64})
     ->Args({2, 64, 256})
     ->Args({4, 128, 256})

@@ -56,25 +56,30 @@ void layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight, 
 template <typename T>
 void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
                         const T* mean, const T* rstd, int B, int T_, int C) {
-  // dweight/dbias are sums over rows: each thread accumulates its own copy, then
-  // the copies are added in thread order (deterministic for a fixed thread count).
   const int N = B * T_;
-#pragma omp parallel
-  {
-    std::vector<T> dw(C, T(0)), db(C, T(0));
-#pragma omp for schedule(static)
+#pragma omp parallel for
+  for (int bt = 0; bt < N; ++bt) {
+    const std::size_t o = static_cast<std::size_t>(bt) * C;
+    layernorm_row_backward_input(dinp + o, dout + o, inp + o, weight, mean[bt], rstd[bt], C);
+  }
+  // Column sums over rows, one block of channels per task: no races, no
+  // allocation, and the same summation order for any thread count.
+  constexpr int kBlock = 32;
+#pragma omp parallel for
+  for (int c0 = 0; c0 < C; c0 += kBlock) {
+    const int c1 = c0 + kBlock < C ? c0 + kBlock : C;
+    T dw[kBlock] = {}, db[kBlock] = {};
     for (int bt = 0; bt < N; ++bt) {
       const std::size_t o = static_cast<std::size_t>(bt) * C;
-      layernorm_row_backward(dinp + o, dw.data(), db.data(), dout + o, inp + o, weight, mean[bt],
-                             rstd[bt], C);
-    }
-#pragma omp for ordered schedule(static, 1)
-    for (int th = 0; th < omp_get_num_threads(); ++th) {
-#pragma omp ordered
-      for (int i = 0; i < C; ++i) {
-        dweight[i] += dw[i];
-        dbias[i] += db[i];
+      for (int c = c0; c < c1; ++c) {
+        const T norm = (inp[o + c] - mean[bt]) * rstd[bt];
+        dw[c - c0] += norm * dout[o + c];
+        db[c - c0] += dout[o + c];
       }
+    }
+    for (int c = c0; c < c1; ++c) {
+      dweight[c] += dw[c - c0];
+      dbias[c] += db[c - c0];
     }
   }
 }
