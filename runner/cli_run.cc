@@ -37,7 +37,7 @@ int run_command(const SweepRunOptions& options, const TrainFunction& train) {
   try {
     return run_sweep(options, train, signals);
   } catch (const InputError&) {
-    throw;  // rank 0 only, before any worker started: every rank returns in step
+    throw;  // rank 0's start-up check only (run_sweep): every other rank returned in step
   } catch (const std::exception& e) {
     int rank = -1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -43,6 +44,26 @@ DeviceChoice choose_device(std::optional<int> local_rank, int gpu_count, int ran
   if (gpu_count <= 0) return DeviceChoice{};
   const int local = local_rank.value_or(0);
   return DeviceChoice{(local / ranks_per_gpu) % gpu_count};
+}
+
+int cpu_threads_per_rank(const EnvLookup& env, int hardware_threads) {
+  int ranks = 1;
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE"}) {
+    const auto value = env(name);
+    if (!value) continue;
+    int n = 0;
+    const char* begin = value->data();
+    const char* end = begin + value->size();
+    const auto [ptr, ec] = std::from_chars(begin, end, n);
+    if (ec != std::errc() || ptr != end || n < 1) {
+      throw InputError(
+          fmt::format("environment {}='{}' is not a rank count; unset it or set a positive integer",
+                      name, *value));
+    }
+    ranks = n;
+    break;
+  }
+  return std::max(1, hardware_threads / ranks);
 }
 
 }  // namespace ss::runner

@@ -30,4 +30,9 @@ std::optional<int> node_local_rank(const EnvLookup& env);
 // fail, so an oversubscribed launch still runs.
 DeviceChoice choose_device(std::optional<int> local_rank, int gpu_count, int ranks_per_gpu);
 
+// Threads a CPU worker should use: hardware threads / ranks on this node (launcher variables
+// OMPI_COMM_WORLD_LOCAL_SIZE or SLURM_NTASKS_PER_NODE; 1 rank when unset), at least 1. Ranks
+// sharing cores with more threads than cores run many times slower (OpenMP and MPI both spin).
+int cpu_threads_per_rank(const EnvLookup& env, int hardware_threads);
+
 }  // namespace ss::runner

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -45,6 +46,17 @@ void broadcast_string(std::string& s) {
   SS_MPI(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD));
   s.resize(static_cast<std::size_t>(n));
   if (n > 0) SS_MPI(MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, 0, MPI_COMM_WORLD));
+}
+
+// Past the start-up handshake every rank is in the loops, so an InputError can no longer end
+// all ranks in step (exit 2): it becomes a fatal error, which aborts the MPI job (cli_run).
+template <typename Body>
+int after_startup(Body&& body) {
+  try {
+    return body();
+  } catch (const InputError& e) {
+    throw std::runtime_error(e.what());
+  }
 }
 
 struct ActiveRun {
@@ -464,7 +476,8 @@ int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
 
   if (rank != 0) {
     const SweepSpec worker_spec = parse_sweep_spec(config_text, config_path);
-    return detail::run_worker(worker_spec, expand_grid(worker_spec), options, train);
+    return after_startup(
+        [&] { return detail::run_worker(worker_spec, expand_grid(worker_spec), options, train); });
   }
 
   std::vector<store::RunPlan> plans;
@@ -480,7 +493,7 @@ int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
              expired > 0 ? fmt::format(", {} expired lease(s) reclaimed", expired) : "");
   std::fflush(stdout);
   Coordinator coordinator(options, *spec, *db, sweep_id, world_size, signals);
-  return coordinator.run();
+  return after_startup([&] { return coordinator.run(); });
 }
 
 }  // namespace ss::runner

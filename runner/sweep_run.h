@@ -42,8 +42,9 @@ struct SweepRunOptions {
 // Runs this rank's part. MPI must be initialised (MPI_THREAD_FUNNELED at least) and `signals`
 // constructed before MPI_Init. Returns 0 when every point of the sweep has ended (done, failed
 // or diverged) and ss::kExitRequeue after a stop signal. Throws ss::InputError on rank 0 for a
-// bad config/store (nothing written; the workers then return kExitBadInput); any other exception
-// means the job cannot continue (the caller aborts the MPI job).
+// bad config/store before any work starts (nothing written; the workers then return
+// kExitBadInput). Any other exception, on any rank (an InputError after start-up included), means
+// the job cannot continue: the caller aborts the MPI job.
 int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
               const StopSignalWatcher& signals);
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <thread>
 #include <unordered_map>
 
 #include "model/comm_mpi.h"
@@ -157,6 +158,8 @@ int run_worker(const SweepSpec& spec, const std::vector<Point>& points,
   // GPU = node-local rank / ranks-per-gpu (mod GPUs per node); CPU when --gpus-per-node is 0.
   const DeviceChoice device =
       choose_device(node_local_rank(process_env()), options.gpus_per_node, options.ranks_per_gpu);
+  const int cpu_threads = cpu_threads_per_rank(
+      process_env(), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   send_message(0, protocol::Ready{});
   for (;;) {
     const auto received = receive_message_sleeping(0, std::chrono::microseconds(50));
@@ -184,6 +187,7 @@ int run_worker(const SweepSpec& spec, const std::vector<Point>& points,
     job.schedule = spec.schedule;
     job.resume = assign->resume;
     job.device = device;
+    job.cpu_threads = cpu_threads;
     job.dp_comm = comms.dp.get();
     job.tp_comm = comms.tp.get();
     WorkerSink sink(assign->assignment, leader, comms.group.get());

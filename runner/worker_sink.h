@@ -54,6 +54,9 @@ struct TrainJob {
   // the file (size and sha256) and throw ss::InputError when it does not match.
   std::optional<store::CheckpointRecord> resume;
   DeviceChoice device;
+  // CPU backend: OpenMP/BLAS threads this rank should use (cores / ranks on the node; 0: leave
+  // the process default). The loop applies it (e.g. model::cpu_set_threads).
+  int cpu_threads = 0;
   model::Comm* dp_comm = nullptr;  // size == point.dp
   model::Comm* tp_comm = nullptr;  // size == point.tp
 };

@@ -56,6 +56,14 @@ TEST(DeviceBinding, ChooseDevice) {
   EXPECT_THROW(choose_device(0, 1, 0), InputError);
 }
 
+TEST(DeviceBinding, CpuThreadsPerRank) {
+  EXPECT_EQ(cpu_threads_per_rank(env_of({}), 16), 16);
+  EXPECT_EQ(cpu_threads_per_rank(env_of({{"OMPI_COMM_WORLD_LOCAL_SIZE", "4"}}), 16), 4);
+  EXPECT_EQ(cpu_threads_per_rank(env_of({{"SLURM_NTASKS_PER_NODE", "3"}}), 2), 1);  // at least 1
+  EXPECT_THROW(cpu_threads_per_rank(env_of({{"OMPI_COMM_WORLD_LOCAL_SIZE", "0"}}), 8), InputError);
+  EXPECT_THROW(cpu_threads_per_rank(env_of({{"SLURM_NTASKS_PER_NODE", "2(x3)"}}), 8), InputError);
+}
+
 bool wait_for(const StopSignalWatcher& w) {
   for (int i = 0; i < 200 && !w.stop_requested(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
