@@ -98,7 +98,7 @@ class Coordinator {
       if (!stopping_) {
         if (seconds_since(last_refresh) > 2.0 ||
             (scheduler_.pending() == 0 && scheduler_.free_ranks() > 0 &&
-             seconds_since(last_refresh) > 0.2)) {
+             seconds_since(last_refresh) > 1.0)) {
           refresh_pending();
           last_refresh = Clock::now();
         }
