@@ -16,11 +16,19 @@ void drop_highest_loss(FitData& data, int count) {
     throw InputError(
         fmt::format("--drop-highest {}: must be >= 0 and below the number of points ({}) in {}",
                     count, data.points.size(), data.source));
-  std::stable_sort(data.points.begin(), data.points.end(),
-                   [](const FitPoint& a, const FitPoint& b) { return a.loss > b.loss; });
+  // Rank by loss without reordering the points (the report lists them in input order).
+  std::vector<std::size_t> order(data.points.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return data.points[a].loss > data.points[b].loss;
+  });
+  std::vector<bool> drop(data.points.size(), false);
   std::set<std::int64_t> dropped;
-  for (int i = 0; i < count; ++i) dropped.insert(data.points[i].run);
-  data.points.erase(data.points.begin(), data.points.begin() + count);
+  for (int i = 0; i < count; ++i) drop[order[i]] = true, dropped.insert(data.points[order[i]].run);
+  std::vector<FitPoint> kept;
+  for (std::size_t i = 0; i < data.points.size(); ++i)
+    if (!drop[i]) kept.push_back(data.points[i]);
+  data.points = std::move(kept);
   std::erase_if(data.curves, [&](const LossCurve& c) { return dropped.contains(c.run); });
   data.notes.push_back(
       fmt::format("the {} highest-loss points were dropped (--drop-highest)", count));

@@ -28,6 +28,7 @@ struct LawFit {
   std::vector<std::pair<std::string, std::pair<double, double>>> ci;  // name -> 95% [lo, hi]
   std::int64_t n_points = 0;
   std::optional<double> residual;  // the law's own objective at the optimum (documented there)
+  std::string residual_kind;       // what `residual` is, e.g. "RMS of log-loss residuals"
   std::string points_used;         // which points the law was fitted to, one line
   // Predicted loss at (N, D) (a law without a D term ignores D); empty if not a loss law.
   std::function<double(double n, double d)> predict_loss;

@@ -26,6 +26,7 @@ namespace {
 struct Estimate {
   std::vector<std::pair<std::string, double>> params;
   std::optional<double> residual;
+  std::string residual_kind;
   std::int64_t n_points = 0;
   std::string points_used;
   std::string failure;  // non-empty: could not be fitted
@@ -72,6 +73,7 @@ Estimate fit_power_law(const std::vector<std::pair<double, double>>& xl, const s
   }
   e.params = {{xname + "c", std::exp(line->c0 / alpha)}, {alpha_name, alpha}};
   e.residual = line->rms;
+  e.residual_kind = "RMS of log-loss residuals";
   return e;
 }
 
@@ -123,6 +125,7 @@ Estimate fit_allocation_law(const std::vector<std::pair<double, double>>& cn,
   const double k_n = std::exp(line->c0);
   e.params = {{"a", line->c1}, {"b", 1 - line->c1}, {"k_N", k_n}, {"k_D", 1 / (6 * k_n)}};
   e.residual = line->rms;
+  e.residual_kind = "RMS of log N_opt residuals";
   return e;
 }
 
@@ -197,6 +200,7 @@ Estimate estimate_law(const std::string& law, const FitData& data, const LawRunO
                 {"a", beta / (alpha + beta)},
                 {"b", alpha / (alpha + beta)}};
     e.residual = result.objective;
+    e.residual_kind = "Huber objective (delta 1e-3, sum over points)";
     return e;
   }
   Estimate e;
@@ -346,6 +350,7 @@ LawRunResult run_laws(const FitData& data, const std::vector<std::string>& laws,
     f.params = full.params;
     f.n_points = full.n_points;
     f.residual = full.residual;
+    f.residual_kind = full.residual_kind;
     f.points_used = full.points_used;
     f.ci = bootstrap_ci(law, data, full, options, progress);
     const LawFit* c3 = nullptr;

@@ -57,15 +57,20 @@ std::string report_markdown(const ReportInput& in, const std::vector<NamedPlot>&
         params += fmt::format(" ({} – {})", format_number(it->second.first),
                               format_number(it->second.second));
     }
-    md += fmt::format("| {} | {} | {} | {} | {} |\n", f.law, params, f.n_points,
-                      opt_number(f.residual), f.points_used);
+    md +=
+        fmt::format("| {} | {} | {} | {} | {} |\n", f.law, params, f.n_points,
+                    f.residual ? fmt::format("{} ({})", format_number(*f.residual), f.residual_kind)
+                               : std::string("–"),
+                    f.points_used);
   }
   for (const auto& s : in.skipped) md += fmt::format("\n- not fitted: **{}**: {}", s.law, s.reason);
   md += "\n\n## Compute-optimal allocation\n\n";
   if (in.budgets.empty()) {
     md += "No budgets given (`--budget 1e21,1e23`).\n";
   } else {
-    md += "| law |";
+    md +=
+        "D = C / (6 N). chinchilla-1 and chinchilla-2 give N_opt(C) only; their L is "
+        "chinchilla-3's prediction at that (N, D) when chinchilla-3 was fitted.\n\n| law |";
     std::string rule = "|---|";
     for (double b : in.budgets) md += fmt::format(" C = {} |", format_number(b)), rule += "---|";
     md += "\n" + rule + "\n";
@@ -113,6 +118,7 @@ std::string fits_json_text(const ReportInput& in) {
     j["ci"] = ci;
     j["n_points"] = f.n_points;
     j["residual"] = f.residual ? json_number(*f.residual) : nlohmann::json(nullptr);
+    j["residual_kind"] = f.residual_kind;
     j["points_used"] = f.points_used;
     nlohmann::json allocations = nlohmann::json::array();
     for (const auto& a : f.allocations)

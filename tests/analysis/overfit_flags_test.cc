@@ -62,7 +62,7 @@ TEST(ValTurn, UsesTheLatestTrainLossWhenValIsSparse) {
 TEST(Flags, GapAndKaplanFlags) {
   FitData data;
   data.from_store = true;
-  data.points = {{1, 1e6, 1e7, 6e13, 3.0, "val"}, {2, 1e6, 1e9, 6e15, 2.5, "val"}};
+  data.points = {{1, 1e6, 1e7, 6e13, 3.0, "val", {}, {}}, {2, 1e6, 1e9, 6e15, 2.5, "val", {}, {}}};
   data.curves.push_back(curve_from({3.5, 2.8}, {3.6, 3.0}));  // run 1: gap 0.2
   data.curves[0].run = 1;
   data.curves.push_back(curve_from({3.0, 2.45}, {3.05, 2.5}));  // run 2: gap 0.05

@@ -37,8 +37,14 @@ class ReportWriterTest : public ::testing::Test {
     data_.source = "grid.csv";
     for (double n : {1e8, 3e8, 1e9})
       for (double d : {2e9, 6e9, 2e10})
-        data_.points.push_back({static_cast<std::int64_t>(data_.points.size() + 1), n, d, 6 * n * d,
-                                loss(n, d), "csv"});
+        data_.points.push_back({static_cast<std::int64_t>(data_.points.size() + 1),
+                                n,
+                                d,
+                                6 * n * d,
+                                loss(n, d),
+                                "csv",
+                                {},
+                                {}});
     LawFit f;
     f.law = "chinchilla-3";
     f.params = {{"E", 1.817}, {"A", 482.0}, {"B", 2085.0}, {"alpha", 0.348}, {"beta", 0.366}};

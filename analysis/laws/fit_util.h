@@ -1,0 +1,88 @@
+// Internal to ss_laws: what each law's core fit returns, the per-law entry points, input checks,
+// log-space least squares and a deterministic parallel loop. Invariant: a core fit either returns
+// a complete CoreFit or throws ss::InputError (one line); it never returns a partial result.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "analysis/laws/laws.h"
+
+namespace ss::laws::detail {
+
+// A law's point estimate on one data set (the full data or one bootstrap resample).
+struct CoreFit {
+  std::vector<std::pair<std::string, double>> params;
+  std::int64_t n_points = 0;
+  double residual = 0;
+  std::string residual_kind;
+  std::string points_used;
+  std::string description;
+  nlohmann::json details = nlohmann::json::object();
+};
+
+double param_of(const CoreFit& fit, const std::string& name);
+
+// full: nullptr for the full-data fit; for a bootstrap refit, the full-data result (warm starts).
+// threads: how many threads this one fit may use (1 inside the bootstrap).
+using CoreFn = CoreFit (*)(const LawInput& input, const FitOptions& options, const CoreFit* full,
+                           int threads);
+
+CoreFit fit_kaplan_n(const LawInput&, const FitOptions&, const CoreFit*, int);
+CoreFit fit_kaplan_d(const LawInput&, const FitOptions&, const CoreFit*, int);
+CoreFit fit_kaplan_c(const LawInput&, const FitOptions&, const CoreFit*, int);
+CoreFit fit_kaplan_nd(const LawInput&, const FitOptions&, const CoreFit*, int);
+CoreFit fit_kaplan_ns(const LawInput&, const FitOptions&, const CoreFit*, int);
+CoreFit fit_chinchilla1(const LawInput&, const FitOptions&, const CoreFit*, int);
+CoreFit fit_chinchilla2(const LawInput&, const FitOptions&, const CoreFit*, int);
+CoreFit fit_chinchilla3(const LawInput&, const FitOptions&, const CoreFit*, int);
+
+// Throws ss::InputError unless every point/curve step is finite and positive where it must be.
+void check_input(const LawInput& input);
+
+// Throws ss::InputError "<law>: needs at least <min> <what>, got <got>; ..." when got < min.
+void require_count(const std::string& law, std::size_t got, std::size_t min,
+                   const std::string& what);
+
+// C of a point or curve step: the given flops, or 6 N D when 0 (the 6ND convention).
+double flops_of(const FinalPoint& point);
+double flops_of(const CurveStep& step);
+
+// y = intercept + slope x by ordinary least squares; rms of the residuals. Throws
+// ss::InputError (naming `law`) when x has no spread.
+struct LineFit {
+  double intercept = 0;
+  double slope = 0;
+  double rms = 0;
+};
+LineFit fit_line(const std::string& law, const std::vector<double>& x,
+                 const std::vector<double>& y);
+
+// Curve steps grouped by run id, each run's steps sorted by flops (steps with flops <= 0, e.g.
+// step 0, are dropped: they have no place on a log axis).
+std::map<std::int64_t, std::vector<CurveStep>> curves_by_run(const LawInput& input);
+
+// Runs body(i) for i in [0, count) on `threads` threads (work-stealing by an atomic counter).
+// Results must be written to slot i by the body, so the outcome does not depend on threads.
+inline void parallel_for(std::size_t count, int threads,
+                         const std::function<void(std::size_t)>& body) {
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < count; i = next++) body(i);
+  };
+  const int used = std::max(1, std::min<int>(threads, static_cast<int>(count)));
+  std::vector<std::jthread> pool;
+  for (int t = 1; t < used; ++t) pool.emplace_back(worker);
+  worker();
+}
+
+}  // namespace ss::laws::detail
