@@ -1,8 +1,10 @@
 // Fused softmax + cross-entropy over (B*T, V) logits.
-// Invariant: forward writes probs and per-position losses (-log p[target]);
-// backward ACCUMULATES dlogits += (probs - onehot(target)) * dloss, where dloss is
-// the gradient of the scalar objective w.r.t. each position's loss (1/(B*T) for
-// the mean loss).
+// Invariant: forward writes probs and per-position losses (-log p[target]); probs
+// may alias logits (in place). Backward OVERWRITES dlogits = (probs -
+// onehot(target)) * dloss, where dloss is the gradient of the scalar objective
+// w.r.t. each position's loss (1/(B*T) for the mean loss); dlogits may alias
+// probs. In place, one (B*T, V) buffer serves logits, probs and their gradient,
+// which matters at vocab 50257.
 #pragma once
 
 #include <cstdint>

@@ -94,8 +94,10 @@ struct GptT<T>::Acts {
 namespace {
 
 // Element counts of the activations in Acts order. Gradients need neither the
-// attention matrix (a shared scratch replaces it) nor the statistics, probs and
-// losses, so those are 0 for them.
+// attention matrix (a shared scratch replaces it) nor the statistics and losses,
+// so those are 0 for them. Logits, probs and dlogits share ONE buffer (the
+// activations' logits; probs and g.logits are pointed at it after carving): at
+// vocab 50257 each (B*T, V) copy would cost gigabytes.
 std::array<std::size_t, 22> act_counts(const GptConfig& c, int max_batch, int tp, bool grads) {
   const std::size_t L = c.n_layer, C = c.d_model, V = c.vocab;
   const std::size_t BT = static_cast<std::size_t>(max_batch) * c.n_ctx;
@@ -122,8 +124,8 @@ std::array<std::size_t, 22> act_counts(const GptConfig& c, int max_batch, int tp
           BT * C,
           grads ? 0 : BT,
           grads ? 0 : BT,
-          BT * V,
           grads ? 0 : BT * V,
+          0,
           grads ? 0 : BT};
 }
 
@@ -176,6 +178,8 @@ GptT<T>::GptT(const GptConfig& cfg, int max_batch, Comm* tp_comm,
   g_ = std::make_unique<Acts>();
   carve_acts(*a_, acts_.data(), na);
   carve_acts(*g_, grad_acts_.data(), ng);
+  a_->probs = a_->logits;   // softmax in place
+  g_->logits = a_->logits;  // and its gradient in place too
   const std::size_t bt = static_cast<std::size_t>(max_batch_) * cfg_.n_ctx;
   inputs_ = backend_->allocate_tokens(bt);
   targets_ = backend_->allocate_tokens(bt);

@@ -105,7 +105,9 @@ class GptT {
   std::span<T> grads() { return grads_.span(); }
   std::span<T> adam_m() { return adam_m_.span(); }
   std::span<T> adam_v() { return adam_v_.span(); }
-  // Logits of the last forward, B x T x vocab (CPU backend: host memory).
+  // Logits of the last forward WITHOUT targets, B x T x vocab (CPU backend: host
+  // memory). One buffer holds logits, then probabilities (forward with targets),
+  // then their gradient (backward), so after those it holds those instead.
   std::span<const T> logits() const;
   // Per-position losses of the last forward with targets, B x T.
   std::span<const T> losses() const { return {losses_host_.data(), last_bt_}; }

@@ -18,11 +18,13 @@ namespace ss::model {
 inline constexpr double kLayerNormEps = 1e-5;
 
 // tanh(u) = 1 - 2 / (exp(2u) + 1): one exp instead of libm's tanh, which was 20% of
-// a CPU training step (measured with perf). exp overflow to inf gives exactly 1;
-// near 0 the absolute error is ~1 ulp of 1, which is all GELU's 0.5 x (1 + tanh)
-// can see.
+// a CPU training step (measured with perf). u is clamped to [-20, 20] first:
+// tanh(20) rounds to exactly 1 in float and double, and exp(40) stays finite, so
+// no inf ever enters the formula (under -ffast-math, cpu/gelu.cc, an inf made NaN).
 template <typename T>
 SS_HD inline T tanh_via_exp(T u) {
+  const T limit = T(20);
+  u = u > limit ? limit : (u < -limit ? -limit : u);
   return T(1) - T(2) / (std::exp(T(2) * u) + T(1));
 }
 
@@ -105,8 +107,10 @@ SS_HD inline void softmax_row_masked(T* row, int n, int total, T scale) {
 }
 
 // Softmax of V logits into probs; returns -log probs[target] (the row's loss).
+// probs may alias logits (in place): the target's logit is read first.
 template <typename T>
 SS_HD inline T crossentropy_softmax_row(T* probs, const T* logits, int V, int target) {
+  const T target_logit = logits[target];
   T maxv = logits[0];
   for (int v = 1; v < V; ++v) maxv = logits[v] > maxv ? logits[v] : maxv;
   T sum = 0;
@@ -118,7 +122,7 @@ SS_HD inline T crossentropy_softmax_row(T* probs, const T* logits, int V, int ta
   const T inv = T(1) / sum;
   for (int v = 0; v < V; ++v) probs[v] *= inv;
   // log-sum-exp form keeps the loss finite even when probs[target] underflows.
-  return std::log(sum) + maxv - logits[target];
+  return std::log(sum) + maxv - target_logit;
 }
 
 // Hyper-parameters of one AdamW update, with the bias corrections of step t

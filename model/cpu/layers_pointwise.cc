@@ -117,7 +117,7 @@ void crossentropy_softmax_backward(T* dlogits, const T* probs, const int32_t* ta
     const std::size_t o = static_cast<std::size_t>(bt) * V;
     for (int v = 0; v < V; ++v) {
       const T indicator = v == targets[bt] ? T(1) : T(0);
-      dlogits[o + v] += (probs[o + v] - indicator) * dloss;
+      dlogits[o + v] = (probs[o + v] - indicator) * dloss;
     }
   }
 }

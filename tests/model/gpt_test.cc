@@ -143,6 +143,31 @@ TEST(Gpt, BackwardAccumulatesForGradientAccumulation) {
   EXPECT_LE(testing::relative_error(full.data(), model.grads().data(), full.size()), 1e-12);
 }
 
+TEST(Gpt, LossesAgreeWithLogitsOfATargetlessForward) {
+  // The logits buffer is reused in place for probabilities and their gradient;
+  // the losses must still equal logsumexp(logits) - logit[target], computed here
+  // from the logits of a forward without targets.
+  const GptConfig c{1, 16, 2, 32, 8, 20};
+  Gpt model(c, 2);
+  model.init_params(9);
+  for (float& p : model.params()) p *= 10.0f;  // spread the logits
+  const auto x = random_tokens(2 * 8, c.vocab, 7);
+  const auto y = random_tokens(2 * 8, c.vocab, 8);
+  model.forward(x.data(), nullptr, 2, 8);
+  const std::vector<float> logits(model.logits().begin(), model.logits().end());
+  ASSERT_EQ(logits.size(), 2u * 8 * 20);
+  const float mean = model.forward(x.data(), y.data(), 2, 8);
+  double sum = 0;
+  for (int bt = 0; bt < 16; ++bt) {
+    double se = 0;
+    for (int v = 0; v < 20; ++v) se += std::exp(double(logits[bt * 20 + v]));
+    const double expect = std::log(se) - logits[bt * 20 + y[bt]];
+    EXPECT_NEAR(model.losses()[bt], expect, 1e-5 * std::max(1.0, expect)) << bt;
+    sum += expect;
+  }
+  EXPECT_NEAR(mean, sum / 16, 1e-5 * std::max(1.0, sum / 16));
+}
+
 TEST(Gpt, RejectsBadShapes) {
   EXPECT_THROW(Gpt(GptConfig{2, 30, 4, 120, 16, 32}, 1), InputError);  // 4 heads, d_model 30
   EXPECT_THROW(Gpt(GptConfig{0, 32, 4, 128, 16, 32}, 1), InputError);

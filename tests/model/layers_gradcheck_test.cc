@@ -151,6 +151,24 @@ TEST(LayerGradcheck, GeluValues) {
   }
 }
 
+TEST(LayerGradcheck, GeluLargeInputsStayFinite) {
+  // The float GELU loop is built with -ffast-math: large |x| must not turn the
+  // exp overflow into NaN (it did before tanh_via_exp clamped its argument).
+  const std::vector<float> in = {-1e4f, -100.f, -20.f, 20.f, 100.f, 1e4f};
+  std::vector<float> out(in.size()), din(in.size(), 0.f);
+  const std::vector<float> ones(in.size(), 1.f);
+  cpu::gelu_forward(out.data(), in.data(), in.size());
+  cpu::gelu_backward(din.data(), in.data(), ones.data(), in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(out[i])) << in[i];
+    ASSERT_TRUE(std::isfinite(din[i])) << in[i];
+    // GELU(x) -> x for large positive x and -> 0 for large negative x; the slope
+    // -> 1 and 0 respectively.
+    EXPECT_NEAR(out[i], in[i] > 0 ? in[i] : 0.f, 1e-5f * std::abs(in[i])) << in[i];
+    EXPECT_NEAR(din[i], in[i] > 0 ? 1.f : 0.f, 1e-5f) << in[i];
+  }
+}
+
 TEST(LayerGradcheck, Residual) {
   const std::size_t N = 7;
   auto a = random_vector(N, 17);
