@@ -93,40 +93,33 @@ struct GptT<T>::Acts {
 
 namespace {
 
-// Element counts of the activations in Acts order. Gradients need neither the
-// attention matrix (a shared scratch replaces it) nor the statistics and losses,
-// so those are 0 for them. Logits, probs and dlogits share ONE buffer (the
-// activations' logits; probs and g.logits are pointed at it after carving): at
-// vocab 50257 each (B*T, V) copy would cost gigabytes.
-std::array<std::size_t, 22> act_counts(const GptConfig& c, int max_batch, int tp, bool grads) {
+// Element counts of the activations in Acts order (all layers). Logits, probs
+// and dlogits share ONE buffer (the activations' logits; probs and g.logits are
+// pointed at it after carving): at vocab 50257 each (B*T, V) copy would cost
+// gigabytes.
+std::array<std::size_t, 22> act_counts(const GptConfig& c, int max_batch, int tp) {
   const std::size_t L = c.n_layer, C = c.d_model, V = c.vocab;
   const std::size_t BT = static_cast<std::size_t>(max_batch) * c.n_ctx;
   const std::size_t Cl = C / tp, Fl = static_cast<std::size_t>(c.d_ff) / tp;
   const std::size_t NHl = static_cast<std::size_t>(c.n_head) / tp;
   const std::size_t att = L * max_batch * NHl * c.n_ctx * c.n_ctx;
-  const std::size_t stat = grads ? 0 : L * BT;
-  return {BT * C,
-          L * BT * C,
-          stat,
-          stat,
-          L * BT * 3 * Cl,
-          L * BT * Cl,
-          grads ? 0 : att,
-          L * BT * C,
-          L * BT * C,
-          L * BT * C,
-          stat,
-          stat,
-          L * BT * Fl,
-          L * BT * Fl,
-          L * BT * C,
-          L * BT * C,
-          BT * C,
-          grads ? 0 : BT,
-          grads ? 0 : BT,
-          grads ? 0 : BT * V,
-          0,
-          grads ? 0 : BT};
+  return {BT * C,      L * BT * C,  L * BT,     L * BT,     L * BT * 3 * Cl, L * BT * Cl,
+          att,         L * BT * C,  L * BT * C, L * BT * C, L * BT,          L * BT,
+          L * BT * Fl, L * BT * Fl, L * BT * C, L * BT * C, BT * C,          BT,
+          BT,          BT * V,      0,          BT};
+}
+
+// Activation gradients, llm.c-GPU style: ONE layer's worth, reused by every
+// layer. `residual3` is the single residual-stream gradient (it holds d res3,
+// then d res2, then d(layer input) as backward walks down a layer); ln1, qkv,
+// atty, ln2, fch, fch_gelu are per-layer scratch; lnf is the final LN's. The
+// rest are unused (0): attproj/fcproj gradients ARE the residual gradient.
+std::array<std::size_t, 22> grad_act_counts(const GptConfig& c, int max_batch, int tp) {
+  const std::size_t C = c.d_model;
+  const std::size_t BT = static_cast<std::size_t>(max_batch) * c.n_ctx;
+  const std::size_t Cl = C / tp, Fl = static_cast<std::size_t>(c.d_ff) / tp;
+  return {0, BT * C,  0,       0, BT * 3 * Cl, BT * Cl, 0, 0, 0, BT * C, 0,
+          0, BT * Fl, BT * Fl, 0, BT * C,      BT * C,  0, 0, 0, 0,      0};
 }
 
 template <typename T, typename Acts>
@@ -168,8 +161,8 @@ GptT<T>::GptT(const GptConfig& cfg, int max_batch, Comm* tp_comm,
   grads_ = backend_->allocate(num_params_);
   adam_m_ = backend_->allocate(num_params_);
   adam_v_ = backend_->allocate(num_params_);
-  const auto na = act_counts(cfg_, max_batch_, tp_size_, false);
-  const auto ng = act_counts(cfg_, max_batch_, tp_size_, true);
+  const auto na = act_counts(cfg_, max_batch_, tp_size_);
+  const auto ng = grad_act_counts(cfg_, max_batch_, tp_size_);
   acts_ = backend_->allocate(sum_counts(na));
   grad_acts_ = backend_->allocate(sum_counts(ng));
   att_scratch_ = backend_->allocate(static_cast<std::size_t>(max_batch_) *
@@ -357,47 +350,55 @@ void GptT<T>::backward(T loss_scale) {
                     o_fcb = off("fcb"), o_fcprojw = off("fcprojw"), o_fcprojb = off("fcprojb"),
                     o_lnfw = off("lnfw"), o_lnfb = off("lnfb");
 
-  // Activation gradients are accumulated into, so they start at zero each pass.
+  // Activation gradients are accumulated into, so they start at zero each pass
+  // (the per-layer scratch again before each layer below).
   be.fill_zero(grad_acts_.data(), grad_acts_.size());
   const T dloss = loss_scale / static_cast<T>(BT);
   be.crossentropy_softmax_backward(g.logits, a.probs, targets_.data(), dloss, B, T_, V);
   be.matmul_backward(g.lnf, G + o_wte, nullptr, g.logits, a.lnf, P + o_wte, N, C, V);
+  T* dres = g.residual3;  // gradient of the residual stream, walked down the layers
   const std::size_t last = (L - 1) * BTm * C;
-  be.layernorm_backward(g.residual3 + last, G + o_lnfw, G + o_lnfb, g.lnf, a.residual3 + last,
-                        P + o_lnfw, a.lnf_mean, a.lnf_rstd, B, T_, C);
+  be.layernorm_backward(dres, G + o_lnfw, G + o_lnfb, g.lnf, a.residual3 + last, P + o_lnfw,
+                        a.lnf_mean, a.lnf_rstd, B, T_, C);
   for (int l = L - 1; l >= 0; --l) {
     const std::size_t lc = l * BTm * C;
     const T* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTm * C;
-    T* dresidual = l == 0 ? g.encoded : g.residual3 + (l - 1) * BTm * C;
     const std::size_t wq = static_cast<std::size_t>(l) * 3 * Cl * C;
     const std::size_t wp = static_cast<std::size_t>(l) * C * Cl;
     const std::size_t wf = static_cast<std::size_t>(l) * Fl * C;
     const std::size_t wfp = static_cast<std::size_t>(l) * C * Fl;
-
-    be.residual_backward(g.residual2 + lc, g.fcproj + lc, g.residual3 + lc, BT * C);
-    be.matmul_backward(g.fch_gelu + l * BTm * Fl, G + o_fcprojw + wfp, G + o_fcprojb + l * C,
-                       g.fcproj + lc, a.fch_gelu + l * BTm * Fl, P + o_fcprojw + wfp, N, Fl, C);
-    be.gelu_backward(g.fch + l * BTm * Fl, a.fch + l * BTm * Fl, g.fch_gelu + l * BTm * Fl,
-                     BT * Fl);
-    be.matmul_backward(g.ln2 + lc, G + o_fcw + wf, G + o_fcb + l * Fl, g.fch + l * BTm * Fl,
-                       a.ln2 + lc, P + o_fcw + wf, N, C, Fl);
+    if (l < L - 1) {
+      be.fill_zero(g.ln1, BT * C);
+      be.fill_zero(g.qkv, BT * 3 * Cl);
+      be.fill_zero(g.atty, BT * Cl);
+      be.fill_zero(g.ln2, BT * C);
+      be.fill_zero(g.fch, BT * Fl);
+      be.fill_zero(g.fch_gelu, BT * Fl);
+    }
+    // res3 = res2 + fcproj: d fcproj = d res3 = dres, and d res2 starts as dres.
+    be.matmul_backward(g.fch_gelu, G + o_fcprojw + wfp, G + o_fcprojb + l * C, dres,
+                       a.fch_gelu + l * BTm * Fl, P + o_fcprojw + wfp, N, Fl, C);
+    be.gelu_backward(g.fch, a.fch + l * BTm * Fl, g.fch_gelu, BT * Fl);
+    be.matmul_backward(g.ln2, G + o_fcw + wf, G + o_fcb + l * Fl, g.fch, a.ln2 + lc, P + o_fcw + wf,
+                       N, C, Fl);
     // Column-parallel input gradient: each rank holds its heads'/columns' part.
-    tp_allreduce(g.ln2 + lc, BT * C);
-    be.layernorm_backward(g.residual2 + lc, G + o_ln2w + l * C, G + o_ln2b + l * C, g.ln2 + lc,
-                          a.residual2 + lc, P + o_ln2w + l * C, a.ln2_mean + l * BTm,
-                          a.ln2_rstd + l * BTm, B, T_, C);
-    be.residual_backward(dresidual, g.attproj + lc, g.residual2 + lc, BT * C);
-    be.matmul_backward(g.atty + l * BTm * Cl, G + o_attprojw + wp, G + o_attprojb + l * C,
-                       g.attproj + lc, a.atty + l * BTm * Cl, P + o_attprojw + wp, N, Cl, C);
-    be.attention_backward(g.qkv + l * BTm * 3 * Cl, att_scratch_.data(), g.atty + l * BTm * Cl,
-                          a.qkv + l * BTm * 3 * Cl, a.att + l * att_stride, B, T_, Cl, NHl);
-    be.matmul_backward(g.ln1 + lc, G + o_qkvw + wq, G + o_qkvb + l * 3 * Cl,
-                       g.qkv + l * BTm * 3 * Cl, a.ln1 + lc, P + o_qkvw + wq, N, C, 3 * Cl);
-    tp_allreduce(g.ln1 + lc, BT * C);
-    be.layernorm_backward(dresidual, G + o_ln1w + l * C, G + o_ln1b + l * C, g.ln1 + lc, residual,
+    tp_allreduce(g.ln2, BT * C);
+    // dres += the LayerNorm path: now d res2.
+    be.layernorm_backward(dres, G + o_ln2w + l * C, G + o_ln2b + l * C, g.ln2, a.residual2 + lc,
+                          P + o_ln2w + l * C, a.ln2_mean + l * BTm, a.ln2_rstd + l * BTm, B, T_, C);
+    // res2 = residual + attproj: d attproj = d res2 = dres.
+    be.matmul_backward(g.atty, G + o_attprojw + wp, G + o_attprojb + l * C, dres,
+                       a.atty + l * BTm * Cl, P + o_attprojw + wp, N, Cl, C);
+    be.attention_backward(g.qkv, att_scratch_.data(), g.atty, a.qkv + l * BTm * 3 * Cl,
+                          a.att + l * att_stride, B, T_, Cl, NHl);
+    be.matmul_backward(g.ln1, G + o_qkvw + wq, G + o_qkvb + l * 3 * Cl, g.qkv, a.ln1 + lc,
+                       P + o_qkvw + wq, N, C, 3 * Cl);
+    tp_allreduce(g.ln1, BT * C);
+    // dres += the LayerNorm path: now d(layer input).
+    be.layernorm_backward(dres, G + o_ln1w + l * C, G + o_ln1b + l * C, g.ln1, residual,
                           P + o_ln1w + l * C, a.ln1_mean + l * BTm, a.ln1_rstd + l * BTm, B, T_, C);
   }
-  be.encoder_backward(G + o_wte, G + o_wpe, g.encoded, inputs_.data(), B, T_, C);
+  be.encoder_backward(G + o_wte, G + o_wpe, dres, inputs_.data(), B, T_, C);
   be.synchronize();
 }
 
