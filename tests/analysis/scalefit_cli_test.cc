@@ -28,6 +28,12 @@ namespace fs = std::filesystem;
 
 const fs::path kChinchillaCsv = "/work/shared/data/chinchilla/svg_extracted_data.csv";
 
+// $SCALEFIT_BIN overrides the built-in path (to run these tests on another build of it).
+std::string scalefit_bin() {
+  const char* override_bin = std::getenv("SCALEFIT_BIN");
+  return override_bin ? override_bin : SCALEFIT_BIN;
+}
+
 struct RunResult {
   int rc = -1;
   std::string out, err;
@@ -56,7 +62,7 @@ class ScalefitCli : public ::testing::Test {
   RunResult scalefit(const std::string& args) {
     const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
     const std::string cmd =
-        std::string(SCALEFIT_BIN) + " " + args + " > " + out.string() + " 2> " + err.string();
+        scalefit_bin() + " " + args + " > " + out.string() + " 2> " + err.string();
     const int status = std::system(cmd.c_str());
     RunResult r;
     r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
