@@ -17,6 +17,7 @@
 #include <set>
 
 #include "analysis/laws/fit_util.h"
+#include "ss/error.h"
 
 namespace ss::laws::detail {
 namespace {
@@ -150,7 +151,8 @@ CoreFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const 
     o.x = starts[i];
     ceres::GradientProblemSolver::Summary summary;
     ceres::Solve(solver, problem, o.x.data(), &summary);
-    const bool finite = std::all_of(o.x.begin(), o.x.end(), [](double v) { return std::isfinite(v); });
+    const bool finite =
+        std::all_of(o.x.begin(), o.x.end(), [](double v) { return std::isfinite(v); });
     if (summary.IsSolutionUsable() && std::isfinite(summary.final_cost) && finite)
       o.cost = summary.final_cost;
     const std::size_t finished = ++done;
@@ -163,8 +165,8 @@ CoreFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const 
     if (outcomes[i].cost < outcomes[best].cost) best = i;  // strict: ties keep the earlier start
   }
   if (!std::isfinite(outcomes[best].cost))
-    throw InputError(fmt::format("{}: no start converged on these {} points; check the losses",
-                                 law, input.points.size()));
+    throw InputError(fmt::format("{}: no start converged on these {} points; check the losses", law,
+                                 input.points.size()));
   const Point5& x = outcomes[best].x;
   const double A = std::exp(x[0]), B = std::exp(x[1]), E = std::exp(x[2]);
   const double alpha = x[3], beta = x[4];
@@ -172,8 +174,8 @@ CoreFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const 
   const double G = std::pow(alpha * A / (beta * B), 1.0 / (alpha + beta));
 
   CoreFit fit;
-  fit.params = {{"E", E}, {"A", A},         {"B", B},         {"alpha", alpha},
-                {"beta", beta}, {"a", a},   {"b", b},         {"G", G}};
+  fit.params = {{"E", E},       {"A", A}, {"B", B}, {"alpha", alpha},
+                {"beta", beta}, {"a", a}, {"b", b}, {"G", G}};
   fit.n_points = static_cast<std::int64_t>(input.points.size());
   fit.residual = outcomes[best].cost;
   fit.residual_kind = "Huber objective (sum over points, delta 1e-3, on ln L residuals)";
@@ -181,10 +183,11 @@ CoreFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const 
   fit.description =
       "L(N,D) = E + A/N^alpha + B/D^beta (Hoffmann approach 3, Epoch parameterisation, Huber "
       "delta 1e-3 on ln L, Ceres L-BFGS); N_opt = G (C/6)^a, D_opt = (C/6)^b / G";
-  fit.details = {{"starts", starts.size()},
-                 {"starts_converged", converged},
-                 {"best_start", starts[best]},
-                 {"x_log", {{"a", x[0]}, {"b", x[1]}, {"e", x[2]}, {"alpha", x[3]}, {"beta", x[4]}}}};
+  fit.details = {
+      {"starts", starts.size()},
+      {"starts_converged", converged},
+      {"best_start", starts[best]},
+      {"x_log", {{"a", x[0]}, {"b", x[1]}, {"e", x[2]}, {"alpha", x[3]}, {"beta", x[4]}}}};
   return fit;
 }
 

@@ -18,7 +18,9 @@ double param_of(const CoreFit& fit, const std::string& name) {
 }
 
 namespace {
-bool positive(double v) { return std::isfinite(v) && v > 0; }
+bool positive(double v) {
+  return std::isfinite(v) && v > 0;
+}
 }  // namespace
 
 void check_input(const LawInput& input) {
@@ -52,22 +54,22 @@ void check_input(const LawInput& input) {
   }
   if (!input.budget_labels.empty()) {
     if (input.budget_labels.size() != input.points.size())
-      throw InputError(fmt::format(
-          "laws: {} budget labels for {} points; give one label per point or none",
-          input.budget_labels.size(), input.points.size()));
+      throw InputError(
+          fmt::format("laws: {} budget labels for {} points; give one label per point or none",
+                      input.budget_labels.size(), input.points.size()));
     for (std::size_t i = 0; i < input.budget_labels.size(); ++i)
       if (!positive(input.budget_labels[i]))
-        throw InputError(fmt::format(
-            "laws: budget label {} must be finite and > 0, got {}; fix the label", i,
-            input.budget_labels[i]));
+        throw InputError(
+            fmt::format("laws: budget label {} must be finite and > 0, got {}; fix the label", i,
+                        input.budget_labels[i]));
   }
 }
 
 void require_count(const std::string& law, std::size_t got, std::size_t min,
                    const std::string& what) {
   if (got < min)
-    throw InputError(fmt::format("{}: needs at least {} {}, got {}; add runs or drop this law",
-                                 law, min, what, got));
+    throw InputError(fmt::format("{}: needs at least {} {}, got {}; add runs or drop this law", law,
+                                 min, what, got));
 }
 
 double flops_of(const FinalPoint& point) {
@@ -92,8 +94,7 @@ LineFit fit_line(const std::string& law, const std::vector<double>& x,
   // Relative spread test: all x equal (e.g. one model size) leaves the slope undefined.
   if (n < 2 || sxx <= 1e-12 * std::max(1.0, mx * mx) * static_cast<double>(n))
     throw InputError(fmt::format(
-        "{}: the points span a single value of the fitted variable; add runs of other sizes",
-        law));
+        "{}: the points span a single value of the fitted variable; add runs of other sizes", law));
   LineFit line;
   line.slope = sxy / sxx;
   line.intercept = my - line.slope * mx;

@@ -1,186 +1,237 @@
-// Kaplan's joint laws, fitted with a Ceres Problem (autodiff, Levenberg-Marquardt, trivial
-// loss) on natural-log loss residuals from a small grid of starts (these laws are not linear
-// in log space):
-//   kaplan-nd: L(N, D) = [(Nc/N)^(alpha_N/alpha_D) + Dc/D]^alpha_D (all final points);
-//   kaplan-ns: L(N, S) = (Nc/N)^alpha_N + (Sc/Smin)^alpha_S, Smin = S/(1 + Bcrit/B),
-//              Bcrit = B_star / L^(1/alpha_B), with the observed L in Bcrit (as Kaplan did).
-// Invariant: the lowest-cost start wins; ties keep the earlier start.
+// Kaplan's two-variable laws, fitted by Ceres (autodiff residuals ln L_pred - ln L_obs,
+// Levenberg-Marquardt) from a small grid of starts in parallel; the lowest cost wins, ties keep
+// the earlier start (thread-count independent). Bootstrap refits start from the full-data
+// optimum and a few grid points.
+// - kaplan-nd: L(N, D) = [(Nc/N)^(alpha_N/alpha_D) + Dc/D]^alpha_D on all final points.
+// - kaplan-ns: L(N, S) = (Nc/N)^alpha_N + (Sc/S_min)^alpha_S, S_min = S / (1 + B_crit/B),
+//   B_crit(L) = B* / L^(1/alpha_B) evaluated at the observed loss (as Kaplan does). alpha_B is
+//   fixed at Kaplan's 0.21 unless FitOptions::fit_alpha_b. Uses loss-curve steps (step > 0 with
+//   batch tokens; at most 32 per run, evenly spaced in ln S) when there are any, else final
+//   points, which then all need S and B.
 #include <ceres/ceres.h>
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
-#include <map>
+#include <set>
 
-#include "analysis/laws/laws_internal.h"
+#include "analysis/laws/fit_util.h"
 #include "ss/error.h"
 
 namespace ss::laws::detail {
 namespace {
 
-// log(exp(u) + exp(v)) without overflow, for doubles and Jets.
-template <typename T>
-T log_add_exp(const T& u, const T& v) {
-  using std::exp, std::log;
-  return u > v ? u + log(T(1) + exp(v - u)) : v + log(T(1) + exp(u - v));
-}
+constexpr double kKaplanAlphaB = 0.21;
 
-// x = (log Nc, log Dc, alpha_N, alpha_D).
 struct NdResidual {
   double log_n, log_d, log_loss;
   template <typename T>
-  bool operator()(const T* x, T* r) const {
-    const T t1 = (x[2] / x[3]) * (x[0] - log_n);
-    const T t2 = x[1] - log_d;
-    r[0] = x[3] * log_add_exp(t1, t2) - log_loss;
+  bool operator()(const T* p, T* residual) const {
+    // p = (ln Nc, ln Dc, alpha_N, alpha_D); ln L = alpha_D * LSE(u, v).
+    const T u = p[2] / p[3] * (p[0] - log_n);
+    const T v = p[1] - log_d;
+    const T m = u > v ? u : v;
+    residual[0] = p[3] * (m + log(exp(u - m) + exp(v - m))) - log_loss;
     return true;
   }
 };
 
-// x = (log Nc, alpha_N, log Sc, alpha_S, log B_star, alpha_B).
 struct NsResidual {
-  double log_n, log_s, log_b, log_loss;
+  double log_n, steps, batch, loss;
   template <typename T>
-  bool operator()(const T* x, T* r) const {
-    using std::exp, std::log;
-    const T log_bcrit = x[4] - T(log_loss) / x[5];  // log(B*/L^(1/alpha_B)), L observed
-    const T log_smin = log_s - log_add_exp(T(0), log_bcrit - log_b);
-    const T t1 = x[1] * (x[0] - log_n);
-    const T t2 = x[3] * (x[2] - log_smin);
-    r[0] = log_add_exp(t1, t2) - log_loss;
+  bool operator()(const T* p, const T* alpha_b, T* residual) const {
+    // p = (ln Nc, alpha_N, ln Sc, alpha_S, ln B*).
+    const T b_crit = exp(p[4]) / pow(T(loss), 1.0 / alpha_b[0]);
+    const T s_min = T(steps) / (1.0 + b_crit / batch);
+    const T predicted = exp(p[1] * (p[0] - log_n)) + exp(p[3] * (p[2] - log(s_min)));
+    residual[0] = log(predicted) - std::log(loss);
     return true;
   }
 };
 
-template <typename Residual, int kParams>
-std::pair<std::array<double, kParams>, double> solve_multistart(
-    const std::vector<Residual>& residuals, const std::vector<std::array<double, kParams>>& starts,
-    const std::vector<int>& fixed, const std::vector<std::pair<int, double>>& lower) {
-  std::array<double, kParams> best{};
-  double best_cost = INFINITY;
-  for (const auto& start : starts) {
-    std::array<double, kParams> x = start;
-    ceres::Problem problem;
-    for (const auto& r : residuals)
-      problem.AddResidualBlock(
-          new ceres::AutoDiffCostFunction<Residual, 1, kParams>(new Residual(r)), nullptr,
-          x.data());  // Ceres' Problem owns the cost functions (its API)
-    for (const auto& [index, bound] : lower) problem.SetParameterLowerBound(x.data(), index, bound);
-    if (!fixed.empty())
-      problem.SetManifold(x.data(), new ceres::SubsetManifold(kParams, fixed));
-    ceres::Solver::Options options;
-    options.max_num_iterations = 200;
-    options.logging_type = ceres::SILENT;
-    options.function_tolerance = 1e-12;
-    options.parameter_tolerance = 1e-12;
-    ceres::Solver::Summary summary;
-    ceres::Solve(options, &problem, &summary);
-    if (summary.IsSolutionUsable() && summary.final_cost < best_cost) {
-      best_cost = summary.final_cost;
-      best = x;
-    }
-  }
-  return {best, best_cost};
+template <std::size_t K>
+struct Outcome {
+  std::array<double, K> p{};
+  double alpha_b = kKaplanAlphaB;
+  double cost = INFINITY;
+};
+
+ceres::Solver::Options lm_options() {
+  ceres::Solver::Options o;
+  o.linear_solver_type = ceres::DENSE_QR;
+  o.max_num_iterations = 200;
+  o.function_tolerance = 1e-12;
+  o.parameter_tolerance = 1e-12;
+  o.gradient_tolerance = 1e-14;
+  o.logging_type = ceres::SILENT;
+  o.num_threads = 1;
+  return o;
+}
+
+// Picks the lowest finite cost, earliest on ties.
+template <std::size_t K>
+const Outcome<K>& best_of(const std::string& law, const std::vector<Outcome<K>>& outcomes) {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < outcomes.size(); ++i)
+    if (outcomes[i].cost < outcomes[best].cost) best = i;
+  if (!std::isfinite(outcomes[best].cost))
+    throw InputError(fmt::format("{}: no start converged; check the losses", law));
+  return outcomes[best];
 }
 
 }  // namespace
 
-LawFit estimate_kaplan_nd(const LawInput& in) {
-  std::map<double, int> ns, ds;
-  for (const auto& p : in.points) ++ns[p.n], ++ds[p.d];
-  require_points("kaplan-nd", in.points.size(), 6, "points", "4 parameters need more runs");
-  require_points("kaplan-nd", std::min(ns.size(), ds.size()), 2, "distinct N and distinct D",
-                 "vary both model size and tokens");
-  std::vector<NdResidual> residuals;
-  double max_ln = -INFINITY, max_ld = -INFINITY;
-  for (const auto& p : in.points) {
-    residuals.push_back({std::log(p.n), std::log(p.d), std::log(p.loss)});
-    max_ln = std::max(max_ln, std::log(p.n)), max_ld = std::max(max_ld, std::log(p.d));
-  }
+CoreFit fit_kaplan_nd(const LawInput& input, const FitOptions&, const CoreFit* full, int threads) {
+  const std::string law = "kaplan-nd";
+  require_count(law, input.points.size(), static_cast<std::size_t>(law_min_points(law)),
+                "runs (final points)");
+  std::set<double> sizes, tokens;
+  for (const FinalPoint& p : input.points) sizes.insert(p.n), tokens.insert(p.d);
+  require_count(law, sizes.size(), 2, "distinct model sizes N");
+  require_count(law, tokens.size(), 2, "distinct token counts D");
+
   std::vector<std::array<double, 4>> starts;
-  for (double oc : {2.0, 10.0, 25.0})
-    for (double od : {2.0, 10.0, 25.0})
-      for (double an : {0.05, 0.3})
-        for (double ad : {0.05, 0.3}) starts.push_back({max_ln + oc, max_ld + od, an, ad});
-  const auto [x, cost] = solve_multistart<NdResidual, 4>(residuals, starts, {}, {{2, 1e-4},
-                                                                                 {3, 1e-4}});
-  if (!std::isfinite(cost))
-    throw InputError("kaplan-nd: no start converged; check that loss falls with N and D");
-  LawFit fit;
-  fit.law = "kaplan-nd";
-  fit.params = {{"Nc", std::exp(x[0])}, {"Dc", std::exp(x[1])}, {"alpha_N", x[2]},
-                {"alpha_D", x[3]}};
-  fit.n_points = static_cast<std::int64_t>(in.points.size());
-  fit.residual = std::sqrt(2 * cost / static_cast<double>(in.points.size()));
-  fit.residual_kind = "RMS of natural-log loss residuals";
-  fit.points_used = "every run's final point";
-  fit.description = "L(N,D) = [(Nc/N)^(alpha_N/alpha_D) + Dc/D]^alpha_D, least squares on log "
-                    "loss (Ceres, Levenberg-Marquardt, 36 starts)";
+  if (full)
+    starts.push_back({std::log(param_of(*full, "Nc")), std::log(param_of(*full, "Dc")),
+                      param_of(*full, "alpha_N"), param_of(*full, "alpha_D")});
+  for (double ln_nc : {15.0, 25.0, 35.0})
+    for (double ln_dc : {15.0, 25.0, 35.0})
+      for (double an : {0.05, 0.2, 0.5})
+        for (double ad : {0.05, 0.2, 0.5})
+          if (!full || (an == 0.2 && ad == 0.2)) starts.push_back({ln_nc, ln_dc, an, ad});
+
+  std::vector<Outcome<4>> outcomes(starts.size());
+  parallel_for(starts.size(), threads, [&](std::size_t s) {
+    Outcome<4>& o = outcomes[s];
+    o.p = starts[s];
+    ceres::Problem problem;
+    for (const FinalPoint& pt : input.points)
+      problem.AddResidualBlock(new ceres::AutoDiffCostFunction<NdResidual, 1, 4>(new NdResidual{
+                                   std::log(pt.n), std::log(pt.d), std::log(pt.loss)}),
+                               nullptr, o.p.data());
+    for (int k : {2, 3}) {
+      problem.SetParameterLowerBound(o.p.data(), k, 1e-3);
+      problem.SetParameterUpperBound(o.p.data(), k, 5.0);
+    }
+    ceres::Solver::Summary summary;
+    ceres::Solve(lm_options(), &problem, &summary);
+    if (summary.IsSolutionUsable() && std::isfinite(summary.final_cost))
+      o.cost = summary.final_cost;
+  });
+  const Outcome<4>& best = best_of(law, outcomes);
+  CoreFit fit;
+  fit.params = {{"Nc", std::exp(best.p[0])},
+                {"Dc", std::exp(best.p[1])},
+                {"alpha_N", best.p[2]},
+                {"alpha_D", best.p[3]}};
+  fit.n_points = static_cast<std::int64_t>(input.points.size());
+  fit.residual = std::sqrt(2 * best.cost / static_cast<double>(input.points.size()));
+  fit.residual_kind = "RMS of ln L residuals";
+  fit.points_used = fmt::format("all {} runs' final (N, D, loss) points", input.points.size());
+  fit.description =
+      "L(N,D) = [(Nc/N)^(alpha_N/alpha_D) + Dc/D]^alpha_D, least squares on ln L (Ceres LM)";
+  fit.details["starts"] = starts.size();
   return fit;
 }
 
-LawFit estimate_kaplan_ns(const LawInput& in, const FitOptions& options) {
-  std::vector<NsResidual> residuals;
-  std::size_t missing = 0;
-  std::vector<double> log_b, log_l;
-  double max_ln = -INFINITY, max_ls = -INFINITY;
-  std::map<double, int> batch_sizes;
-  for (const auto& p : in.points) {
-    if (!p.steps || !p.batch_tokens) {
-      ++missing;
-      continue;
-    }
-    residuals.push_back(
-        {std::log(p.n), std::log(*p.steps), std::log(*p.batch_tokens), std::log(p.loss)});
-    log_b.push_back(std::log(*p.batch_tokens)), log_l.push_back(std::log(p.loss));
-    max_ln = std::max(max_ln, std::log(p.n)), max_ls = std::max(max_ls, std::log(*p.steps));
-    ++batch_sizes[*p.batch_tokens];
+CoreFit fit_kaplan_ns(const LawInput& input, const FitOptions& options, const CoreFit* full,
+                      int threads) {
+  const std::string law = "kaplan-ns";
+  struct Sample {
+    double n, steps, batch, loss;
+  };
+  std::vector<Sample> samples;
+  const auto runs = curves_by_run(input);
+  bool from_curves = false;
+  for (const auto& [run, steps] : runs) {
+    std::vector<const CurveStep*> usable;
+    for (const CurveStep& s : steps)
+      if (s.step > 0 && s.batch_tokens) usable.push_back(&s);
+    if (usable.empty()) continue;
+    from_curves = true;
+    std::sort(usable.begin(), usable.end(),
+              [](const CurveStep* a, const CurveStep* b) { return a->step < b->step; });
+    const double lo = std::log(usable.front()->step), hi = std::log(usable.back()->step);
+    double next = lo;
+    for (const CurveStep* s : usable)
+      if (std::log(s->step) >= next - 1e-12) {
+        samples.push_back({s->n, s->step, *s->batch_tokens, s->loss});
+        next = std::log(s->step) + (hi - lo) / 31.0;
+      }
   }
-  if (residuals.empty())
-    throw InputError("kaplan-ns: no point has steps S and batch tokens B; give S and B per run "
-                     "(the store's runs have them) or drop kaplan-ns from the law list");
-  require_points("kaplan-ns", residuals.size(), 8, "points with S and B",
-                 "add runs (points without S or B are ignored)");
-  std::sort(log_b.begin(), log_b.end());
-  std::sort(log_l.begin(), log_l.end());
-  const double med_b = log_b[log_b.size() / 2], med_l = log_l[log_l.size() / 2];
-  const double alpha_b = kKaplanAlphaB;
-  std::vector<std::array<double, 6>> starts;
-  for (double oc : {3.0, 15.0})
-    for (double an : {0.05, 0.3})
-      for (double os : {-3.0, 3.0})
-        for (double as : {0.1, 0.5})
-          for (double ob : {-3.0, 0.0, 3.0})
-            starts.push_back({max_ln + oc, an, max_ls + os, as, med_b + med_l / alpha_b + ob,
-                              alpha_b});
-  // alpha_B fixed (index 5) unless asked to fit it; with one batch size B* is not identifiable
-  // either, so it is fixed at its start and the note says so.
-  std::vector<int> fixed;
-  if (!options.fit_alpha_b) fixed.push_back(5);
-  const bool one_batch = batch_sizes.size() < 2;
-  if (one_batch) fixed.push_back(4), fixed.push_back(5);
-  std::sort(fixed.begin(), fixed.end());
-  fixed.erase(std::unique(fixed.begin(), fixed.end()), fixed.end());
-  const auto [x, cost] = solve_multistart<NsResidual, 6>(
-      residuals, starts, fixed, {{1, 1e-4}, {3, 1e-4}, {5, 0.02}});
-  if (!std::isfinite(cost))
-    throw InputError("kaplan-ns: no start converged; check that loss falls with N and S");
-  LawFit fit;
-  fit.law = "kaplan-ns";
-  fit.params = {{"Nc", std::exp(x[0])},     {"alpha_N", x[1]}, {"Sc", std::exp(x[2])},
-                {"alpha_S", x[3]},          {"B_star", std::exp(x[4])},
-                {"alpha_B", x[5]}};
-  fit.n_points = static_cast<std::int64_t>(residuals.size());
-  fit.residual = std::sqrt(2 * cost / static_cast<double>(residuals.size()));
-  fit.residual_kind = "RMS of natural-log loss residuals";
-  fit.points_used = fmt::format("final points with S and B ({} used, {} without S/B ignored)",
-                                residuals.size(), missing);
+  if (!from_curves) {
+    for (std::size_t i = 0; i < input.points.size(); ++i) {
+      const FinalPoint& p = input.points[i];
+      if (!p.steps || !p.batch_tokens)
+        throw InputError(fmt::format(
+            "{}: needs optimizer steps S and batch tokens B; point {} (run {}) lacks {} and "
+            "there are no loss curves with batch tokens; give S and B or drop this law",
+            law, i, p.run, p.steps ? "B" : "S"));
+      samples.push_back({p.n, *p.steps, *p.batch_tokens, p.loss});
+    }
+  }
+  require_count(law, samples.size(), static_cast<std::size_t>(law_min_points(law)),
+                from_curves ? "curve steps with S and B" : "runs (final points)");
+  std::set<double> sizes;
+  for (const Sample& s : samples) sizes.insert(s.n);
+  require_count(law, sizes.size(), 2, "distinct model sizes N");
+
+  std::vector<std::array<double, 5>> starts;
+  if (full)
+    starts.push_back({std::log(param_of(*full, "Nc")), param_of(*full, "alpha_N"),
+                      std::log(param_of(*full, "Sc")), param_of(*full, "alpha_S"),
+                      std::log(param_of(*full, "B_star"))});
+  for (double ln_nc : {20.0, 32.0})
+    for (double an : {0.076, 0.3})
+      for (double ln_sc : {5.0, 8.0, 12.0})
+        for (double as : {0.4, 0.8})
+          for (double ln_b : {15.0, 19.0, 23.0})
+            if (!full || (an == 0.076 && as == 0.8 && ln_b == 19.0))
+              starts.push_back({ln_nc, an, ln_sc, as, ln_b});
+  const double alpha_b0 = full ? param_of(*full, "alpha_B") : kKaplanAlphaB;
+
+  std::vector<Outcome<5>> outcomes(starts.size());
+  parallel_for(starts.size(), threads, [&](std::size_t s) {
+    Outcome<5>& o = outcomes[s];
+    o.p = starts[s];
+    o.alpha_b = options.fit_alpha_b ? alpha_b0 : kKaplanAlphaB;
+    ceres::Problem problem;
+    for (const Sample& sm : samples)
+      problem.AddResidualBlock(new ceres::AutoDiffCostFunction<NsResidual, 1, 5, 1>(
+                                   new NsResidual{std::log(sm.n), sm.steps, sm.batch, sm.loss}),
+                               nullptr, o.p.data(), &o.alpha_b);
+    for (int k : {1, 3}) {
+      problem.SetParameterLowerBound(o.p.data(), k, 1e-3);
+      problem.SetParameterUpperBound(o.p.data(), k, 5.0);
+    }
+    problem.SetParameterLowerBound(&o.alpha_b, 0, 0.02);
+    problem.SetParameterUpperBound(&o.alpha_b, 0, 2.0);
+    if (!options.fit_alpha_b) problem.SetParameterBlockConstant(&o.alpha_b);
+    ceres::Solver::Summary summary;
+    ceres::Solve(lm_options(), &problem, &summary);
+    if (summary.IsSolutionUsable() && std::isfinite(summary.final_cost))
+      o.cost = summary.final_cost;
+  });
+  const Outcome<5>& best = best_of(law, outcomes);
+  CoreFit fit;
+  fit.params = {{"Nc", std::exp(best.p[0])},     {"alpha_N", best.p[1]},
+                {"Sc", std::exp(best.p[2])},     {"alpha_S", best.p[3]},
+                {"B_star", std::exp(best.p[4])}, {"alpha_B", best.alpha_b}};
+  fit.n_points = static_cast<std::int64_t>(samples.size());
+  fit.residual = std::sqrt(2 * best.cost / static_cast<double>(samples.size()));
+  fit.residual_kind = "RMS of ln L residuals";
+  fit.points_used =
+      from_curves ? fmt::format(
+                        "{} loss-curve steps (step > 0 with batch tokens, <= 32 per run evenly "
+                        "spaced in ln S) of {} runs",
+                        samples.size(), runs.size())
+                  : fmt::format("all {} runs' final (N, S, B, loss) points", samples.size());
   fit.description = fmt::format(
-      "L(N,S) = (Nc/N)^alpha_N + (Sc/Smin)^alpha_S, Smin = S/(1+Bcrit/B), Bcrit = B*/L^(1/alpha_B) "
-      "with observed L; alpha_B {}{}",
-      options.fit_alpha_b && !one_batch ? "fitted" : "fixed at 0.21 (Kaplan)",
-      one_batch ? "; one batch size only, so B_star is not identifiable and is held at its start"
-                : "");
+      "L(N,S) = (Nc/N)^alpha_N + (Sc/S_min)^alpha_S, S_min = S/(1 + B_crit/B), B_crit = "
+      "B*/L^(1/alpha_B) at the observed L; alpha_B {}",
+      options.fit_alpha_b ? "fitted" : "fixed at Kaplan's 0.21");
+  fit.details["starts"] = starts.size();
   return fit;
 }
 

@@ -105,11 +105,12 @@ CoreFit fit_kaplan_c(const LawInput& input, const FitOptions&, const CoreFit*, i
     if (frontier.empty() || point.second < frontier.back().second) frontier.push_back(point);
   CoreFit fit = fit_power("kaplan-c", frontier, "Cc", "alpha_C");
   fit.points_used =
-      from_curves
-          ? fmt::format("compute frontier: lower envelope of loss vs C over {} runs' loss curves "
+      from_curves ? fmt::format(
+                        "compute frontier: lower envelope of loss vs C over {} runs' loss curves "
                         "({} frontier points of {} steps)",
                         runs.size(), frontier.size(), cl.size())
-          : fmt::format("compute frontier from final points only (no loss curves): lower "
+                  : fmt::format(
+                        "compute frontier from final points only (no loss curves): lower "
                         "envelope of {} runs' final loss vs C ({} frontier points)",
                         input.points.size(), frontier.size());
   fit.description =
