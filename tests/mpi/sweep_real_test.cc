@@ -91,12 +91,13 @@ class SweepReal : public ::testing::Test {
     return path;
   }
 
-  pid_t start(int np, const fs::path& cfg, const fs::path& store) {
-    const std::string cmd = "cd '" + dir_.string() +
-                            "' && exec timeout 150 mpirun --oversubscribe -np " +
-                            std::to_string(np) + " -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS " +
-                            SCALESWEEP_BIN + " run '" + cfg.string() + "' --store '" +
-                            store.string() + "' --summary-seconds 1000 >>run.log 2>&1";
+  pid_t start(int np, const fs::path& cfg, const fs::path& store,
+              const std::string& run_args = "") {
+    const std::string cmd =
+        "cd '" + dir_.string() + "' && exec timeout 150 mpirun --oversubscribe -np " +
+        std::to_string(np) + " -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS " + SCALESWEEP_BIN +
+        " run '" + cfg.string() + "' --store '" + store.string() + "' --summary-seconds 1000 " +
+        run_args + " >>run.log 2>&1";
     const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
     pid_t pid = -1;
     EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
@@ -107,8 +108,31 @@ class SweepReal : public ::testing::Test {
     if (waitpid(pid, &status, 0) != pid) return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
-  int run(int np, const fs::path& cfg, const fs::path& store) {
-    return wait_exit(start(np, cfg, store));
+  int run(int np, const fs::path& cfg, const fs::path& store, const std::string& run_args = "") {
+    return wait_exit(start(np, cfg, store, run_args));
+  }
+  // The children of `pid` (Linux /proc): timeout -> mpirun -> the ranks.
+  static std::vector<pid_t> children(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+    std::vector<pid_t> out;
+    for (pid_t c; in >> c;) out.push_back(c);
+    return out;
+  }
+  // Waits until the run of `store` has a checkpoint and is before half of `steps`.
+  static bool wait_for_checkpoint(const fs::path& store, std::int64_t steps) {
+    for (int i = 0; i < 600; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!fs::exists(store)) continue;
+      try {
+        Store s = open(store);
+        const auto runs = s.list_runs();
+        if (!runs.empty() && !s.latest_checkpoints(runs[0].id).empty()) {
+          return runs[0].step < steps / 2;
+        }
+      } catch (const std::exception&) {  // being created
+      }
+    }
+    return false;
   }
   std::string log() {
     std::ifstream in(dir_ / "run.log");
@@ -191,23 +215,11 @@ TEST_F(SweepReal, StopAndResumeReproducesAnUninterruptedRun) {
   const fs::path store = dir_ / "cut.db";
   const pid_t job = start(2, cfg, store);
   // Signal mpirun (it forwards SIGUSR1 to every rank; rank 0 coordinates the stop) once the run
-  // has a checkpoint and is still going.
+  // has a checkpoint and is still going. `job` is timeout(1), which would die of SIGUSR1.
   bool signalled = false;
-  for (int i = 0; i < 600 && !signalled; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (!fs::exists(store)) continue;
-    try {
-      Store s = open(store);
-      const auto runs = s.list_runs();
-      if (!runs.empty() && !s.latest_checkpoints(runs[0].id).empty() && runs[0].step < steps / 2) {
-        // `job` is timeout(1), which would die of SIGUSR1: signal its child, mpirun.
-        std::ifstream children("/proc/" + std::to_string(job) + "/task/" + std::to_string(job) +
-                               "/children");
-        pid_t mpirun = -1;
-        if (children >> mpirun) signalled = kill(mpirun, SIGUSR1) == 0;
-      }
-    } catch (const std::exception&) {
-    }
+  if (wait_for_checkpoint(store, steps)) {
+    const auto mpirun = children(job);
+    signalled = !mpirun.empty() && kill(mpirun[0], SIGUSR1) == 0;
   }
   const int first = wait_exit(job);
   if (!signalled || first == 0) GTEST_SKIP() << "the run ended before it could be signalled";
@@ -217,6 +229,33 @@ TEST_F(SweepReal, StopAndResumeReproducesAnUninterruptedRun) {
   ASSERT_EQ(resumed.size(), whole.size());
   for (std::size_t i = 0; i < whole.size(); ++i) {
     EXPECT_EQ(resumed[i], whole[i]) << "step " << i + 1;  // bit-identical on the CPU backend
+  }
+}
+
+TEST_F(SweepReal, KilledRankThenRerunReproducesAnUninterruptedRun) {
+  const int steps = 400;
+  ASSERT_EQ(run(2, config("whole", 1, 1, steps, "[1]", 20), dir_ / "whole.db"), 0) << log();
+  const auto cfg = config("killed", 1, 1, steps, "[1]", 20);
+  const fs::path store = dir_ / "killed.db";
+  const pid_t job = start(2, cfg, store, "--lease-seconds 2");
+  bool killed = false;
+  if (wait_for_checkpoint(store, steps)) {
+    const auto mpirun = children(job);
+    const auto ranks = mpirun.empty() ? std::vector<pid_t>{} : children(mpirun[0]);
+    for (const pid_t rank : ranks) killed = kill(rank, SIGKILL) == 0 || killed;  // every rank
+  }
+  const int first = wait_exit(job);
+  if (!killed || first == 0) GTEST_SKIP() << "the run ended before it could be killed";
+  ASSERT_NE(first, 0);
+  {
+    Store s = open(store);
+    ASSERT_EQ(s.list_runs().at(0).status, "running");  // left behind with a live lease
+  }
+  ASSERT_EQ(run(2, cfg, store, "--lease-seconds 2"), 0) << log();  // waits for the expiry
+  const auto resumed = losses(store), whole = losses(dir_ / "whole.db");
+  ASSERT_EQ(resumed.size(), whole.size());
+  for (std::size_t i = 0; i < whole.size(); ++i) {
+    EXPECT_EQ(resumed[i], whole[i]) << "step " << i + 1;
   }
 }
 
