@@ -33,7 +33,7 @@ struct NdResidual {
     const T v = p[1] - log_d;
     const T m = u > v ? u : v;
     residual[0] = p[3] * (m + log(exp(u - m) + exp(v - m))) - log_loss;
-    return true;
+    return ceres::isfinite(residual[0]);  // false: Ceres rejects the step quietly
   }
 };
 
@@ -46,7 +46,7 @@ struct NsResidual {
     const T s_min = T(steps) / (1.0 + b_crit / batch);
     const T predicted = exp(p[1] * (p[0] - log_n)) + exp(p[3] * (p[2] - log(s_min)));
     residual[0] = log(predicted) - std::log(loss);
-    return true;
+    return ceres::isfinite(residual[0]);  // false: Ceres rejects the step quietly
   }
 };
 

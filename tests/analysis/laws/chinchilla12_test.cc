@@ -1,0 +1,218 @@
+// Chinchilla approaches 1 and 2 and compute-optimal allocation: exponents on synthetic isoFLOP
+// grids generated here from known chinchilla-3 truths, skipped budgets, refusals, and
+// allocation rows checked against a brute-force minimisation done in the test.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "analysis/laws/laws.h"
+#include "ss/error.h"
+#include "synthetic.h"
+
+namespace ss::laws {
+namespace {
+
+struct Truth {
+  double E, A, B, alpha, beta;
+  double operator()(double n, double d) const {
+    return E + A / std::pow(n, alpha) + B / std::pow(d, beta);
+  }
+  double a() const { return beta / (alpha + beta); }
+  // N_opt at budget C by golden-section search on ln N (independent of the library).
+  double n_opt(double c) const {
+    double lo = std::log(1e3), hi = std::log(c / 6 / 1e3);
+    for (int i = 0; i < 200; ++i) {
+      const double m1 = lo + 0.382 * (hi - lo), m2 = lo + 0.618 * (hi - lo);
+      const double l1 = (*this)(std::exp(m1), c / (6 * std::exp(m1)));
+      const double l2 = (*this)(std::exp(m2), c / (6 * std::exp(m2)));
+      (l1 < l2 ? hi : lo) = l1 < l2 ? m2 : m1;
+    }
+    return std::exp(0.5 * (lo + hi));
+  }
+};
+
+FitOptions no_bootstrap() {
+  FitOptions options;
+  options.bootstrap = 0;
+  return options;
+}
+
+// Per budget C, `per_budget` runs with N log-spaced over +-1 decade around the true N_opt
+// (shifted by `offset` decades so the grid is not centred on the optimum), D = C/(6N).
+LawInput isoflop_input(const Truth& truth, const std::vector<double>& budgets, int per_budget,
+                       double offset) {
+  LawInput input;
+  for (double c : budgets) {
+    const double centre = truth.n_opt(c) * std::pow(10.0, offset);
+    for (double n : testing::log_space(centre / 10, centre * 10, per_budget)) {
+      FinalPoint p;
+      p.run = static_cast<std::int64_t>(input.points.size());
+      p.n = n;
+      p.d = c / (6 * n);
+      p.c = c;
+      p.loss = truth(n, p.d);
+      input.points.push_back(p);
+    }
+  }
+  return input;
+}
+
+const std::vector<double> kBudgets{1e18, 1e19, 1e20, 1e21, 1e22};
+
+TEST(Chinchilla2, ExponentsExactOnNoiseFreeIsoflops) {
+  for (const Truth& truth :
+       {Truth{1.69, 406.4, 410.7, 0.34, 0.28}, Truth{2.0, 800, 2000, 0.5, 0.3}}) {
+    const LawFit fit =
+        fit_law("chinchilla-2", isoflop_input(truth, kBudgets, 9, 0.2), no_bootstrap());
+    // L - E = C^-g f(ln N - ln N_opt(C)) with the same f at every budget, so the parabola's
+    // vertex is off N_opt by the same factor at every budget and the exponent is exact.
+    EXPECT_NEAR(fit.param("a"), truth.a(), 1e-6);
+    EXPECT_NEAR(fit.param("b"), 1 - truth.a(), 1e-6);
+    EXPECT_NEAR(fit.param("a") + fit.param("b"), 1.0, 1e-9);  // D_opt = C/(6 N_opt)
+    EXPECT_EQ(fit.n_points, 5);
+    ASSERT_EQ(fit.details["budgets"].size(), 5u);
+  }
+}
+
+TEST(Chinchilla2, NoisyIsoflopsAndSkippedBudget) {
+  const Truth truth{1.8, 480, 2100, 0.35, 0.37};
+  LawInput input = isoflop_input(truth, kBudgets, 9, 0.0);
+  testing::add_log_noise(input.points, 0.003, 17);
+  // A sixth budget with only 2 runs: skipped with a note, not fitted.
+  for (double n : {1e9, 2e9}) {
+    FinalPoint p;
+    p.n = n;
+    p.c = 1e24;
+    p.d = p.c / (6 * n);
+    p.loss = truth(n, p.d);
+    input.points.push_back(p);
+  }
+  const LawFit fit = fit_law("chinchilla-2", input, no_bootstrap());
+  // sigma 0.003 on losses ~2-3 moves each parabola vertex by ~0.05 in ln N (curvature of the
+  // 9-point +-1 decade parabola); over 4 decades of C (ln span 9.2) the slope error is ~0.01,
+  // so 0.03 is a 3-sigma bound.
+  EXPECT_NEAR(fit.param("a"), truth.a(), 0.03);
+  EXPECT_EQ(fit.n_points, 5);
+  EXPECT_EQ(fit.details["notes"].size(), 1u);
+}
+
+TEST(Chinchilla2, BudgetLabelsGroupRuns) {
+  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  LawInput input = isoflop_input(truth, kBudgets, 7, 0.1);
+  // Labels given: runs' actual C scattered by up to 20% but grouped by label.
+  for (std::size_t i = 0; i < input.points.size(); ++i) {
+    input.budget_labels.push_back(input.points[i].c);
+    input.points[i].c *= 1.0 + 0.2 * static_cast<double>(i % 3) / 2;
+  }
+  const LawFit fit = fit_law("chinchilla-2", input, no_bootstrap());
+  EXPECT_EQ(fit.n_points, 5);
+  EXPECT_NE(fit.points_used.find("given labels"), std::string::npos);
+  input.budget_labels.pop_back();
+  EXPECT_THROW(fit_law("chinchilla-2", input, no_bootstrap()), InputError);  // length mismatch
+}
+
+TEST(Chinchilla2, RefusesOneBudget) {
+  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  EXPECT_THROW(fit_law("chinchilla-2", isoflop_input(truth, {1e20}, 9, 0), no_bootstrap()),
+               InputError);
+}
+
+TEST(Chinchilla1, FinalPointEnvelopeRecoversExponent) {
+  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  FitOptions options = no_bootstrap();
+  options.approach1_budgets = 5;  // one per isoFLOP budget of the data
+  const LawFit fit = fit_law("chinchilla-1", isoflop_input(truth, kBudgets, 17, 0.05), options);
+  // N_opt per budget is the best of 17 sizes 1/8 decade apart: off by at most 1/16 decade
+  // (0.144 in ln N); over 4 decades of C (ln span 9.2) that bounds the slope error by
+  // 2 * 0.144 / 9.2 ~ 0.03.
+  EXPECT_NEAR(fit.param("a"), truth.a(), 0.035);
+  EXPECT_EQ(fit.n_points, 5);
+}
+
+TEST(Chinchilla1, CurvesRecoverExponent) {
+  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  LawInput input;
+  // 25 sizes 1/6 decade apart, each trained to 2e13 tokens, curves from 1e8 tokens.
+  for (double n : testing::log_space(1e7, 1e11, 25)) {
+    FinalPoint p;
+    p.run = static_cast<std::int64_t>(input.points.size());
+    p.n = n;
+    p.d = 2e13;
+    p.loss = truth(n, p.d);
+    for (double t : testing::log_space(1e8, p.d, 80)) {
+      CurveStep s;
+      s.run = p.run;
+      s.n = n;
+      s.step = t / 1e6;
+      s.tokens = t;
+      s.loss = truth(n, t);
+      input.curves.push_back(s);
+    }
+    input.points.push_back(p);
+  }
+  FitOptions options = no_bootstrap();
+  options.approach1_budgets = 8;
+  const LawFit fit = fit_law("chinchilla-1", input, options);
+  // The budgets span final C = 6 N D from 1.2e21 to 1.2e25, where N_opt stays inside the sizes;
+  // N_opt is quantised to 1/12 decade (0.19 in ln N) over 4 decades of C: slope within 0.05.
+  EXPECT_NEAR(fit.param("a"), truth.a(), 0.05);
+  EXPECT_NE(fit.points_used.find("loss curves"), std::string::npos);
+}
+
+TEST(Allocation, RowsMatchBruteForceMinimisation) {
+  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  LawFit c3;
+  c3.law = "chinchilla-3";
+  const double G =
+      std::pow(truth.alpha * truth.A / (truth.beta * truth.B), 1 / (truth.alpha + truth.beta));
+  c3.params = {{"E", truth.E},       {"A", truth.A},   {"B", truth.B},       {"alpha", truth.alpha},
+               {"beta", truth.beta}, {"a", truth.a()}, {"b", 1 - truth.a()}, {"G", G}};
+  LawFit c2;
+  c2.law = "chinchilla-2";
+  c2.params = {{"a", 0.5}, {"b", 0.5}, {"k_N", 0.1}, {"k_D", 1.6}};
+  LawFit nd;
+  nd.law = "kaplan-nd";
+  nd.params = {{"Nc", 8.8e13}, {"Dc", 5.4e13}, {"alpha_N", 0.076}, {"alpha_D", 0.095}};
+  LawFit kn;
+  kn.law = "kaplan-n";
+  kn.params = {{"Nc", 8.8e13}, {"alpha_N", 0.076}};
+  const double c = 5.76e23;  // Chinchilla's budget
+  const auto rows = allocate_compute({c3, c2, nd, kn}, c);
+  ASSERT_EQ(rows.size(), 3u);  // kaplan-n cannot allocate
+  EXPECT_EQ(rows[0].law, "chinchilla-3");
+  EXPECT_NEAR(rows[0].n_opt / truth.n_opt(c), 1.0, 1e-6);
+  EXPECT_NEAR(rows[0].d_opt, c / (6 * rows[0].n_opt), 1e-6 * rows[0].d_opt);
+  EXPECT_NEAR(*rows[0].loss, truth(rows[0].n_opt, rows[0].d_opt), 1e-12);
+  EXPECT_NEAR(rows[0].tokens_per_param, rows[0].d_opt / rows[0].n_opt, 1e-9);
+  EXPECT_NEAR(rows[1].n_opt, 0.1 * std::sqrt(c), 1e-6 * rows[1].n_opt);
+  ASSERT_TRUE(rows[1].loss.has_value());  // from chinchilla-3
+  EXPECT_NEAR(*rows[1].loss, truth(rows[1].n_opt, rows[1].d_opt), 1e-12);
+  // kaplan-nd: brute force over ln N.
+  double best_n = 0, best_loss = INFINITY;
+  for (double ln = std::log(1e6); ln < std::log(1e13); ln += 1e-4) {
+    const double n = std::exp(ln);
+    const double loss = *predict_loss(nd, n, c / (6 * n));
+    if (loss < best_loss) best_loss = loss, best_n = n;
+  }
+  EXPECT_NEAR(rows[2].n_opt / best_n, 1.0, 1e-3);
+  EXPECT_NEAR(*rows[2].loss, best_loss, 1e-9);
+  EXPECT_TRUE(allocate_compute({c2}, c)[0].loss == std::nullopt);  // no chinchilla-3: no loss
+  EXPECT_THROW(allocate_compute({c3}, -1), InputError);
+}
+
+TEST(LawNames, TableAndJson) {
+  EXPECT_EQ(law_names().size(), 8u);
+  EXPECT_EQ(law_min_points("chinchilla-3"), 8);
+  EXPECT_THROW(law_min_points("kaplan-x"), InputError);
+  LawFit fit;
+  fit.law = "kaplan-n";
+  fit.params = {{"Nc", 1e13}, {"alpha_N", 0.07}};
+  fit.ci = {{"Nc", {1e12, 1e14}}, {"alpha_N", {0.06, 0.08}}};
+  const nlohmann::json j = to_json(fit);
+  EXPECT_EQ(j["params"]["alpha_N"], 0.07);
+  EXPECT_EQ(j["ci"]["alpha_N"][1], 0.08);
+  EXPECT_EQ(j["param_order"][0], "Nc");
+}
+
+}  // namespace
+}  // namespace ss::laws
