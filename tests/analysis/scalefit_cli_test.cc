@@ -124,6 +124,9 @@ TEST_F(ScalefitCli, ChinchillaApproach3LandsInsideEpochsIntervals) {
   EXPECT_GE(f.at("beta").get<double>(), 0.331);
   EXPECT_LE(f.at("beta").get<double>(), 0.415);
   EXPECT_EQ(f.at("n_points").get<int>(), 240);
+  // N_opt ∝ C^a with a = beta / (alpha + beta): the acceptance range.
+  EXPECT_GE(f.at("a").get<double>(), 0.46);
+  EXPECT_LE(f.at("a").get<double>(), 0.53);
   for (const char* name : {"A", "B", "E", "alpha", "beta"}) {
     const auto& ci = f.at("ci").at(name);
     EXPECT_LE(ci[0].get<double>(), f.at(name).get<double>()) << name;
