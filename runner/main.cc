@@ -7,7 +7,11 @@
 #include <exception>
 
 #include "runner/cli_plan.h"
+#include "runner/cli_prepare_data.h"
+#include "runner/cli_run.h"
 #include "runner/cli_status.h"
+#include "runner/cli_train.h"
+#include "runner/trainer.h"
 #include "ss/error.h"
 
 int main(int argc, char** argv) {
@@ -15,6 +19,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   ss::runner::add_plan_command(app);
   ss::runner::add_status_command(app);
+  ss::runner::add_prepare_data_command(app);
+  const auto train_exit = ss::runner::add_train_command(app);
+  const auto run_exit = ss::runner::add_run_command(
+      app, [](const ss::runner::TrainJob& job, ss::runner::RunSink& sink) {
+        return ss::runner::train_point(job, sink);
+      });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -27,5 +37,6 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "scalesweep: error: {}\n", e.what());
     return 1;
   }
-  return 0;
+  // 0 unless `train` or `run` ran and set it (one subcommand runs).
+  return *train_exit != 0 ? *train_exit : *run_exit;
 }

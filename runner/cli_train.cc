@@ -1,0 +1,230 @@
+// `scalesweep train` (see cli_train.h). Order matters for "bad input writes nothing": the config,
+// the grid, the point and the data shards are all checked before the store is opened.
+#include "runner/cli_train.h"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "model/io/shard.h"
+#include "runner/config.h"
+#include "runner/grid.h"
+#include "runner/signals.h"
+#include "runner/store_sink.h"
+#include "runner/trainer.h"
+#include "ss/error.h"
+#include "ss/log.h"
+#include "store/store.h"
+
+namespace ss::runner {
+namespace {
+
+struct TrainOptionsCli {
+  std::string config;
+  std::string point;
+  std::string store;
+  std::string journal = "wal";
+  double lease_seconds = 600;
+  int threads = 0;
+  double progress_seconds = 2;
+};
+
+const Point& find_point(const std::vector<Point>& points, const std::string& wanted,
+                        const std::string& config) {
+  const bool numeric = !wanted.empty() && std::all_of(wanted.begin(), wanted.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c));
+  });
+  for (const Point& p : points) {
+    if (p.key == wanted || (numeric && std::to_string(p.index) == wanted)) return p;
+  }
+  throw InputError(
+      fmt::format("--point {}: no such point in {} (indices 0..{} or a 16-hex key; "
+                  "list them with `scalesweep plan {}`)",
+                  wanted, config, points.size() - 1, config));
+}
+
+void check_shard(const std::string& path, const char* role, std::int64_t vocab, std::int64_t n_ctx,
+                 const std::string& config) {
+  if (path.empty()) {
+    throw InputError(
+        fmt::format("{}: [data] {} is not set; `scalesweep train` needs token "
+                    "shards (write them with `scalesweep prepare-data`)",
+                    config, role));
+  }
+  if (!std::filesystem::exists(path)) {
+    throw InputError(
+        fmt::format("{}: [data] {} = \"{}\": no such file; run `scalesweep "
+                    "prepare-data` first or fix the path",
+                    config, role, path));
+  }
+  const io::Shard shard(path);  // InputError naming the file when it is not a valid shard
+  if (static_cast<std::int64_t>(shard.vocab()) > vocab) {
+    throw InputError(
+        fmt::format("{}: shard vocabulary {} > the model's {}; prepare it with the "
+                    "config's tokenizer",
+                    path, shard.vocab(), vocab));
+  }
+  if (shard.size() < static_cast<std::uint64_t>(n_ctx) + 2) {
+    throw InputError(
+        fmt::format("{}: {} tokens, a window of n_ctx = {} needs at least {}; use "
+                    "more text",
+                    path, shard.size(), n_ctx, n_ctx + 2));
+  }
+}
+
+std::string lease_owner() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown");
+  return fmt::format("train:{}:{}", host, static_cast<long>(getpid()));
+}
+
+int train_command(const TrainOptionsCli& options) {
+  // First, so every thread created later (OpenMP/BLAS) inherits the blocked signal mask.
+  const StopSignalWatcher signals;
+  const store::JournalMode journal = store::parse_journal_mode(options.journal);
+  const SweepSpec spec = load_sweep_spec(options.config);
+  const std::vector<Point> points = expand_grid(spec);
+  const Point& point = find_point(points, options.point, options.config);
+  check_shard(spec.data.train, "train", point.vocab, point.shape.n_ctx, options.config);
+  check_shard(spec.data.val, "val", point.vocab, point.shape.n_ctx, options.config);
+
+  store::StoreOptions store_options;
+  store_options.create_if_missing = true;
+  store_options.journal = journal;
+  store::Store db(options.store, store_options);
+  std::vector<store::RunPlan> plans;
+  plans.reserve(points.size());
+  for (const Point& p : points) plans.push_back(to_run_plan(p, 0));
+  const auto registration = db.register_sweep_and_points(spec.name, spec.config_path,
+                                                         spec.config_text, spec.config_hash, plans);
+
+  store::RunFilter filter;
+  filter.sweep_id = registration.sweep_id;
+  filter.points = {point.key};
+  const auto runs = db.list_runs(filter);
+  if (runs.empty()) {
+    throw InputError(
+        fmt::format("{}: point {} is registered under another sweep of this store; "
+                    "use a store of its own",
+                    options.store, point.key));
+  }
+  const store::RunRecord& existing = runs.front();
+  if (existing.status == store::kStatusDone || existing.status == store::kStatusDiverged ||
+      existing.status == store::kStatusFailed) {
+    fmt::print("point {} ({}) is already {} in {}: nothing to do\n", point.index, point.key,
+               existing.status, options.store);
+    return 0;
+  }
+  const std::string owner = lease_owner();
+  db.expire_leases();
+  const auto claimed = db.claim_point(owner, options.lease_seconds, filter);
+  if (!claimed) {
+    throw InputError(
+        fmt::format("point {} ({}) is being trained by {} (lease live); wait for it "
+                    "or for its lease to expire",
+                    point.index, point.key, existing.lease_owner.value_or("another job")));
+  }
+
+  TrainJob job;
+  job.run_id = claimed->id;
+  job.attempt = claimed->attempts;
+  job.point = point;
+  job.data = spec.data;
+  job.schedule = spec.schedule;
+  const auto latest = db.latest_checkpoints(claimed->id, 1);
+  if (!latest.empty()) job.resume = latest.front();
+  job.cpu_threads = options.threads;
+
+  StoreSink sink(db, claimed->id, owner, options.lease_seconds, spec.schedule.keep_checkpoints,
+                 [&signals] { return signals.stop_requested(); });
+  TrainOptions train_options;
+  train_options.progress = true;
+  train_options.progress_interval_s = options.progress_seconds;
+  fmt::print("training point {} ({}) of {}: run {}, attempt {}, {} steps{}\n", point.index,
+             point.key, spec.name, claimed->id, claimed->attempts, point.steps,
+             job.resume ? fmt::format(", resuming from step {}", job.resume->step) : "");
+  std::fflush(stdout);
+
+  TrainResult result;
+  try {
+    result = train_point(job, sink, train_options);
+  } catch (const std::exception& e) {
+    const std::string status = db.mark_failed(claimed->id, e.what(), spec.schedule.max_attempts);
+    log::error("run {}: {} (status now {})", claimed->id, e.what(), status);
+    throw;
+  }
+  switch (result.end) {
+    case TrainEnd::kDone: {
+      store::RunOutcome outcome;
+      outcome.step = result.step;
+      outcome.tokens_seen = result.tokens_seen;
+      outcome.final_train_loss = result.final_train_loss;
+      outcome.final_val_loss = result.final_val_loss;
+      outcome.best_train_loss = result.best_train_loss;
+      outcome.best_val_loss = result.best_val_loss;
+      outcome.wall_seconds = sink.last_wall_seconds();
+      db.mark_done(claimed->id, outcome);
+      fmt::print(
+          "point {} done: {} steps, {} tokens, final train loss {:.4f}, val loss {:.4f}, "
+          "{:.1f} s\n",
+          point.index, result.step, result.tokens_seen, result.final_train_loss.value_or(0),
+          result.final_val_loss.value_or(0), outcome.wall_seconds);
+      return 0;
+    }
+    case TrainEnd::kDiverged:
+      db.mark_diverged(claimed->id, result.diverged_step.value_or(result.step));
+      fmt::print("point {} diverged at step {}\n", point.index,
+                 result.diverged_step.value_or(result.step));
+      return 0;
+    case TrainEnd::kStopped:
+      db.release_point(claimed->id, owner);
+      fmt::print(
+          "point {} stopped by signal {} at step {} (checkpoint written); run the same "
+          "command to resume\n",
+          point.index, signals.stop_signal(), result.step);
+      return kExitRequeue;
+  }
+  return 1;
+}
+
+}  // namespace
+
+std::shared_ptr<int> add_train_command(CLI::App& app) {
+  auto options = std::make_shared<TrainOptionsCli>();
+  auto exit_code = std::make_shared<int>(0);
+  CLI::App* train = app.add_subcommand(
+      "train",
+      "Train one grid point in this process (no MPI): scalesweep train CONFIG --point "
+      "KEY_OR_INDEX --store DB. Resumes from the point's newest checkpoint; exit 3 after "
+      "SIGUSR1/SIGTERM (checkpoint written, re-run to resume)");
+  train->add_option("config", options->config, "sweep file (TOML), e.g. configs/quickstart.toml")
+      ->required();
+  train->add_option("--point", options->point, "grid index (as `scalesweep plan` prints) or key")
+      ->required();
+  train->add_option("--store", options->store, "SQLite store (created if missing)")->required();
+  train
+      ->add_option("--store-journal", options->journal,
+                   "journal mode: wal (local disk) or delete (NFS/Lustre)")
+      ->check(CLI::IsMember({"wal", "delete"}))
+      ->capture_default_str();
+  train->add_option("--lease-seconds", options->lease_seconds, "lease on the claimed point")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train->add_option("--threads", options->threads, "CPU threads (0: OMP_NUM_THREADS or all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  train
+      ->add_option("--progress-seconds", options->progress_seconds,
+                   "seconds between progress lines")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  train->callback([options, exit_code] { *exit_code = train_command(*options); });
+  return exit_code;
+}
+
+}  // namespace ss::runner
