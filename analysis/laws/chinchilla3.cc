@@ -5,6 +5,9 @@
 // analytic gradient, from Epoch's 4,500-start grid in parallel; the best objective wins and ties
 // keep the earlier start, so the result does not depend on the thread count. Bootstrap refits
 // start from the full-data optimum, 8 perturbations of it and 32 evenly spaced grid starts.
+// The line search interpolates by bisection: on the Chinchilla data it reaches the same optimum
+// at the same cost as cubic interpolation, and the polynomial fits degenerate on the Huber
+// objective's linear pieces (glog warnings from Ceres on every other start).
 #include <ceres/ceres.h>
 #include <fmt/core.h>
 
@@ -134,10 +137,11 @@ CoreFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const 
   const ceres::GradientProblem problem(function.release());
   ceres::GradientProblemSolver::Options solver;
   solver.line_search_direction_type = ceres::LBFGS;
+  solver.line_search_interpolation_type = ceres::BISECTION;
   solver.max_num_iterations = 1000;
-  solver.function_tolerance = 1e-12;
+  solver.function_tolerance = 1e-9;
   solver.gradient_tolerance = 1e-12;
-  solver.parameter_tolerance = 1e-12;
+  solver.parameter_tolerance = 1e-9;
   solver.logging_type = ceres::SILENT;
 
   struct Outcome {
