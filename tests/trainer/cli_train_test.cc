@@ -182,6 +182,23 @@ TEST_F(TrainCliTest, SigkillAfterACheckpointThenResumeIsBitIdentical) {
   EXPECT_EQ(*resumed_run.final_val_loss, *ref_run.final_val_loss);
 }
 
+TEST_F(TrainCliTest, HugeLearningRateEndsDivergedWithTheStep) {
+  TinySweep s;
+  s.steps = 40;
+  s.lr = "1e3";
+  const fs::path config = write_sweep(s, dir_.path(), "lr.toml");
+  const fs::path db = path("q.db"), log = path("log.txt");
+  ASSERT_EQ(run_scalesweep({"train", config.string(), "--point", "0", "--store", db.string()}, log),
+            0)
+      << read_text(log);
+  store::Store store = open_read_only(db);
+  const auto run = store.list_runs().at(0);
+  EXPECT_EQ(run.status, store::kStatusDiverged);
+  ASSERT_TRUE(run.diverged_step);
+  EXPECT_GT(*run.diverged_step, 1);
+  EXPECT_EQ(store.run_metrics(run.id).size(), static_cast<std::size_t>(*run.diverged_step - 1));
+}
+
 TEST_F(TrainCliTest, UnknownPointExitsTwoAndCreatesNoStore) {
   const fs::path config = write_sweep(TinySweep{}, dir_.path(), "tiny.toml");
   const fs::path db = path("q.db"), log = path("log.txt");
