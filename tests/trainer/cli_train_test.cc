@@ -182,6 +182,42 @@ TEST_F(TrainCliTest, SigkillAfterACheckpointThenResumeIsBitIdentical) {
   EXPECT_EQ(*resumed_run.final_val_loss, *ref_run.final_val_loss);
 }
 
+TEST_F(TrainCliTest, SigtermCheckpointsReleasesAndExitsThree) {
+  TinySweep s;
+  s.steps = 2000;
+  s.d_model = 32;
+  s.n_ctx = 32;
+  s.eval_interval = 10;  // rows reach the store every 10 steps
+  s.checkpoint_interval = 100000;
+  const fs::path config = write_sweep(s, dir_.path(), "long.toml");
+  const fs::path db = path("q.db"), log = path("log.txt");
+  const pid_t pid =
+      spawn_scalesweep({"train", config.string(), "--point", "0", "--store", db.string()}, log);
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  bool started = false;
+  while (!started && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+    if (!fs::exists(db)) continue;
+    try {
+      store::Store store = open_read_only(db);
+      const auto runs = store.list_runs();
+      started = !runs.empty() && !store.run_metrics(runs[0].id).empty();
+    } catch (const std::exception&) {
+    }
+  }
+  ASSERT_TRUE(started);
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  ASSERT_EQ(wait_exit(pid), 3) << read_text(log);
+  store::Store store = open_read_only(db);
+  const auto run = store.list_runs().at(0);
+  EXPECT_EQ(run.status, store::kStatusPending);  // released, not failed
+  const auto checkpoints = store.latest_checkpoints(run.id);
+  ASSERT_EQ(checkpoints.size(), 1u);  // written by the stop, at the step it stopped
+  EXPECT_LT(checkpoints[0].step, 2000);
+  const auto metrics = store.run_metrics(run.id);
+  ASSERT_EQ(metrics.size(), static_cast<std::size_t>(checkpoints[0].step));  // flushed up to it
+}
+
 TEST_F(TrainCliTest, HugeLearningRateEndsDivergedWithTheStep) {
   TinySweep s;
   s.steps = 40;
