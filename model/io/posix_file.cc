@@ -41,6 +41,8 @@ AtomicFile::AtomicFile(std::filesystem::path final_path) : final_path_(std::move
   fd_ = ::mkstemp(buf.data());
   SS_IO_CHECK_ERRNO(fd_ >= 0, "create temp file for", final_path_);
   temp_path_ = buf.data();
+  // mkstemp creates 0600; outputs (shards, checkpoints) are ordinary readable files.
+  SS_IO_CHECK_ERRNO(::fchmod(fd_, 0644) == 0, "fchmod", temp_path_);
 }
 
 AtomicFile::~AtomicFile() {
