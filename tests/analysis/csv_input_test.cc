@@ -75,8 +75,8 @@ TEST_F(CsvInputTest, DerivesDFromCAndCFromD) {
 }
 
 TEST_F(CsvInputTest, ReadsTheChinchillaFile) {
-  const fs::path file = "/work/shared/data/chinchilla/svg_extracted_data.csv";
-  if (!fs::exists(file)) GTEST_SKIP() << "no " << file;
+  const fs::path file = CHINCHILLA_CSV;
+  ASSERT_TRUE(fs::exists(file)) << "no " << file << " (configure with -DSS_CHINCHILLA_CSV=PATH)";
   auto data = read_csv_points(file, parse_column_spec("N=Model Size,C=Training FLOP,loss=loss"));
   EXPECT_EQ(data.points.size(), 245u);
   drop_highest_loss(data, 5);

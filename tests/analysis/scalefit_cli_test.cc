@@ -26,7 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kChinchillaCsv = "/work/shared/data/chinchilla/svg_extracted_data.csv";
+const fs::path kChinchillaCsv = CHINCHILLA_CSV;
 
 // $SCALEFIT_BIN overrides the built-in path (to run these tests on another build of it).
 std::string scalefit_bin() {
@@ -99,7 +99,7 @@ bool svg_parses(const fs::path& p) {
 }
 
 TEST_F(ScalefitCli, ChinchillaApproach3LandsInsideEpochsIntervals) {
-  if (!fs::exists(kChinchillaCsv)) GTEST_SKIP() << "no " << kChinchillaCsv;
+  ASSERT_TRUE(fs::exists(kChinchillaCsv)) << "no " << kChinchillaCsv << " (configure with -DSS_CHINCHILLA_CSV=PATH)";
   const fs::path out = dir_ / "r";
   // 40 resamples instead of 1000: the point estimate does not depend on it, and the CI check
   // below only needs the intervals to exist and to bracket the estimate.
