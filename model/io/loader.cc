@@ -12,7 +12,7 @@ namespace ss::io {
 
 namespace {
 
-constexpr uint64_t kLoaderStateVersion = 1;
+constexpr uint64_t kLoaderStateVersion = 2;  // 2: sequences numbered across micro steps
 
 void check_length(const Shard& shard, int seq_len, const char* what) {
   if (seq_len < 1) {
@@ -48,13 +48,11 @@ TrainLoader::TrainLoader(const Shard& shard, int seq_len, uint64_t seed)
   num_starts_ = shard.size() - static_cast<uint64_t>(seq_len);
 }
 
-uint64_t TrainLoader::window_start(int64_t global_step, int micro_step,
-                                   int64_t global_index) const {
+uint64_t TrainLoader::window_start(int64_t global_step, int64_t global_index) const {
   // Chained mixing: each coordinate goes through the bijection, so distinct coordinate
   // tuples give independent-looking 64-bit values.
   uint64_t h = splitmix64_mix(seed_);
   h = splitmix64_mix(h ^ static_cast<uint64_t>(global_step));
-  h = splitmix64_mix(h ^ static_cast<uint64_t>(static_cast<int64_t>(micro_step)));
   h = splitmix64_mix(h ^ static_cast<uint64_t>(global_index));
   // Lemire's multiply-shift maps h uniformly onto [0, num_starts) (bias < num_starts/2^64).
   return static_cast<uint64_t>((static_cast<unsigned __int128>(h) * num_starts_) >> 64);
@@ -69,8 +67,12 @@ void TrainLoader::next_batch(int64_t global_step, int micro_step, int dp_rank, i
   }
   const uint16_t* tok = shard_->tokens().data();
   for (int b = 0; b < batch; ++b) {
-    const int64_t global_index = static_cast<int64_t>(dp_rank) * batch + b;
-    const uint64_t start = window_start(global_step, micro_step, global_index);
+    // Sequences of a step are numbered micro step by micro step, rank by rank, so a batch
+    // depends only on the global batch: (dp=1, k micro steps) and (dp=k, 1 micro step) with
+    // the same B see the same sequences.
+    const int64_t global_index =
+        (static_cast<int64_t>(micro_step) * dp_size + dp_rank) * batch + b;
+    const uint64_t start = window_start(global_step, global_index);
     copy_window(tok + start, seq_len_, inputs + static_cast<size_t>(b) * seq_len_,
                 targets + static_cast<size_t>(b) * seq_len_);
   }

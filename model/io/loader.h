@@ -1,12 +1,14 @@
 // Training and validation batches from a token shard.
 //
 // TrainLoader draws windows of T+1 tokens at positions given by a counter-based hash
-// (splitmix64 finaliser) of (seed, global_step, micro_step, global sequence index).
+// (splitmix64 finaliser) of (seed, global_step, global sequence index in the step).
 // So a batch is a pure function of its coordinates: there is no hidden cursor, the
 // resume state is only (seed, step), and the same seed gives the same batches on any
-// machine. Data parallelism: rank r of D with B sequences each takes global sequence
-// indices r*B .. r*B+B-1 of a global batch of D*B, so ranks get disjoint slices and
-// (dp=1, B=8) is exactly the union of (dp=2, B=4). Windows are drawn with replacement
+// machine. Data parallelism: in micro step m, rank r of D with B sequences each takes
+// global sequence indices (m*D + r)*B .. (m*D + r)*B + B-1, so ranks get disjoint slices,
+// (dp=1, B=8) is exactly the union of (dp=2, B=4), and (dp=1, 2 micro steps of B) sees
+// the same sequences as (dp=2, 1 micro step of B): data parallelism does not change the
+// data a point is trained on. Windows are drawn with replacement
 // (uniform over all T+1-token windows); over a short run this is close to an epoch's
 // coverage and avoids a permutation table.
 //
@@ -31,12 +33,12 @@ class TrainLoader {
   // Throws ss::InputError if the shard is shorter than seq_len + 1 tokens or seq_len < 1.
   TrainLoader(const Shard& shard, int seq_len, uint64_t seed);
 
-  // Start token of global sequence `global_index` in micro-step `micro_step` of step
-  // `global_step`: uniform in [0, shard.size() - seq_len - 1].
-  uint64_t window_start(int64_t global_step, int micro_step, int64_t global_index) const;
+  // Start token of global sequence `global_index` of step `global_step` (numbered across
+  // micro steps and ranks, see above): uniform in [0, shard.size() - seq_len - 1].
+  uint64_t window_start(int64_t global_step, int64_t global_index) const;
 
   // Fills inputs[b*T + t] = tok[start_b + t], targets[b*T + t] = tok[start_b + t + 1] for
-  // this rank's B sequences (global indices dp_rank*B + b). Buffers hold B*T int32 each.
+  // this rank's B sequences (global indices (micro_step*dp_size + dp_rank)*B + b). Buffers hold B*T int32 each.
   void next_batch(int64_t global_step, int micro_step, int dp_rank, int dp_size, int batch,
                   int32_t* inputs, int32_t* targets) const;
 

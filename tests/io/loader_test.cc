@@ -30,7 +30,7 @@ TEST(TrainLoader, WindowsAreShardSlicesWithShiftedTargets) {
   std::vector<int32_t> in(B * T), tg(B * T);
   loader.next_batch(3, 0, 0, 1, B, in.data(), tg.data());
   for (int b = 0; b < B; ++b) {
-    const uint64_t start = loader.window_start(3, 0, b);
+    const uint64_t start = loader.window_start(3, b);
     ASSERT_LE(start + T + 1, shard.size());
     for (int t = 0; t < T; ++t) {
       EXPECT_EQ(in[b * T + t], static_cast<int32_t>(start + t));
@@ -79,6 +79,26 @@ TEST(TrainLoader, DataParallelRanksAreDisjointSlicesOfTheGlobalBatch) {
   EXPECT_EQ(starts.size(), 8u);
 }
 
+TEST(TrainLoader, AccumulationOverMicroStepsSeesTheSameDataAsDataParallelRanks) {
+  // dp=1 with 2 micro steps of B=4 must train on the same 8 sequences as dp=2 with one micro
+  // step of B=4 per rank (same global batch), so a point's losses do not depend on dp.
+  TempDir dir;
+  Shard shard(make_counting_shard(dir, 100000));
+  const int T = 8, B = 4;
+  TrainLoader loader(shard, T, 31);
+  std::vector<int32_t> m0_in(B * T), m0_tg(B * T), m1_in(B * T), m1_tg(B * T);
+  loader.next_batch(7, 0, 0, 1, B, m0_in.data(), m0_tg.data());
+  loader.next_batch(7, 1, 0, 1, B, m1_in.data(), m1_tg.data());
+  std::vector<int32_t> r0_in(B * T), r0_tg(B * T), r1_in(B * T), r1_tg(B * T);
+  loader.next_batch(7, 0, 0, 2, B, r0_in.data(), r0_tg.data());
+  loader.next_batch(7, 0, 1, 2, B, r1_in.data(), r1_tg.data());
+  EXPECT_EQ(m0_in, r0_in);
+  EXPECT_EQ(m0_tg, r0_tg);
+  EXPECT_EQ(m1_in, r1_in);
+  EXPECT_EQ(m1_tg, r1_tg);
+  EXPECT_NE(m0_in, m1_in);
+}
+
 TEST(TrainLoader, StartsCoverTheShardUniformly) {
   TempDir dir;
   Shard shard(make_counting_shard(dir, 1000));
@@ -86,7 +106,7 @@ TEST(TrainLoader, StartsCoverTheShardUniformly) {
   // 990 possible starts in 10 buckets of 99; 20000 draws -> 2000 expected per bucket.
   std::vector<int> buckets(10);
   for (int i = 0; i < 20000; ++i) {
-    const uint64_t s = loader.window_start(i, 0, 0);
+    const uint64_t s = loader.window_start(i, 0);
     ASSERT_LT(s, 990u);
     ++buckets[s / 99];
   }
