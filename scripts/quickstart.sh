@@ -10,7 +10,7 @@ NP=${1:-3}
 STORE=results.db
 REPORT=report
 
-scripts/setup.sh
+scripts/setup.sh scalesweep scalefit
 scripts/fetch-corpus.sh
 if [ ! -f data/gutenberg/bytes/train.bin ]; then
   build/scalesweep prepare-data --input data/gutenberg/raw --tokenizer bytes \

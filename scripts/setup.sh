@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package ScaleSweep needs (idempotent: apt runs only when
 # something is missing), then configures and builds into build/.
-# Usage: scripts/setup.sh [--no-build]
+# Usage: scripts/setup.sh [--no-build | TARGET...]   (no target: build everything)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,5 +39,10 @@ fi
 
 JOBS=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$JOBS"
-echo "[setup] built into build/"
+if (($#)); then
+  for t in "$@"; do cmake --build build -j"$JOBS" --target "$t"; done
+  echo "[setup] built $* into build/"
+else
+  cmake --build build -j"$JOBS"
+  echo "[setup] built everything into build/"
+fi
