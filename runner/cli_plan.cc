@@ -149,11 +149,7 @@ void run_plan(const PlanOptions& options) {
   store_options.create_if_missing = true;
   store_options.journal = journal;
   store::Store db(options.store, store_options);
-  std::vector<store::RunPlan> plans;
-  plans.reserve(points.size());
-  for (const Point& p : points) plans.push_back(to_run_plan(p, 0));
-  const auto registered = db.register_sweep_and_points(spec.name, spec.config_path,
-                                                       spec.config_text, spec.config_hash, plans);
+  const auto registered = register_sweep_points(db, spec, points);
   const auto sweep_id = registered.sweep_id;
   const auto added = registered.new_points;
   fmt::print(stderr, "store {}: sweep {} (id {}), {} new points, {} already registered\n",

@@ -97,11 +97,7 @@ int train_command(const TrainOptionsCli& options) {
   store_options.create_if_missing = true;
   store_options.journal = journal;
   store::Store db(options.store, store_options);
-  std::vector<store::RunPlan> plans;
-  plans.reserve(points.size());
-  for (const Point& p : points) plans.push_back(to_run_plan(p, 0));
-  const auto registration = db.register_sweep_and_points(spec.name, spec.config_path,
-                                                         spec.config_text, spec.config_hash, plans);
+  const auto registration = register_sweep_points(db, spec, points);
 
   store::RunFilter filter;
   filter.sweep_id = registration.sweep_id;

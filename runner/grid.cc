@@ -197,4 +197,13 @@ store::RunPlan to_run_plan(const Point& p, std::int64_t sweep_id) {
   return r;
 }
 
+store::Store::Registration register_sweep_points(store::Store& db, const SweepSpec& spec,
+                                                 const std::vector<Point>& points) {
+  std::vector<store::RunPlan> plans;
+  plans.reserve(points.size());
+  for (const Point& p : points) plans.push_back(to_run_plan(p, 0));  // sweep id set by the store
+  return db.register_sweep_and_points(spec.name, spec.config_path, spec.config_text,
+                                      spec.config_hash, plans);
+}
+
 }  // namespace ss::runner

@@ -11,6 +11,7 @@
 
 #include "runner/config.h"
 #include "store/records.h"
+#include "store/store.h"
 
 namespace ss::runner {
 
@@ -78,5 +79,10 @@ std::vector<Point> expand_grid(const SweepSpec& spec);
 
 // The runs row of a point for the store.
 store::RunPlan to_run_plan(const Point& point, std::int64_t sweep_id);
+
+// Registers the sweep and all its points in one transaction (idempotent: a second call adds
+// nothing). The one registration path of plan --store, train and run.
+store::Store::Registration register_sweep_points(store::Store& db, const SweepSpec& spec,
+                                                 const std::vector<Point>& points);
 
 }  // namespace ss::runner

@@ -480,11 +480,7 @@ int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
         [&] { return detail::run_worker(worker_spec, expand_grid(worker_spec), options, train); });
   }
 
-  std::vector<store::RunPlan> plans;
-  plans.reserve(points.size());
-  for (const auto& p : points) plans.push_back(to_run_plan(p, 0));  // sweep id set by the store
-  const auto registration = db->register_sweep_and_points(
-      spec->name, spec->config_path, spec->config_text, spec->config_hash, plans);
+  const auto registration = register_sweep_points(*db, *spec, points);
   const auto sweep_id = registration.sweep_id;
   const auto added = registration.new_points;
   const auto expired = db->expire_leases();
