@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README and of CI: installs what is missing, builds,
-# runs every test (unit, MPI, Python cross-checks, local Slurm; GPU tests skip
-# without a device).
+# runs every test: unit, real mpirun (label mpi), PyTorch cross-checks (python),
+# CUDA kernels against the CPU (gpu; they skip without a device). The Slurm tests
+# come with the Slurm issue. Extra arguments go to ctest (e.g. -L mpi).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
