@@ -6,42 +6,18 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <iostream>
-#include <map>
-#include <sstream>
 #include <string>
 
 #include "analysis/laws/laws.h"
+#include "tests/analysis/laws/synthetic.h"
 
 namespace {
 
-// Minimal reader for this one file: comma-separated, a header row, no quoted commas.
+// Epoch's 240 points (5 highest-loss rows dropped), read by the laws tests' one CSV reader.
 ss::laws::LawInput read_chinchilla_csv(const std::string& path) {
-  std::ifstream file(path);
-  EXPECT_TRUE(file.good()) << path;
-  std::string line;
-  std::getline(file, line);
-  std::map<std::string, std::size_t> column;
-  {
-    std::stringstream header(line);
-    std::string name;
-    for (std::size_t i = 0; std::getline(header, name, ','); ++i) column[name] = i;
-  }
   ss::laws::LawInput in;
-  for (std::int64_t row = 0; std::getline(file, line); ++row) {
-    std::vector<std::string> cells;
-    std::stringstream fields(line);
-    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
-    const double n = std::stod(cells.at(column.at("Model Size")));
-    const double c = std::stod(cells.at(column.at("Training FLOP")));
-    in.points.push_back({row, n, c / (6 * n), c, std::stod(cells.at(column.at("loss")))});
-  }
-  // Drop the 5 highest-loss rows, as Epoch did.
-  std::vector<ss::laws::FinalPoint> sorted = in.points;
-  std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.loss > b.loss; });
-  const double cutoff = sorted.at(4).loss;
-  std::erase_if(in.points, [&](const auto& p) { return p.loss >= cutoff; });
+  in.points = ss::laws::testing::read_chinchilla_csv(path, 5);
   return in;
 }
 
