@@ -5,8 +5,6 @@
 // The expected losses come from the fake's recurrence written out again here (not from its code).
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,8 +18,7 @@
 #include <thread>
 
 #include "store/store.h"
-
-extern char** environ;
+#include "tests/mpi/shell_process.h"
 
 namespace {
 
@@ -88,16 +85,11 @@ class SweepMpi : public ::testing::Test {
         FAKE_SWEEP_BIN + " " + fake_args + " run '" + config.string() + "' --store '" +
         (store.empty() ? db() : store).string() + "' --summary-seconds 1000 " + run_args + " >>'" +
         log + "' 2>&1";
-    const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
-    pid_t pid = -1;
-    EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
+    const pid_t pid = ss::test::spawn_shell(cmd);
+    EXPECT_GT(pid, 0) << cmd;
     return pid;
   }
-  static int wait_exit(pid_t pid) {
-    int status = 0;
-    if (waitpid(pid, &status, 0) != pid) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
+  static int wait_exit(pid_t pid) { return ss::test::wait_exit(pid); }
   int run(int np, const std::string& fake_args, const fs::path& config,
           const std::string& run_args = "") {
     return wait_exit(start(np, fake_args, config, run_args));

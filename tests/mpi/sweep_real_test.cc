@@ -5,8 +5,6 @@
 // losses of an uninterrupted run (CPU backend, same seeds).
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,8 +17,7 @@
 #include <thread>
 
 #include "store/store.h"
-
-extern char** environ;
+#include "tests/mpi/shell_process.h"
 
 namespace {
 
@@ -98,16 +95,11 @@ class SweepReal : public ::testing::Test {
         std::to_string(np) + " -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS " + SCALESWEEP_BIN +
         " run '" + cfg.string() + "' --store '" + store.string() + "' --summary-seconds 1000 " +
         run_args + " >>run.log 2>&1";
-    const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
-    pid_t pid = -1;
-    EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
+    const pid_t pid = ss::test::spawn_shell(cmd);
+    EXPECT_GT(pid, 0) << cmd;
     return pid;
   }
-  static int wait_exit(pid_t pid) {
-    int status = 0;
-    if (waitpid(pid, &status, 0) != pid) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
+  static int wait_exit(pid_t pid) { return ss::test::wait_exit(pid); }
   int run(int np, const fs::path& cfg, const fs::path& store, const std::string& run_args = "") {
     return wait_exit(start(np, cfg, store, run_args));
   }
