@@ -1,16 +1,18 @@
 // The --out directory (see report_writer.h): JSON via nlohmann-json, Markdown tables, plots via
-// report_plots.h. The rename dance at the end keeps DIR whole at every instant.
+// report_plots.h. Where DIR may be and how it is published: report_dir.h.
 #include "analysis/report_writer.h"
 
 #include <fmt/core.h>
-#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "analysis/report_dir.h"
 #include "analysis/report_plots.h"
 #include "analysis/svg_plot.h"
 
@@ -27,7 +29,8 @@ void write_file(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
   out.close();
-  if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
+  if (!out)
+    throw std::runtime_error(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
 }
 
 std::string opt_number(const std::optional<double>& v) {
@@ -157,36 +160,15 @@ std::string points_csv_text(const ReportInput& in) {
   return csv;
 }
 
-void write_report_dir(const fs::path& out_dir_in, const ReportInput& input) {
-  // "r/" and "r" name the same directory; the temporary sibling needs the bare name.
-  fs::path out_dir = out_dir_in.lexically_normal();
-  if (!out_dir.has_filename()) out_dir = out_dir.parent_path();
-  const fs::path parent = out_dir.has_parent_path() ? out_dir.parent_path() : fs::path(".");
-  const std::string tag = fmt::format(".{}.tmp-{}", out_dir.filename().string(), ::getpid());
-  const fs::path tmp = parent / tag;
-  fs::remove_all(tmp);
-  try {
-    fs::create_directories(tmp);
+void write_report_dir(const fs::path& out_dir, const ReportInput& input) {
+  publish_report_dir(out_dir, input.data->source, [&](const fs::path& tmp) {
     std::vector<PlotSkip> plot_skips;
     const auto plots = build_report_plots(*input.data, input.fits, input.flags, plot_skips);
     for (const auto& p : plots) write_file(tmp / p.file, render_svg(p.spec));
     write_file(tmp / "fits.json", fits_json_text(input));
     write_file(tmp / "points.csv", points_csv_text(input));
     write_file(tmp / "report.md", report_markdown(input, plots, plot_skips));
-    if (fs::exists(out_dir)) {
-      const fs::path old =
-          parent / fmt::format(".{}.old-{}", out_dir.filename().string(), ::getpid());
-      fs::rename(out_dir, old);
-      fs::rename(tmp, out_dir);
-      fs::remove_all(old);
-    } else {
-      fs::rename(tmp, out_dir);
-    }
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    throw;
-  }
+  });
 }
 
 }  // namespace ss::analysis

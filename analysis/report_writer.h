@@ -1,6 +1,7 @@
 // scalefit's --out directory: fits.json, points.csv, report.md and the SVG plots. Invariant:
 // everything is written into a temporary sibling directory first and renamed onto DIR at the
-// end, so a failure leaves either the old DIR or nothing, never a half-written report.
+// end (report_dir.h), so a failure leaves either the earlier report or nothing, never a
+// half-written one, and nothing scalefit did not write is ever removed.
 #pragma once
 
 #include <filesystem>
@@ -30,7 +31,8 @@ std::string fits_json_text(const ReportInput& input);
 // points.csv: one row per point with its overfitting flags.
 std::string points_csv_text(const ReportInput& input);
 
-// Writes the whole directory atomically (see above). Throws std::runtime_error on I/O failure
+// Writes the whole directory atomically (see above). Throws ss::InputError when DIR may not
+// hold a report (check_report_target), std::runtime_error / filesystem_error on I/O failure
 // (after removing the temporary directory).
 void write_report_dir(const std::filesystem::path& out_dir, const ReportInput& input);
 

@@ -1,13 +1,15 @@
 // scalefit: fits scaling laws to a ScaleSweep store or a CSV, flags overfitting, computes
 // compute-optimal allocations and writes fits rows / a report directory. Invariant: every
 // input is read and every fit is done BEFORE anything is written, so bad input (exit 2) or a
-// failed fit (exit 1) leaves no out dir, no fits rows and no run_flags rows behind.
+// failed fit (exit 1) leaves no out dir, no fits rows and no run_flags rows behind; --out is
+// checked first and never replaces anything scalefit did not write (report_dir.h).
 #include <fmt/core.h>
 #include <glog/logging.h>
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "analysis/csv_input.h"
@@ -15,6 +17,7 @@
 #include "analysis/law_runner.h"
 #include "analysis/overfit_flags.h"
 #include "analysis/progress.h"
+#include "analysis/report_dir.h"
 #include "analysis/report_writer.h"
 #include "analysis/store_input.h"
 #include "analysis/svg_plot.h"
@@ -131,13 +134,22 @@ std::string ci_json(const LawFit& f) {
   return j.dump();
 }
 
-// Writes fits and run_flags rows; opening for writing migrates a v1 store to v2.
-void write_store(const FitData& data, const LawRunResult& result,
+// Writes fits and run_flags rows; opening for writing migrates a v1 store to v2. False (with a
+// warning) when the store may not be written (read-only file or directory).
+bool write_store(const FitData& data, const LawRunResult& result,
                  const std::vector<RunOverfit>& flags) {
   store::StoreOptions options;
   options.read_only = false;
   options.create_if_missing = false;
-  store::Store db(data.source, options);
+  std::optional<store::Store> opened;
+  try {
+    opened.emplace(data.source, options);
+  } catch (const InputError& e) {  // e.g. a store in a read-only place: the fit stands
+    log::warn("{}; fits and run_flags rows not written back (--no-store-write hides this)",
+              e.what());
+    return false;
+  }
+  store::Store& db = *opened;
   const double now = store::unix_now();
   for (const auto& f : result.fits) {
     store::FitRecord record;
@@ -163,6 +175,7 @@ void write_store(const FitData& data, const LawRunResult& result,
     rows.push_back(r);
   }
   db.write_run_flags(rows);
+  return true;
 }
 
 int run(const Options& o, const std::string& command_line) {
@@ -174,6 +187,7 @@ int run(const Options& o, const std::string& command_line) {
   if (!(o.overfit_gap > 0))
     throw InputError(fmt::format("--overfit-gap {}: must be > 0", o.overfit_gap));
   const std::vector<double> budgets = parse_budgets(o.budgets);
+  if (!o.out.empty()) check_report_target(o.out, o.input);
   FitData data = read_input(o);
   drop_highest_loss(data, o.drop_highest);
   const auto flags = compute_overfit_flags(data, {.gap_threshold = o.overfit_gap});
@@ -209,9 +223,9 @@ int run(const Options& o, const std::string& command_line) {
     log::info("report written to {}", o.out);
   }
   if (data.from_store && !o.no_store_write) {
-    write_store(data, result, flags);
-    log::info("{} fits and {} run_flags rows written to {}", result.fits.size(), flags.size(),
-              data.source);
+    if (write_store(data, result, flags))
+      log::info("{} fits and {} run_flags rows written to {}", result.fits.size(), flags.size(),
+                data.source);
   }
   return 0;
 }

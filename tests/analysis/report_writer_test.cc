@@ -1,9 +1,10 @@
 // The --out directory: fits.json shape (params under their names, ci, n_points, allocations),
-// points.csv rows, report.md sections and embeds, replacement of an existing directory, and a
-// failed write leaving nothing behind. The LawFit here is built by hand (a chinchilla-3 law
+// points.csv rows, report.md sections and embeds, replacement of an earlier report only (never
+// of the user's files), and a failed write leaving nothing behind. The LawFit here is built by hand (a chinchilla-3 law
 // with Epoch's published parameters), so the expected numbers come from the formula, not from
 // the code under test.
 #include "analysis/report_writer.h"
+#include "ss/error.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -96,15 +97,30 @@ TEST_F(ReportWriterTest, WritesEveryFileWithTheContractedShape) {
   EXPECT_FALSE(fs::exists(out / "loss_curves.svg"));
 }
 
-TEST_F(ReportWriterTest, ReplacesAnExistingDirectoryWhole) {
+TEST_F(ReportWriterTest, ReplacesAnEarlierReportAndLeavesNoSibling) {
   const fs::path out = dir_ / "r";
-  fs::create_directories(out);
-  std::ofstream(out / "stale.txt") << "old";
   write_report_dir(out, input_);
-  EXPECT_FALSE(fs::exists(out / "stale.txt"));
-  EXPECT_TRUE(fs::exists(out / "fits.json"));
+  std::ofstream(out / "fits.json") << "stale";  // an earlier report's file, rewritten
+  write_report_dir(out, input_);
+  EXPECT_NE(slurp(out / "fits.json"), "stale");
+  EXPECT_EQ(slurp(out / ".scalefit-report").rfind("scalefit report\n", 0), 0u);
   for (const auto& e : fs::directory_iterator(dir_))
     EXPECT_EQ(e.path().filename(), "r") << "leftover " << e.path();
+}
+
+TEST_F(ReportWriterTest, RefusesADirectoryWithFilesItDidNotWrite) {
+  const fs::path out = dir_ / "r";
+  fs::create_directories(out);
+  std::ofstream(out / "notes.txt") << "mine";
+  EXPECT_THROW(write_report_dir(out, input_), InputError);
+  EXPECT_EQ(slurp(out / "notes.txt"), "mine");
+  // An earlier report to which the user added a file is refused too.
+  fs::remove(out / "notes.txt");
+  write_report_dir(out, input_);
+  std::ofstream(out / "notes.txt") << "mine";
+  EXPECT_THROW(write_report_dir(out, input_), InputError);
+  EXPECT_EQ(slurp(out / "notes.txt"), "mine");
+  EXPECT_TRUE(fs::exists(out / "fits.json"));
 }
 
 TEST_F(ReportWriterTest, FailureLeavesNothing) {
