@@ -1,7 +1,10 @@
-// Node-local rank from the launcher environment -> GPU index or CPU (policy in device_binding.h).
+// Node-local rank from the launcher environment -> GPU index or CPU; CPU threads per rank
+// (policies in device_binding.h).
 #include "runner/device_binding.h"
 
 #include <fmt/core.h>
+#include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -46,24 +49,34 @@ DeviceChoice choose_device(std::optional<int> local_rank, int gpu_count, int ran
   return DeviceChoice{(local / ranks_per_gpu) % gpu_count};
 }
 
-int cpu_threads_per_rank(const EnvLookup& env, int hardware_threads) {
-  int ranks = 1;
-  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE"}) {
-    const auto value = env(name);
-    if (!value) continue;
+CpuBudget process_cpu_budget(int ranks_on_node) {
+  CpuBudget cpus;
+  cpus.online_cpus = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  cpus.affinity_cpus = sched_getaffinity(0, sizeof(mask), &mask) == 0 ? CPU_COUNT(&mask)
+                                                                      : cpus.online_cpus;
+  cpus.ranks_on_node = std::max(1, ranks_on_node);
+  return cpus;
+}
+
+int cpu_threads_per_rank(const EnvLookup& env, const CpuBudget& cpus) {
+  if (const auto value = env("OMP_NUM_THREADS")) {
     int n = 0;
+    // OpenMP allows a list per nesting level ("4,2"); the first level is ours.
     const char* begin = value->data();
-    const char* end = begin + value->size();
+    const char* end = begin + std::min(value->size(), value->find(','));
     const auto [ptr, ec] = std::from_chars(begin, end, n);
     if (ec != std::errc() || ptr != end || n < 1) {
-      throw InputError(
-          fmt::format("environment {}='{}' is not a rank count; unset it or set a positive integer",
-                      name, *value));
+      throw InputError(fmt::format(
+          "environment OMP_NUM_THREADS='{}' is not a thread count; unset it or set a positive "
+          "integer",
+          *value));
     }
-    ranks = n;
-    break;
+    return n;
   }
-  return std::max(1, hardware_threads / ranks);
+  if (cpus.affinity_cpus < cpus.online_cpus) return std::max(1, cpus.affinity_cpus);
+  return std::max(1, cpus.online_cpus / std::max(1, cpus.ranks_on_node));
 }
 
 }  // namespace ss::runner

@@ -30,9 +30,27 @@ std::optional<int> node_local_rank(const EnvLookup& env);
 // fail, so an oversubscribed launch still runs.
 DeviceChoice choose_device(std::optional<int> local_rank, int gpu_count, int ranks_per_gpu);
 
-// Threads a CPU worker should use: hardware threads / ranks on this node (launcher variables
-// OMPI_COMM_WORLD_LOCAL_SIZE or SLURM_NTASKS_PER_NODE; 1 rank when unset), at least 1. Ranks
-// sharing cores with more threads than cores run many times slower (OpenMP and MPI both spin).
-int cpu_threads_per_rank(const EnvLookup& env, int hardware_threads);
+// The CPUs a worker rank can share out, counted by the caller: the machine's online CPUs, the
+// CPUs in this process's affinity mask, and the MPI ranks on this host (MPI_COMM_TYPE_SHARED,
+// so it does not depend on which launcher set which variable).
+struct CpuBudget {
+  int online_cpus = 1;
+  int affinity_cpus = 1;
+  int ranks_on_node = 1;
+};
+
+// The CpuBudget of this process; ranks_on_node is the caller's (a collective counts it).
+CpuBudget process_cpu_budget(int ranks_on_node);
+
+// Threads a CPU worker should use (OpenMP, which OpenBLAS-openmp follows), at least 1:
+// 1. OMP_NUM_THREADS when set: the user's explicit choice wins (ss::InputError if not a
+//    positive integer);
+// 2. the affinity mask when the launcher bound the rank to fewer CPUs than the machine has
+//    (srun --cpu-bind, mpirun --bind-to core): those CPUs are this rank's;
+// 3. otherwise the machine's CPUs divided by the ranks on this host.
+// Why not the launcher's variables: under `srun --mpi=pmix` neither OMPI_COMM_WORLD_LOCAL_SIZE
+// nor (without --ntasks-per-node) SLURM_NTASKS_PER_NODE exists, so every rank took all CPUs;
+// 3 ranks x 2 OpenMP threads on 2 cores ran every point 4-8x slower than under mpirun.
+int cpu_threads_per_rank(const EnvLookup& env, const CpuBudget& cpus);
 
 }  // namespace ss::runner

@@ -29,7 +29,7 @@ namespace ss::runner {
 namespace detail {
 // The worker loop (sweep_run_worker.cc).
 int run_worker(const SweepSpec& spec, const std::vector<Point>& points,
-               const SweepRunOptions& options, const TrainFunction& train);
+               const SweepRunOptions& options, const TrainFunction& train, int ranks_on_node);
 }  // namespace detail
 
 namespace {
@@ -473,11 +473,14 @@ int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
   }
   broadcast_string(config_path);
   broadcast_string(config_text);
+  const int ranks_on_node = count_ranks_on_node();
 
   if (rank != 0) {
     const SweepSpec worker_spec = parse_sweep_spec(config_text, config_path);
-    return after_startup(
-        [&] { return detail::run_worker(worker_spec, expand_grid(worker_spec), options, train); });
+    return after_startup([&] {
+      return detail::run_worker(worker_spec, expand_grid(worker_spec), options, train,
+                                ranks_on_node);
+    });
   }
 
   const auto registration = register_sweep_points(*db, *spec, points);

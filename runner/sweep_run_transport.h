@@ -70,4 +70,16 @@ inline std::optional<ReceivedMessage> try_receive_message(int source) {
   return receive_probed(status);
 }
 
+// MPI ranks on this host (MPI_COMM_TYPE_SHARED), whatever launched them. Collective over
+// MPI_COMM_WORLD: every rank calls it at the same point of the start-up handshake.
+inline int count_ranks_on_node() {
+  MPI_Comm node = MPI_COMM_NULL;
+  SS_MPI(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  int size = 1;
+  const int rc = MPI_Comm_size(node, &size);
+  MPI_Comm_free(&node);
+  SS_MPI(rc);
+  return size;
+}
+
 }  // namespace ss::runner

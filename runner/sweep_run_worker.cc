@@ -150,7 +150,7 @@ protocol::RunEnd run_end(std::uint64_t assignment, const TrainResult& r, double 
 }  // namespace
 
 int run_worker(const SweepSpec& spec, const std::vector<Point>& points,
-               const SweepRunOptions& options, const TrainFunction& train) {
+               const SweepRunOptions& options, const TrainFunction& train, int ranks_on_node) {
   int world_rank = 0;
   SS_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank));
   std::unordered_map<std::string, const Point*> by_key;
@@ -158,8 +158,7 @@ int run_worker(const SweepSpec& spec, const std::vector<Point>& points,
   // GPU = node-local rank / ranks-per-gpu (mod GPUs per node); CPU when --gpus-per-node is 0.
   const DeviceChoice device =
       choose_device(node_local_rank(process_env()), options.gpus_per_node, options.ranks_per_gpu);
-  const int cpu_threads = cpu_threads_per_rank(
-      process_env(), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  const int cpu_threads = cpu_threads_per_rank(process_env(), process_cpu_budget(ranks_on_node));
   send_message(0, protocol::Ready{});
   for (;;) {
     const auto received = receive_message_sleeping(0, std::chrono::microseconds(50));

@@ -57,11 +57,33 @@ TEST(DeviceBinding, ChooseDevice) {
 }
 
 TEST(DeviceBinding, CpuThreadsPerRank) {
-  EXPECT_EQ(cpu_threads_per_rank(env_of({}), 16), 16);
-  EXPECT_EQ(cpu_threads_per_rank(env_of({{"OMPI_COMM_WORLD_LOCAL_SIZE", "4"}}), 16), 4);
-  EXPECT_EQ(cpu_threads_per_rank(env_of({{"SLURM_NTASKS_PER_NODE", "3"}}), 2), 1);  // at least 1
-  EXPECT_THROW(cpu_threads_per_rank(env_of({{"OMPI_COMM_WORLD_LOCAL_SIZE", "0"}}), 8), InputError);
-  EXPECT_THROW(cpu_threads_per_rank(env_of({{"SLURM_NTASKS_PER_NODE", "2(x3)"}}), 8), InputError);
+  // Unbound ranks share the machine: 16 CPUs / 4 ranks; 2 CPUs / 3 ranks -> at least 1.
+  EXPECT_EQ(cpu_threads_per_rank(env_of({}), CpuBudget{16, 16, 4}), 4);
+  EXPECT_EQ(cpu_threads_per_rank(env_of({}), CpuBudget{2, 2, 3}), 1);
+  EXPECT_EQ(cpu_threads_per_rank(env_of({}), CpuBudget{16, 16, 1}), 16);
+  // Bound by the launcher to 4 of 16 CPUs: those 4 are this rank's, whatever the rank count.
+  EXPECT_EQ(cpu_threads_per_rank(env_of({}), CpuBudget{16, 4, 4}), 4);
+  // The launcher's variables no longer decide (srun --mpi=pmix sets neither).
+  EXPECT_EQ(cpu_threads_per_rank(env_of({{"OMPI_COMM_WORLD_LOCAL_SIZE", "1"}}),
+                                 CpuBudget{2, 2, 3}),
+            1);
+  // OMP_NUM_THREADS, when set, wins; a bad value is an input error naming it.
+  EXPECT_EQ(cpu_threads_per_rank(env_of({{"OMP_NUM_THREADS", "3"}}), CpuBudget{2, 2, 3}), 3);
+  EXPECT_EQ(cpu_threads_per_rank(env_of({{"OMP_NUM_THREADS", "2,1"}}), CpuBudget{8, 8, 1}), 2);
+  try {
+    cpu_threads_per_rank(env_of({{"OMP_NUM_THREADS", "0"}}), CpuBudget{8, 8, 1});
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("OMP_NUM_THREADS='0'"), std::string::npos);
+  }
+}
+
+TEST(DeviceBinding, ProcessCpuBudget) {
+  const CpuBudget cpus = process_cpu_budget(3);
+  EXPECT_EQ(cpus.online_cpus, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  EXPECT_GE(cpus.affinity_cpus, 1);
+  EXPECT_LE(cpus.affinity_cpus, cpus.online_cpus);
+  EXPECT_EQ(cpus.ranks_on_node, 3);
 }
 
 bool wait_for(const StopSignalWatcher& w) {
