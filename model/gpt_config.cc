@@ -39,19 +39,15 @@ void validate_gpt_config(const GptConfig& c, int tp, const std::string& where) {
   }
 }
 
-int64_t gpt_num_params_embedding(const GptConfig& c) {
-  return static_cast<int64_t>(c.vocab) * c.d_model + static_cast<int64_t>(c.n_ctx) * c.d_model;
-}
-
-int64_t gpt_num_params_non_embedding(const GptConfig& c) {
-  const int64_t C = c.d_model, F = c.d_ff;
-  const int64_t per_layer =
-      2 * C + (3 * C * C + 3 * C) + (C * C + C) + 2 * C + (F * C + F) + (C * F + C);
-  return c.n_layer * per_layer + 2 * C;
-}
-
-int64_t gpt_num_params_total(const GptConfig& c) {
-  return gpt_num_params_embedding(c) + gpt_num_params_non_embedding(c);
+GptParamCounts gpt_param_counts(const GptConfig& c) {
+  const int64_t L = c.n_layer, C = c.d_model, F = c.d_ff;
+  GptParamCounts p;
+  p.non_embedding = L * (4 * C * C + 2 * C * F);  // qkv 3C^2, attention projection C^2, fc, fc proj
+  p.embedding = static_cast<int64_t>(c.vocab) * C + static_cast<int64_t>(c.n_ctx) * C;
+  // Per layer, besides the matrices: ln1 w,b (2C), qkv bias (3C), projection bias (C), ln2 w,b
+  // (2C), fc bias (F), fc projection bias (C) = 9C + F; then the final LayerNorm (2C).
+  p.total = p.non_embedding + L * (9 * C + F) + p.embedding + 2 * C;
+  return p;
 }
 
 }  // namespace ss::model

@@ -23,11 +23,14 @@ struct GptConfig {
 // config file and point) and starts the message.
 void validate_gpt_config(const GptConfig& cfg, int tp, const std::string& where);
 
-// Exact parameter count of the whole (tp = 1) model, tied unembedding counted once:
-// V*C + T*C + L*(2C + 3C*C+3C + C*C+C + 2C + F*C+F + C*F+C) + 2C.
-int64_t gpt_num_params_total(const GptConfig& cfg);
-// Embedding parameters (wte + wpe) and the rest; Kaplan's N is the latter.
-int64_t gpt_num_params_embedding(const GptConfig& cfg);
-int64_t gpt_num_params_non_embedding(const GptConfig& cfg);
+// Parameter counts of the whole (tp = 1) model: the one formula the grid, the store's runs
+// rows and the model's own buffers agree on (tests/runner/grid_test.cc ties them together).
+struct GptParamCounts {
+  int64_t non_embedding = 0;  // attention + MLP weight matrices (Kaplan's N): L (4 C^2 + 2 C F)
+  int64_t embedding = 0;      // wte + wpe: V C + n_ctx C
+  int64_t total = 0;          // every trainable scalar: biases and LayerNorms too; the
+                              // unembedding is tied to wte, so it adds nothing
+};
+GptParamCounts gpt_param_counts(const GptConfig& cfg);
 
 }  // namespace ss::model

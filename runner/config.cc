@@ -4,7 +4,6 @@
 #include "runner/config.h"
 
 #include <fmt/core.h>
-#include <openssl/evp.h>
 
 #include <toml++/toml.h>
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "model/io/sha256.h"
 #include "ss/error.h"
 
 namespace ss::runner {
@@ -480,17 +480,6 @@ std::int64_t tokenizer_vocab(const std::string& tokenizer) {
   return 0;
 }
 
-std::string sha256_hex(const std::string& bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("OpenSSL EVP_Digest(sha256) failed");
-  }
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
-}
-
 SweepSpec parse_sweep_spec(const std::string& text, const std::string& path) {
   toml::table root;
   try {
@@ -504,7 +493,7 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& path) {
   SweepSpec spec;
   spec.config_path = path;
   spec.config_text = text;
-  spec.config_hash = sha256_hex(text);
+  spec.config_hash = io::sha256_hex(text);
   TableReader top(path, root, "");
   top.reject_unknown_keys({"name", "data", "model", "tokens", "train", "parallel", "schedule"});
   spec.name = top.get_string("name", {}, std::filesystem::path(path).stem().string(), "");

@@ -99,8 +99,3 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& path);
 SweepSpec load_sweep_spec(const std::filesystem::path& path);
 
 }  // namespace ss::runner
-
-namespace ss::runner {
-// SHA-256 of `bytes` as 64 lowercase hex digits (OpenSSL); used for config and point keys.
-std::string sha256_hex(const std::string& bytes);
-}  // namespace ss::runner

@@ -1,6 +1,6 @@
-// Grid expansion and the per-point formulas (parameter counts, FLOPs, Kaplan ratio, memory).
-// Invariant: the formulas here are the ones documented in docs/config.md and grid.h; the exact
-// total must equal the trainer's real parameter count for the GPT-2 layout.
+// Grid expansion and the per-point formulas (FLOPs, Kaplan ratio, memory; parameter counts come
+// from model/gpt_config.h). Invariant: the formulas here are the ones documented in
+// docs/config.md and grid.h.
 #include "runner/grid.h"
 
 #include <fmt/core.h>
@@ -8,21 +8,15 @@
 #include <cmath>
 #include <set>
 
+#include "model/io/sha256.h"
 #include "ss/error.h"
 
 namespace ss::runner {
 
-ParamCounts count_parameters(const ModelShape& s, std::int64_t vocab) {
-  const std::int64_t d = s.d_model, ff = s.d_ff;
-  ParamCounts p;
-  // Weight matrices only: qkv (3 d^2) + attention projection (d^2) + fc and fc projection.
-  p.non_embedding = s.n_layer * (4 * d * d + 2 * d * ff);
-  p.embedding = vocab * d + s.n_ctx * d;
-  // Per layer, besides the matrices: ln1 w,b (2d), qkv bias (3d), proj bias (d), ln2 w,b (2d),
-  // fc bias (ff), fc proj bias (d) = 9d + ff. Plus the final LayerNorm (2d). The unembedding is
-  // tied to wte, so it adds nothing.
-  p.total = p.non_embedding + s.n_layer * (9 * d + ff) + p.embedding + 2 * d;
-  return p;
+model::GptConfig gpt_config_of(const ModelShape& s, std::int64_t vocab) {
+  return model::GptConfig{static_cast<int>(s.n_layer), static_cast<int>(s.d_model),
+                          static_cast<int>(s.n_head),  static_cast<int>(s.d_ff),
+                          static_cast<int>(s.n_ctx),   static_cast<int>(vocab)};
 }
 
 double training_flops(const ModelShape& s, std::int64_t non_embedding, double tokens) {
@@ -100,7 +94,7 @@ std::vector<Point> expand_grid(const SweepSpec& spec) {
   std::vector<Point> points;
   std::set<std::string> keys;
   for (const ModelShape& shape : spec.shapes) {
-    const ParamCounts params = count_parameters(shape, spec.vocab);
+    const ParamCounts params = model::gpt_param_counts(gpt_config_of(shape, spec.vocab));
     std::vector<double> lrs = spec.train.lr;
     if (spec.train.lr_rule == LrRule::kKaplan) {
       const double lr = kaplan_learning_rate(static_cast<double>(params.non_embedding));
@@ -151,7 +145,7 @@ std::vector<Point> expand_grid(const SweepSpec& spec) {
             p.kaplan_ratio = kaplan_ratio(static_cast<double>(tokens), n);
             p.kaplan_overfit = p.kaplan_ratio < 1.0;
             p.memory = estimate_memory(shape, spec.vocab, params.total, p.micro_batch, p.tp);
-            p.key = sha256_hex(point_canonical_text(p, spec)).substr(0, 16);
+            p.key = io::sha256_hex(point_canonical_text(p, spec)).substr(0, 16);
             if (!keys.insert(p.key).second) {
               fail(spec, spec.model_line,
                    fmt::format("two grid points are identical ({}, D = {}, batch_tokens = {}, "

@@ -9,20 +9,18 @@
 #include <string>
 #include <vector>
 
+#include "model/gpt_config.h"
 #include "runner/config.h"
 #include "store/records.h"
 #include "store/store.h"
 
 namespace ss::runner {
 
-// Parameter counts of a GPT-2-layout model (see docs/config.md for the formulas).
-struct ParamCounts {
-  std::int64_t non_embedding = 0;  // attention + MLP weight matrices (Kaplan's N)
-  std::int64_t embedding = 0;      // vocab*d_model + n_ctx*d_model
-  std::int64_t total = 0;          // every trainable scalar: biases, LayerNorms, tied unembedding
-};
+// A point's model shape as the model library takes it (the one conversion).
+model::GptConfig gpt_config_of(const ModelShape& shape, std::int64_t vocab);
 
-ParamCounts count_parameters(const ModelShape& shape, std::int64_t vocab);
+// Parameter counts: the model's own formula (model/gpt_config.h).
+using ParamCounts = model::GptParamCounts;
 
 // Training FLOPs: (6 N + 6 n_layer n_ctx d_model) * D (Kaplan's convention, N non-embedding).
 double training_flops(const ModelShape& shape, std::int64_t non_embedding, double tokens);

@@ -223,10 +223,7 @@ TrainResult train_point(const TrainJob& job, RunSink& sink, const TrainOptions& 
   if (job.cpu_threads > 0) model::cpu_set_threads(job.cpu_threads);
   const bool leader = dp_rank == 0 && tp_rank == 0;
 
-  const model::GptConfig cfg{
-      static_cast<int>(point.shape.n_layer), static_cast<int>(point.shape.d_model),
-      static_cast<int>(point.shape.n_head),  static_cast<int>(point.shape.d_ff),
-      static_cast<int>(point.shape.n_ctx),   static_cast<int>(point.vocab)};
+  const model::GptConfig cfg = gpt_config_of(point.shape, point.vocab);
   model::validate_gpt_config(cfg, static_cast<int>(point.tp), "point " + point.key);
   const int B = static_cast<int>(point.micro_batch);
   const int T = cfg.n_ctx;

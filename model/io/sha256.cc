@@ -47,6 +47,12 @@ std::string to_hex(const Sha256Digest& digest) {
   return hex;
 }
 
+std::string sha256_hex(std::string_view bytes) {
+  Sha256 h;
+  h.update(bytes.data(), bytes.size());
+  return to_hex(h.finish());
+}
+
 std::string sha256_file_hex(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("cannot open {} to hash it", path.string()));

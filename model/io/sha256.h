@@ -1,5 +1,6 @@
-// SHA-256 through OpenSSL's EVP interface: incremental hashing (checkpoint trailers,
-// prepare-data's input digests) and a whole-file helper. Digests print as lowercase hex.
+// SHA-256 through OpenSSL's EVP interface, the project's one SHA-256: incremental hashing
+// (checkpoint trailers, prepare-data's input digests), a whole-file and an in-memory helper
+// (config hashes and point keys). Digests print as lowercase hex.
 #pragma once
 
 #include <array>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
 struct evp_md_ctx_st;
 
@@ -29,6 +31,8 @@ class Sha256 {
 };
 
 std::string to_hex(const Sha256Digest& digest);
+// SHA-256 of `bytes` as 64 lowercase hex digits.
+std::string sha256_hex(std::string_view bytes);
 // SHA-256 of a file's bytes as hex (read in 1 MiB blocks).
 std::string sha256_file_hex(const std::filesystem::path& path);
 

@@ -29,8 +29,10 @@ TEST(Gpt, ParameterCountMatchesFormula) {
   const int64_t expect =
       V * C + T * C + L * (2 * C + 3 * C * C + 3 * C + C * C + C + 2 * C + F * C + F + C * F + C) +
       2 * C;
-  EXPECT_EQ(gpt_num_params_total(c), expect);
-  EXPECT_EQ(gpt_num_params_embedding(c) + gpt_num_params_non_embedding(c), expect);
+  const GptParamCounts counts = gpt_param_counts(c);
+  EXPECT_EQ(counts.total, expect);
+  EXPECT_EQ(counts.embedding, V * C + T * C);
+  EXPECT_EQ(counts.non_embedding, L * (4 * C * C + 2 * C * F));  // weight matrices only
   Gpt model(c, 1);
   EXPECT_EQ(static_cast<int64_t>(model.num_params()), expect);
 }

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "model/io/sha256.h"
 #include "runner/config.h"
 #include "ss/error.h"
 
@@ -62,14 +63,14 @@ store::CheckpointRecord write_checkpoint(const TrainJob& job, std::int64_t step,
   record.step = step;
   record.path = path.string();
   record.bytes = static_cast<std::int64_t>(text.size());
-  record.sha256 = sha256_hex(text);
+  record.sha256 = io::sha256_hex(text);
   return record;
 }
 
 // Returns (step, x) from a checkpoint, verifying size and checksum.
 std::pair<std::int64_t, double> read_checkpoint(const store::CheckpointRecord& record) {
   const std::string text = read_file(record.path);
-  if (static_cast<std::int64_t>(text.size()) != record.bytes || sha256_hex(text) != record.sha256) {
+  if (static_cast<std::int64_t>(text.size()) != record.bytes || io::sha256_hex(text) != record.sha256) {
     throw InputError(
         fmt::format("{}: checkpoint size/sha256 do not match the store; delete it "
                     "and its row to restart the run",

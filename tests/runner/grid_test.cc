@@ -4,6 +4,10 @@
 
 #include <set>
 
+#include <fmt/core.h>
+
+#include "model/comm_threads.h"
+#include "model/gpt.h"
 #include "runner/grid.h"
 #include "ss/error.h"
 #include "tests/store/temp_dir.h"
@@ -14,21 +18,69 @@ namespace {
 using ss::testing::TempDir;
 using ss::testing::write_text;
 
+ParamCounts counts_of(const ModelShape& shape, std::int64_t vocab) {
+  return model::gpt_param_counts(gpt_config_of(shape, vocab));
+}
+
 TEST(GridFormulas, Gpt2SmallParameterCounts) {
   // GPT-2 124M: 12 layers, d_model 768, d_ff 3072, 12 heads, n_ctx 1024, vocab 50257.
   const ModelShape shape{12, 768, 12, 3072, 1024};
-  const ParamCounts p = count_parameters(shape, 50257);
+  const ParamCounts p = counts_of(shape, 50257);
   EXPECT_EQ(p.non_embedding, 84'934'656);  // 12 * 12 * 768^2
   EXPECT_EQ(p.embedding, 50257 * 768 + 1024 * 768);
   EXPECT_EQ(p.total, 124'439'808);  // the published count of the Hugging Face gpt2 checkpoint
+  // The layout the model sizes its parameter buffer from (too large to allocate in a test).
+  std::int64_t layout_total = 0;
+  for (const auto& t : model::gpt_param_layout(gpt_config_of(shape, 50257), 1))
+    layout_total += static_cast<std::int64_t>(t.count);
+  EXPECT_EQ(layout_total, 124'439'808);
 }
 
 TEST(GridFormulas, NonStandardDff) {
   // n_layer (4 d^2 + 2 d d_ff) = 2 * (4 * 4096 + 2 * 64 * 100) = 2 * (16384 + 12800) = 58368.
-  const ParamCounts p = count_parameters({2, 64, 4, 100, 32}, 256);
+  const ParamCounts p = counts_of({2, 64, 4, 100, 32}, 256);
   EXPECT_EQ(p.non_embedding, 58'368);
   // + 2 * (9 * 64 + 100) + 256 * 64 + 32 * 64 + 2 * 64 = 1352 + 16384 + 2048 + 128.
   EXPECT_EQ(p.total, 58'368 + 1'352 + 16'384 + 2'048 + 128);
+}
+
+// The grid's counts (what plan prints and the store's runs rows hold) against the parameter
+// buffers the model really allocates: every tp rank's shard, sharded tensors summed over the
+// ranks and replicated ones counted once, for the tp = 1 model and for tp = 2 and 4.
+TEST(GridFormulas, ParamCountsMatchTheModelsBuffers) {
+  const std::vector<std::pair<ModelShape, std::int64_t>> shapes = {
+      {{2, 64, 4, 256, 64}, 256},   // d_ff = 4 d
+      {{2, 64, 4, 100, 32}, 256},   // d_ff != 4 d
+      {{3, 48, 4, 192, 16}, 300},   // 3 layers, odd vocab
+      {{1, 32, 4, 40, 8}, 50257}};  // GPT-2 vocab
+  for (const auto& [shape, vocab] : shapes) {
+    const model::GptConfig cfg = gpt_config_of(shape, vocab);
+    const ParamCounts grid = counts_of(shape, vocab);
+    for (int tp : {1, 2, 4}) {
+      SCOPED_TRACE(fmt::format("d_model {} d_ff {} vocab {} tp {}", shape.d_model, shape.d_ff,
+                               vocab, tp));
+      model::ThreadCommGroup group(tp);
+      std::int64_t total = 0, matrices = 0, embedding = 0;
+      for (int rank = 0; rank < tp; ++rank) {
+        model::ThreadComm comm(group, rank);
+        model::Gpt gpt(cfg, 1, tp > 1 ? &comm : nullptr);
+        std::int64_t rank_sum = 0;
+        for (const model::ParamTensor& t : gpt.layout()) {
+          const auto n = static_cast<std::int64_t>(t.count);
+          rank_sum += n;
+          if (rank == 0 || t.sharded) total += n;
+          const bool embed = t.name == "wte" || t.name == "wpe";
+          if (rank == 0 && embed) embedding += n;
+          if (t.weight_decay && !embed) matrices += n;
+        }
+        EXPECT_EQ(rank_sum, static_cast<std::int64_t>(gpt.num_params()));
+        EXPECT_EQ(gpt.params().size(), gpt.num_params());
+      }
+      EXPECT_EQ(total, grid.total);
+      EXPECT_EQ(matrices, grid.non_embedding);
+      EXPECT_EQ(embedding, grid.embedding);
+    }
+  }
 }
 
 TEST(GridFormulas, FlopsKaplanRatioAndMemory) {
