@@ -123,7 +123,7 @@ class TableReader {
   }
   double to_double(const std::string& key, const toml::node& node, double min_exclusive,
                    double max = HUGE_VAL) const {
-    if (!node.is_number()) fail(key, node, "is not a number");
+    if (!node.is_number()) fail(key, node, "is not a number; write one such as 0.5 or 1e-3");
     const double v =
         node.is_integer() ? static_cast<double>(**node.as_integer()) : **node.as_floating_point();
     if (!std::isfinite(v) || v <= min_exclusive) {
@@ -396,6 +396,27 @@ TokensSpec parse_tokens(TableReader& t) {
   return tokens;
 }
 
+// lr = {rule = "power", base = B, n_ref = N0, exponent = X}: every key required, base and n_ref
+// > 0, the exponent within [-2, 2] (a typo such as -25 would give absurd rates).
+LrPower parse_lr_power(TableReader& train, const toml::node& node) {
+  TableReader t(train.file(), *node.as_table(), train.name("lr"));
+  t.get_string("rule", {"power"}, std::nullopt, "");
+  LrPower rule;
+  const std::string how = "write lr = {rule = \"power\", base = 1e-2, n_ref = 1e4, exponent = -0.3}";
+  for (const char* key : {"base", "n_ref", "exponent"}) {
+    if (!t.has(key)) t.fail_missing(key, how);
+  }
+  rule.base = *t.get_double("base", 0);
+  rule.n_ref = *t.get_double("n_ref", 0);
+  const toml::node* exponent = t.find("exponent");
+  rule.exponent = t.to_double("exponent", *exponent, -HUGE_VAL);
+  if (std::abs(rule.exponent) > 2.0) {
+    t.fail("exponent", *exponent, "is out of range; it must be within [-2, 2]");
+  }
+  t.reject_unknown_keys({"rule", "base", "n_ref", "exponent"});
+  return rule;
+}
+
 TrainSpec parse_train(TableReader& t) {
   TrainSpec train;
   if (!t.has("batch_tokens")) t.fail_missing("batch_tokens", "add batch_tokens = <tokens/step>");
@@ -409,6 +430,9 @@ TrainSpec parse_train(TableReader& t) {
   if (lr->is_string()) {
     t.get_string("lr", {"kaplan"}, std::nullopt, "");
     train.lr_rule = LrRule::kKaplan;
+  } else if (lr->is_table() && lr->as_table()->contains("rule")) {
+    train.lr_rule = LrRule::kPower;
+    train.lr_power = parse_lr_power(t, *lr);
   } else {
     for (const auto& v : t.get_axis<double>("lr", 0)) train.lr.push_back(v.value);
   }
@@ -472,6 +496,19 @@ void check_cross_rules(const SweepSpec& spec, TableReader& parallel, int tp_line
 
 double kaplan_learning_rate(double n_params) {
   return 0.003239 - 0.0001395 * std::log(n_params);
+}
+
+std::vector<double> learning_rates(const TrainSpec& train, double n_params) {
+  switch (train.lr_rule) {
+    case LrRule::kKaplan:
+      return {kaplan_learning_rate(n_params)};
+    case LrRule::kPower:
+      return {train.lr_power.base *
+              std::pow(n_params / train.lr_power.n_ref, train.lr_power.exponent)};
+    case LrRule::kFixed:
+      break;
+  }
+  return train.lr;
 }
 
 std::int64_t tokenizer_vocab(const std::string& tokenizer) {

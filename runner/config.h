@@ -31,6 +31,14 @@ enum class TokenMode {
 enum class LrRule {
   kFixed,   // the listed learning rates
   kKaplan,  // lr(N) = 0.003239 - 0.0001395 ln N (Kaplan et al. 2020, eq. D.1), N non-embedding
+  kPower,   // lr(N) = base * (N / n_ref)^exponent (LrPower), N non-embedding
+};
+
+// lr = {rule = "power", base, n_ref, exponent}: one learning rate per model size.
+struct LrPower {
+  double base = 0;      // lr at N = n_ref
+  double n_ref = 0;     // reference non-embedding size
+  double exponent = 0;  // usually negative: larger models take smaller steps
 };
 
 struct DataSpec {
@@ -53,6 +61,7 @@ struct TrainSpec {
   std::int64_t micro_batch = 0;            // sequences per micro step (per dp rank)
   LrRule lr_rule = LrRule::kFixed;
   std::vector<double> lr;  // kFixed only
+  LrPower lr_power;        // kPower only
   std::optional<std::int64_t> warmup_steps;
   std::optional<double> warmup_fraction;  // of the point's steps
   double lr_min_ratio = 0.1;              // cosine decay ends at lr * lr_min_ratio
@@ -89,6 +98,10 @@ struct SweepSpec {
 
 // Kaplan's learning-rate rule of non-embedding N.
 double kaplan_learning_rate(double n_params);
+
+// The learning rates of a shape with non-embedding size N under the spec's rule: the listed
+// values (kFixed), or the one value of the Kaplan or power rule.
+std::vector<double> learning_rates(const TrainSpec& train, double n_params);
 
 // Vocabulary of a tokenizer name ("bytes" 256, "gpt2" 50257); 0 when unknown.
 std::int64_t tokenizer_vocab(const std::string& tokenizer);

@@ -95,16 +95,13 @@ std::vector<Point> expand_grid(const SweepSpec& spec) {
   std::set<std::string> keys;
   for (const ModelShape& shape : spec.shapes) {
     const ParamCounts params = model::gpt_param_counts(gpt_config_of(shape, spec.vocab));
-    std::vector<double> lrs = spec.train.lr;
-    if (spec.train.lr_rule == LrRule::kKaplan) {
-      const double lr = kaplan_learning_rate(static_cast<double>(params.non_embedding));
-      if (!(lr > 0)) {
-        fail(spec, spec.model_line,
-             fmt::format("train.lr = \"kaplan\" gives lr = {} <= 0 for N = {} ({}); give a "
-                         "fixed lr for models this large",
-                         lr, params.non_embedding, shape_text(shape)));
-      }
-      lrs = {lr};
+    const std::vector<double> lrs =
+        learning_rates(spec.train, static_cast<double>(params.non_embedding));
+    if (spec.train.lr_rule == LrRule::kKaplan && !(lrs.front() > 0)) {
+      fail(spec, spec.model_line,
+           fmt::format("train.lr = \"kaplan\" gives lr = {} <= 0 for N = {} ({}); give a "
+                       "fixed lr for models this large",
+                       lrs.front(), params.non_embedding, shape_text(shape)));
     }
     for (std::int64_t tokens : tokens_for_shape(spec, shape, params)) {
       for (std::int64_t batch : spec.train.batch_tokens) {

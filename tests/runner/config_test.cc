@@ -151,6 +151,41 @@ TEST_F(ConfigTest, KaplanLearningRateRule) {
   EXPECT_NEAR(kaplan_learning_rate(1e6), 0.003239 - 0.0001395 * 13.815511, 1e-9);
 }
 
+TEST_F(ConfigTest, PowerLearningRateRule) {
+  const SweepSpec spec =
+      load(edit("lr = 1e-3", "lr = {rule = \"power\", base = 1e-2, n_ref = 1e4, exponent = -0.5}"));
+  EXPECT_EQ(spec.train.lr_rule, LrRule::kPower);
+  // By hand: 1e-2 * (4e4 / 1e4)^-0.5 = 1e-2 / 2 = 5e-3; at n_ref the base itself.
+  ASSERT_EQ(learning_rates(spec.train, 4e4).size(), 1u);
+  EXPECT_NEAR(learning_rates(spec.train, 4e4)[0], 5e-3, 1e-15);
+  EXPECT_NEAR(learning_rates(spec.train, 1e4)[0], 1e-2, 1e-15);
+}
+
+TEST_F(ConfigTest, PowerLearningRateRuleErrors) {
+  const std::string good = "lr = {rule = \"power\", base = 1e-2, n_ref = 1e4, exponent = -0.5}";
+  auto with = [&](const std::string& lr) { return edit("lr = 1e-3", lr); };
+  expect_rejected(with("lr = {rule = \"cubic\", base = 1e-2, n_ref = 1e4, exponent = -0.5}"), 16,
+                  "train.lr.rule = \"cubic\" is not allowed; use one of power");
+  expect_rejected(with("lr = {rule = \"power\", n_ref = 1e4, exponent = -0.5}"), 16,
+                  "train.lr.base is missing");
+  expect_rejected(with("lr = {rule = \"power\", base = 1e-2, exponent = -0.5}"), 16,
+                  "train.lr.n_ref is missing");
+  expect_rejected(with("lr = {rule = \"power\", base = 1e-2, n_ref = 1e4}"), 16,
+                  "train.lr.exponent is missing");
+  expect_rejected(with("lr = {rule = \"power\", base = -1e-2, n_ref = 1e4, exponent = -0.5}"),
+                  16, "train.lr.base = -0.01 is out of range; it must be > 0");
+  expect_rejected(with("lr = {rule = \"power\", base = 1e-2, n_ref = 0, exponent = -0.5}"), 16,
+                  "train.lr.n_ref = 0 is out of range; it must be > 0");
+  expect_rejected(with("lr = {rule = \"power\", base = 1e-2, n_ref = 1e4, exponent = -25}"), 16,
+                  "train.lr.exponent = -25 is out of range; it must be within [-2, 2]");
+  expect_rejected(with("lr = {rule = \"power\", base = 1e-2, n_ref = 1e4, exponent = \"x\"}"),
+                  16, "train.lr.exponent = \"x\" is not a number");
+  expect_rejected(
+      with("lr = {rule = \"power\", base = 1e-2, n_ref = 1e4, exponent = -0.5, bsae = 1}"), 16,
+      "train.lr.bsae = 1 is not a known key (did you mean base?)");
+  EXPECT_NO_THROW(load(with(good)));
+}
+
 TEST_F(ConfigTest, SyntaxErrorNamesTheLine) {
   expect_rejected(edit("d_model = [32, 64]", "d_model = [32, 64] x"), 8, "TOML syntax error");
 }

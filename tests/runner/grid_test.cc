@@ -2,6 +2,7 @@
 // modes (absolute, per-parameter, isoFLOP), deterministic order, and stable, unique keys.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 
 #include <fmt/core.h>
@@ -200,6 +201,20 @@ TEST_F(GridTest, KaplanLrOfHugeModelIsAnError) {
   EXPECT_EQ(expand(text).size(), 4u);
   text.replace(text.find("d_model = [128, 256]"), 20, "d_model = [65536]");
   EXPECT_THROW(expand(text), InputError);  // N = 12 * 4 * 65536^2 = 2e11: lr(N) < 0
+}
+
+TEST_F(GridTest, PowerLrRuleGivesEachShapeItsOwnRate) {
+  std::string text = sweep_text("absolute = [1e6]");
+  text.replace(text.find("lr = 6e-4"), 9,
+               "lr = {rule = \"power\", base = 1e-3, n_ref = 393216, exponent = -0.5}");
+  const auto points = expand(text);
+  ASSERT_EQ(points.size(), 4u);
+  // N: L2 d128 393216 (= n_ref), L2 d256 4 n_ref, L4 d128 2 n_ref, L4 d256 8 n_ref.
+  EXPECT_DOUBLE_EQ(points[0].lr, 1e-3);
+  EXPECT_DOUBLE_EQ(points[1].lr, 1e-3 / 2);  // 4^-0.5
+  EXPECT_DOUBLE_EQ(points[2].lr, 1e-3 / std::sqrt(2.0));
+  EXPECT_DOUBLE_EQ(points[3].lr, 1e-3 / std::sqrt(8.0));
+  EXPECT_NE(points[0].key, expand(sweep_text("absolute = [1e6]"))[0].key);  // lr is in the key
 }
 
 TEST_F(GridTest, KeysAreStableAndUnique) {
