@@ -25,7 +25,7 @@ struct ModelShape {
 enum class TokenMode {
   kAbsolute,  // D taken from the list
   kPerParam,  // D = ratio * N (non-embedding N)
-  kIsoflop,   // D = C / (6 N) for each budget C and each shape
+  kIsoflop,   // D = C / (6 N + 6 n_layer n_ctx d_model) for each budget C and each shape
 };
 
 enum class LrRule {

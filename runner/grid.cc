@@ -71,7 +71,11 @@ std::vector<std::int64_t> tokens_for_shape(const SweepSpec& spec, const ModelSha
   for (double v : spec.tokens.values) {
     double d = v;
     if (spec.tokens.mode == TokenMode::kPerParam) d = v * n;
-    if (spec.tokens.mode == TokenMode::kIsoflop) d = v / (6.0 * n);
+    // A budget is in the flops column's convention (attention included), so every run of
+    // one budget records flops = C and scalefit groups them into one isoFLOP profile.
+    if (spec.tokens.mode == TokenMode::kIsoflop) {
+      d = v / training_flops(shape, params.non_embedding, 1.0);
+    }
     const auto rounded = std::llround(d);
     if (rounded < 1) {
       fail(spec, spec.tokens.line,

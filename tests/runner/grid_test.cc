@@ -159,16 +159,20 @@ TEST_F(GridTest, PerParamTokens) {
 TEST_F(GridTest, IsoflopExpansion) {
   const auto points = expand(sweep_text("isoflop = [6e12, 6e13]"));
   ASSERT_EQ(points.size(), 8u);  // 4 shapes x 2 budgets
-  // D = C / (6 N): 6e12 / (6 * 393216) = 2543131.5 -> 2543132 (nearest).
-  EXPECT_EQ(points[0].tokens, 2'543'132);
-  EXPECT_EQ(points[1].tokens, 25'431'315);  // 6e13 / (6 * 393216) = 25431315.1
-  // n_layer 4, d 256: N = 3145728; 6e12 / (6 N) = 317891.4 -> 317891.
+  // D = C / (6 N + 6 n_layer n_ctx d): L2 d128 n_ctx 128, N = 393216:
+  // 6e12 / (2359296 + 196608) = 2347506.0 -> 2347506 (nearest).
+  EXPECT_EQ(points[0].tokens, 2'347'506);
+  EXPECT_EQ(points[1].tokens, 23'475'060);  // 6e13 / 2555904 = 23475060.1
+  // Every run of a budget records its budget as FLOPs (up to rounding D).
+  EXPECT_NEAR(points[0].flops, 6e12, 6e12 * 1e-6);
+  // n_layer 4, d 256: N = 3145728; 6e12 / (6 N + 6 * 4 * 128 * 256) = 305175.8 -> 305176.
   EXPECT_EQ(points[6].shape.d_model, 256);
-  EXPECT_EQ(points[6].tokens, 317'891);
+  EXPECT_EQ(points[6].tokens, 305'176);
+  EXPECT_NEAR(points[6].flops, 6e12, 6e12 * 1e-6);
 }
 
 TEST_F(GridTest, IsoflopRatioWindowFiltersAndAnEmptyGridIsAnError) {
-  // D/N for 6e12 = 1e12 / N^2: 6.47 (L2 d128), 0.40 (L2 d256), 1.62 (L4 d128), 0.10 (L4 d256).
+  // D/N for 6e12: 5.97 (L2 d128), 0.39 (L2 d256), 1.49 (L4 d128), 0.097 (L4 d256).
   const auto kept = expand(sweep_text("isoflop = [6e12]\nmin_ratio = 0.3\nmax_ratio = 2"));
   ASSERT_EQ(kept.size(), 2u);
   EXPECT_EQ(kept[0].shape.d_model, 256);
