@@ -1,11 +1,12 @@
-// `scalesweep status DB`: every run grouped by status with its progress and losses, then the
-// summary. Read-only: never creates, migrates or locks the store for writing.
+// `scalesweep status DB`: every run grouped by status with its progress and losses (a running
+// point: who holds its lease, with the Slurm job/step and node), then the summary. Read-only: never creates, migrates or locks the store for writing.
 #include "runner/cli_status.h"
 
 #include <fmt/core.h>
 
 #include <memory>
 
+#include "runner/lease_owner.h"
 #include "store/store.h"
 
 namespace ss::runner {
@@ -38,13 +39,17 @@ void run_status(const StatusOptions& options) {
     filter.status = status;
     const auto runs = db.list_runs(filter);
     if (runs.empty()) continue;
+    const double now = store::unix_now();
     fmt::print("{} ({})\n", status, runs.size());
     fmt::print("  {:>5} {:>5} {:<16} {:>10} {:>12} {:>15} {:>7} {:>10} {:>10} {:>10} {:>4} {}\n",
                "run", "index", "point", "N", "D", "step/steps", "tokens%", "best_val", "final_val",
                "final_trn", "try", "note");
     for (const auto& r : runs) {
       std::string note;
-      if (r.lease_owner) note = "lease " + *r.lease_owner;
+      if (r.lease_owner) {
+        note = fmt::format("lease: {}, expires in {:.0f}s", describe_owner(*r.lease_owner),
+                           r.lease_expires.value_or(now) - now);
+      }
       if (r.diverged_step) note = fmt::format("diverged at step {}", *r.diverged_step);
       if (r.error) note += (note.empty() ? "" : "; ") + *r.error;
       fmt::print(

@@ -14,6 +14,7 @@
 #include "model/io/shard.h"
 #include "runner/config.h"
 #include "runner/grid.h"
+#include "runner/lease_owner.h"
 #include "runner/signals.h"
 #include "runner/store_sink.h"
 #include "runner/trainer.h"
@@ -29,7 +30,7 @@ struct TrainOptionsCli {
   std::string point;
   std::string store;
   std::string journal = "wal";
-  double lease_seconds = 600;
+  double lease_seconds = kDefaultLeaseSeconds;
   int threads = 0;
   double progress_seconds = 2;
 };
@@ -77,12 +78,6 @@ void check_shard(const std::string& path, const char* role, std::int64_t vocab, 
   }
 }
 
-std::string lease_owner() {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown");
-  return fmt::format("train:{}:{}", host, static_cast<long>(getpid()));
-}
-
 int train_command(const TrainOptionsCli& options) {
   // First, so every thread created later (OpenMP/BLAS) inherits the blocked signal mask.
   const StopSignalWatcher signals;
@@ -116,14 +111,17 @@ int train_command(const TrainOptionsCli& options) {
                existing.status, options.store);
     return 0;
   }
-  const std::string owner = lease_owner();
-  db.expire_leases();
+  const LeaseOwner self = this_process_owner("train", process_env());
+  const std::string owner = self.to_string();
+  const auto leases = reclaim_dead_leases(db, self, registration.sweep_id);
   const auto claimed = db.claim_point(owner, options.lease_seconds, filter);
   if (!claimed) {
-    throw InputError(
-        fmt::format("point {} ({}) is being trained by {} (lease live); wait for it "
-                    "or for its lease to expire",
-                    point.index, point.key, existing.lease_owner.value_or("another job")));
+    std::string holder = existing.lease_owner.value_or("another job");
+    for (const auto& lease : leases.live) {
+      if (lease.run_id == existing.id) holder = describe_live_lease(lease);
+    }
+    throw InputError(fmt::format("point {} ({}) is being trained: {}; wait for it or for its lease to expire",
+                                 point.index, point.key, holder));
   }
 
   TrainJob job;

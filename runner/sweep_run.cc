@@ -72,7 +72,8 @@ struct ActiveRun {
 class Coordinator {
  public:
   Coordinator(const SweepRunOptions& options, const SweepSpec& spec, store::Store& db,
-              std::int64_t sweep_id, int world_size, const StopSignalWatcher& signals)
+              std::int64_t sweep_id, int world_size, const StopSignalWatcher& signals,
+              LeaseOwner self)
       : options_(options),
         spec_(spec),
         db_(db),
@@ -80,8 +81,8 @@ class Coordinator {
         world_size_(world_size),
         signals_(signals),
         scheduler_(worker_ranks(world_size)),
-        owner_(fmt::format("{}:{}:{}", host_name(), ::getpid(),
-                           static_cast<long long>(store::unix_now() * 1000))) {}
+        self_(std::move(self)),
+        owner_(self_.to_string()) {}
 
   int run() {
     wait_for_ready();
@@ -161,11 +162,6 @@ class Coordinator {
     for (int r = 1; r < world_size; ++r) ranks.push_back(r);
     return ranks;
   }
-  static std::string host_name() {
-    char name[256] = {};
-    if (gethostname(name, sizeof(name) - 1) != 0) return "host";
-    return name;
-  }
 
   // Every worker reports Ready once it has parsed the config and built the grid.
   void wait_for_ready() {
@@ -181,9 +177,9 @@ class Coordinator {
     }
   }
 
-  // Pending points of the sweep (after expiring stale leases) into the scheduler.
+  // Pending points of the sweep (after taking back expired and dead leases) into the scheduler.
   void refresh_pending() {
-    db_.expire_leases();
+    live_leases_ = reclaim_dead_leases(db_, self_, sweep_id_).live;
     store::RunFilter filter;
     filter.sweep_id = sweep_id_;
     filter.status = store::kStatusPending;
@@ -394,12 +390,21 @@ class Coordinator {
         rate > 0 ? fmt::format("{:.0f}s", remaining / rate) : std::string("unknown");
     fmt::print(
         "progress: {} done, {} running ({} here), {} pending, {} failed, {} diverged of {}; "
-        "{:.0f} tokens/s; elapsed {:.0f}s; ETA {}\n",
+        "{:.0f} tokens/s; elapsed {:.0f}s; ETA {}{}\n",
         s.runs_by_status.at(store::kStatusDone), s.runs_by_status.at(store::kStatusRunning),
         active_.size(), s.runs_by_status.at(store::kStatusPending),
         s.runs_by_status.at(store::kStatusFailed), s.runs_by_status.at(store::kStatusDiverged),
-        s.runs_total, tokens_per_s, elapsed, eta);
+        s.runs_total, tokens_per_s, elapsed, eta, waiting_text(s));
     std::fflush(stdout);
+  }
+
+  // While this job idles on points other jobs lease: which lease, and when it expires.
+  std::string waiting_text(const store::StatusSummary& s) const {
+    if (live_leases_.empty() || s.runs_by_status.at(store::kStatusPending) > 0) return "";
+    return fmt::format("; waiting for {}{}", describe_live_lease(live_leases_.front()),
+                       live_leases_.size() > 1
+                           ? fmt::format(" (and {} more)", live_leases_.size() - 1)
+                           : std::string());
   }
 
   const SweepRunOptions& options_;
@@ -409,7 +414,9 @@ class Coordinator {
   int world_size_;
   const StopSignalWatcher& signals_;
   Scheduler scheduler_;
+  LeaseOwner self_;
   std::string owner_;
+  std::vector<LiveLease> live_leases_;
   std::unordered_map<std::int64_t, store::RunRecord> known_;
   std::map<std::uint64_t, ActiveRun> active_;
   std::vector<store::MetricRow> metric_buffer_;
@@ -486,12 +493,15 @@ int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
   const auto registration = register_sweep_points(*db, *spec, points);
   const auto sweep_id = registration.sweep_id;
   const auto added = registration.new_points;
-  const auto expired = db->expire_leases();
+  LeaseOwner self = this_process_owner("run", process_env());
+  const auto leases = reclaim_dead_leases(*db, self, sweep_id);
   fmt::print("scalesweep run: sweep {} ({} points, {} new), store {}, {} workers{}\n", spec->name,
              points.size(), added, options.store, world_size - 1,
-             expired > 0 ? fmt::format(", {} expired lease(s) reclaimed", expired) : "");
+             leases.reclaimed > 0
+                 ? fmt::format(", {} expired or dead lease(s) reclaimed", leases.reclaimed)
+                 : "");
   std::fflush(stdout);
-  Coordinator coordinator(options, *spec, *db, sweep_id, world_size, signals);
+  Coordinator coordinator(options, *spec, *db, sweep_id, world_size, signals, std::move(self));
   return after_startup([&] { return coordinator.run(); });
 }
 

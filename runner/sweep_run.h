@@ -23,6 +23,7 @@
 
 #include <string>
 
+#include "runner/lease_owner.h"
 #include "runner/signals.h"
 #include "runner/worker_sink.h"
 
@@ -32,7 +33,7 @@ struct SweepRunOptions {
   std::string config;                // sweep file (TOML)
   std::string store;                 // SQLite store path
   std::string journal = "wal";       // wal | delete
-  double lease_seconds = 300;        // lease length; renewed every lease/3
+  double lease_seconds = kDefaultLeaseSeconds;  // lease length; renewed every lease/3
   int gpus_per_node = 0;             // 0: CPU backend on every worker
   int ranks_per_gpu = 1;             // ranks sharing one GPU (packing small models)
   double summary_seconds = 30;       // period of the progress summary line

@@ -1,0 +1,311 @@
+#!/usr/bin/python3
+"""Slurm tests (CTest label `slurm`): slurm/sweep.sbatch and `scalesweep run` on a real local
+Slurm (../shared/slurm-local/start-local-slurm.sh, started by the `slurm.start` fixture with 2
+fake nodes). Every test submits real jobs with sbatch, waits for them, and checks the real
+SQLite store with the sqlite3 module: statuses, one metric row per step, final losses.
+
+Run one test: slurm_test.py SlurmSweep.test_preemption_requeues_and_resumes
+Environment: SCALESWEEP (the binary), SS_REPO (the repository root).
+"""
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+import unittest
+
+REPO = os.environ.get("SS_REPO", os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+SCALESWEEP = os.environ.get("SCALESWEEP", os.path.join(REPO, "build", "scalesweep"))
+TEMPLATE = os.path.join(REPO, "slurm", "sweep.sbatch")
+SLURM_LOCAL = os.environ.get(
+    "SS_SLURM_LOCAL", os.path.join(REPO, "..", "shared", "slurm-local", "start-local-slurm.sh"))
+
+# 4 points (n_layer 1, 2 x d_model 32, 48), checkpoints every 10 steps.
+CONFIG = """name = "slurmtest"
+[data]
+tokenizer = "bytes"
+train = "{data}/train.bin"
+val = "{data}/val.bin"
+[model]
+family = "gpt2"
+n_layer = [1, 2]
+d_model = [32, 48]
+d_head = 16
+n_ctx = 64
+[tokens]
+absolute = [{tokens}]
+[train]
+batch_tokens = 2048
+micro_batch = 16
+lr = 1e-2
+warmup_fraction = 0.05
+lr_min_ratio = 0.1
+weight_decay = 0.1
+grad_clip = 1.0
+seeds = [1]
+[parallel]
+dp = 1
+tp = 1
+[schedule]
+eval_interval = 20
+eval_tokens = 4096
+checkpoint_interval = 10
+keep_checkpoints = 2
+max_attempts = 3
+checkpoint_dir = "checkpoints"
+"""
+
+
+def run(cmd, timeout=120, check=True, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{cmd} exited {r.returncode}: {r.stderr.strip()}")
+    return r
+
+
+def job_fields(jid):
+    out = run(["scontrol", "show", "job", "-o", str(jid)], check=False).stdout
+    return dict(re.findall(r"(\w+)=(\S*)", out))
+
+
+def wait_for(predicate, timeout, what, step=0.25):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def write_corpus(directory):
+    """20 documents of deterministic pseudo-English (an LCG over a word list)."""
+    words = ("the of and to in a is that for it as was with be by on not he this are or his "
+             "from at which but have an they you were her she there been one all we their "
+             "sweep scaling law model token compute budget data loss").split()
+    x = 12345
+    os.makedirs(directory)
+    for doc in range(20):
+        out = []
+        for _ in range(4000):
+            x = (1103515245 * x + 12345) % 2**31
+            out.append(words[x % len(words)])
+        with open(os.path.join(directory, f"doc{doc:02d}.txt"), "w") as f:
+            f.write(" ".join(out) + ".\n")
+
+
+# The fake nodes share one host name, so Open MPI's shared-memory transport (vader) names its
+# segments alike on both "nodes" and crashes (SIGSEGV in mca_btl_vader_poll_handle_frag); on a
+# real cluster each node has its own host. Jobs spanning the fake nodes use TCP.
+TWO_NODE_ENV = {"OMPI_MCA_btl": "self,tcp"}
+
+
+class SlurmSweep(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="ss-slurm-")
+        write_corpus(os.path.join(self.dir, "raw"))
+        run([SCALESWEEP, "prepare-data", "--input", os.path.join(self.dir, "raw"), "--tokenizer",
+             "bytes", "--out", os.path.join(self.dir, "bytes"), "--val-fraction", "0.1"])
+        self.env = dict(os.environ, OMP_NUM_THREADS="1", SCALESWEEP=SCALESWEEP,
+                        SCALESWEEP_ARGS="--summary-seconds 2")
+        self.jobs = []
+
+    def tearDown(self):
+        for jid in self.jobs:
+            run(["scancel", str(jid)], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ---- helpers ----------------------------------------------------------------------------
+    def config(self, tokens, name="sweep.toml"):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(CONFIG.format(data=os.path.join(self.dir, "bytes"), tokens=tokens))
+        return path
+
+    def sbatch(self, *args, script=TEMPLATE, env=None):
+        r = run(["sbatch", "--parsable", "--chdir", self.dir, "-o",
+                 os.path.join(self.dir, "job-%j.out"), *args[:-2], script, *args[-2:]],
+                env=env or self.env)
+        jid = int(r.stdout.strip().split(";")[0])
+        self.jobs.append(jid)
+        return jid
+
+    def wait_job(self, jid, timeout=240):
+        r = run(["bash", SLURM_LOCAL, "wait", str(jid)], timeout=timeout, check=False)
+        return r.returncode
+
+    def log(self, jid):
+        with open(os.path.join(self.dir, f"job-{jid}.out")) as f:
+            return f.read()
+
+    def db(self, store):
+        if not os.path.exists(store):
+            raise sqlite3.OperationalError(f"{store}: no such file yet")
+        return sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+
+    def checkpoints(self, store):
+        """Checkpoint rows so far (0 while the store or its schema does not exist yet)."""
+        try:
+            return self.db(store).execute("SELECT count(*) FROM checkpoints").fetchone()[0]
+        except sqlite3.Error:
+            return 0
+
+    def assert_all_done_one_row_per_step(self, store):
+        con = self.db(store)
+        runs = con.execute("SELECT id, status, steps FROM runs").fetchall()
+        self.assertEqual(len(runs), 4)
+        for run_id, status, steps in runs:
+            self.assertEqual(status, "done", f"run {run_id}")
+            rows, distinct, lo, hi = con.execute(
+                "SELECT count(*), count(DISTINCT step), min(step), max(step) FROM metrics "
+                "WHERE run = ?", (run_id,)).fetchone()
+            self.assertEqual((rows, distinct), (steps, steps), f"run {run_id}")
+            self.assertEqual((lo, hi), (1, steps), f"run {run_id}")
+        return con
+
+    def final_losses(self, store):
+        con = self.db(store)
+        return {p: (t, v) for p, t, v in con.execute(
+            "SELECT point, final_train_loss, final_val_loss FROM runs ORDER BY point")}
+
+    def requeue_now(self, jid, restarts):
+        """Waits until the job is pending again after `restarts` requeues and starts it at once
+        (the local Slurm otherwise holds a requeued job for cred_expire + 1 = 21 s)."""
+        wait_for(lambda: job_fields(jid).get("Restarts") == str(restarts) and
+                 job_fields(jid).get("JobState") == "PENDING", 90, f"job {jid} requeued")
+        run(["scontrol", "update", f"JobId={jid}", "StartTime=now"])
+
+    # ---- tests ------------------------------------------------------------------------------
+    def test_sbatch_sweep_all_done(self):
+        store = os.path.join(self.dir, "results.db")
+        jid = self.sbatch("--ntasks-per-node=3", self.config(40960), store)
+        self.assertEqual(self.wait_job(jid), 0, self.log(jid))
+        self.assert_all_done_one_row_per_step(store)
+        self.assertIn("sweep exited 0", self.log(jid))
+
+    def test_two_nodes_ranks_on_both_with_their_gpus(self):
+        # A wrapper records where each rank ran and which GPUs it saw, then runs scalesweep.
+        wrapper = os.path.join(self.dir, "wrap.sh")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/bash\necho \"$SLURMD_NODENAME $SLURM_PROCID $SLURM_LOCALID "
+                    f"$CUDA_VISIBLE_DEVICES\" >> {self.dir}/ranks.txt\nexec {SCALESWEEP} \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        env = dict(self.env, SCALESWEEP=wrapper, **TWO_NODE_ENV)
+        store = os.path.join(self.dir, "results.db")
+        jid = self.sbatch("--nodes=2", "--ntasks-per-node=2", "--gpus-per-task=1",
+                          self.config(20480), store, env=env)
+        self.assertEqual(self.wait_job(jid), 0, self.log(jid))
+        self.assert_all_done_one_row_per_step(store)
+        with open(os.path.join(self.dir, "ranks.txt")) as f:
+            ranks = [line.split() for line in f.read().splitlines()]
+        self.assertEqual(len(ranks), 4, ranks)
+        self.assertEqual({r[0] for r in ranks}, {"node1", "node2"}, ranks)
+        for node in ("node1", "node2"):
+            gpus = [r[3] for r in ranks if r[0] == node]
+            self.assertEqual(len(gpus), 2, ranks)
+            self.assertEqual(len(set(gpus)), 2, f"tasks on {node} share a GPU: {ranks}")
+
+    def test_preemption_requeues_and_resumes(self):
+        config = self.config(204800)  # 100 steps per point
+        # The uninterrupted reference.
+        ref = os.path.join(self.dir, "ref.db")
+        jid = self.sbatch("--ntasks-per-node=3", config, ref)
+        self.assertEqual(self.wait_job(jid), 0, self.log(jid))
+        # The same sweep, preempted once a checkpoint exists. A 600 s lease makes any lease
+        # wait visible in the time the second run takes.
+        store = os.path.join(self.dir, "results.db")
+        env = dict(self.env, SCALESWEEP_ARGS="--summary-seconds 2 --lease-seconds 600")
+        jid = self.sbatch("--ntasks-per-node=3", config, store, env=env)
+        wait_for(lambda: self.checkpoints(store) > 0, 120, "a first checkpoint")
+        # `scalesweep status` names the Slurm job, step and node holding each running point.
+        status = run([SCALESWEEP, "status", store]).stdout
+        self.assertRegex(status, rf"lease: Slurm job {jid} step 0 \(restart 0\) on node[12], "
+                                 r"run pid \d+ on \S+, expires in \d+s")
+        run(["scancel", "-b", "-s", "USR1", str(jid)])
+        self.requeue_now(jid, 1)
+        requeued = time.time()
+        self.assertEqual(self.wait_job(jid), 0, self.log(jid))
+        self.assertLess(time.time() - requeued, 120, "the requeued run waited on a lease")
+        log = self.log(jid)
+        self.assertIn("sweep exited 3", log)
+        self.assertIn("restart 1 on", log)
+        self.assertIn("state saved", log)
+        con = self.assert_all_done_one_row_per_step(store)
+        resumed = con.execute("SELECT count(*) FROM runs WHERE attempts > 1").fetchone()[0]
+        self.assertGreater(resumed, 0, "no point was interrupted")
+        self.assertEqual(self.final_losses(store), self.final_losses(ref))
+
+    def test_time_limit_ends_checkpointed_and_resubmission_finishes(self):
+        config = self.config(614400)  # 300 steps per point: longer than the signal's latest
+        store = os.path.join(self.dir, "results.db")
+        env = dict(self.env, MAX_RESTARTS="0")
+        # Slurm checks time limits about every 30 s: with -t 1 and a 58 s lead the signal comes
+        # 2-32 s after the start, the job is killed at 60 s.
+        jid = self.sbatch("--ntasks-per-node=3", "--time=1", "--signal=B:USR1@58", config, store,
+                          env=env)
+        self.assertEqual(self.wait_job(jid), 3, self.log(jid))
+        self.assertIn("USR1 received", self.log(jid))
+        con = self.db(store)
+        self.assertEqual(con.execute("SELECT count(*) FROM runs WHERE status = 'running'")
+                         .fetchone()[0], 0)
+        self.assertGreater(con.execute("SELECT count(*) FROM runs WHERE status = 'pending'")
+                           .fetchone()[0], 0)
+        jid = self.sbatch("--ntasks-per-node=3", config, store)
+        self.assertEqual(self.wait_job(jid), 0, self.log(jid))
+        self.assert_all_done_one_row_per_step(store)
+
+    def test_node_failure_requeues_and_resumes_from_checkpoints(self):
+        config = self.config(204800)
+        store = os.path.join(self.dir, "results.db")
+        jid = self.sbatch("--nodes=2", "--ntasks-per-node=2", config, store,
+                          env=dict(self.env, **TWO_NODE_ENV))
+        wait_for(lambda: self.checkpoints(store) > 1, 120, "checkpoints")
+        # SIGKILL every scalesweep process of this job on node2, as a node failure would.
+        killed = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    env = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
+                with open(f"/proc/{pid}/comm") as f:
+                    comm = f.read().strip()
+            except OSError:
+                continue
+            if (comm == "scalesweep" and env.get(b"SLURM_JOB_ID") == str(jid).encode() and
+                    env.get(b"SLURMD_NODENAME") == b"node2"):
+                os.kill(int(pid), signal.SIGKILL)
+                killed.append(pid)
+        self.assertEqual(len(killed), 2, "the job's two ranks on node2")
+        self.requeue_now(jid, 1)
+        requeued = time.time()
+        self.assertEqual(self.wait_job(jid), 0, self.log(jid))
+        self.assertLess(time.time() - requeued, 120, "the requeued run waited on a lease")
+        con = self.assert_all_done_one_row_per_step(store)
+        events = [t for (t,) in con.execute(
+            "SELECT text FROM events WHERE kind = 'lease_reclaimed'")]
+        resumed = con.execute(
+            "SELECT count(*) FROM runs WHERE attempts > 1").fetchone()[0]
+        self.assertGreater(resumed, 0)
+        # The points the dead ranks held were taken back at once (same job, next restart).
+        self.assertGreater(len(events), 0, "no lease taken back from the killed run")
+        for text in events:
+            self.assertIn("requeued", text)
+
+    def test_array_tasks_share_the_grid(self):
+        store = os.path.join(self.dir, "results.db")
+        config = self.config(40960)
+        # Register first, so the three tasks start on the same points.
+        run([SCALESWEEP, "plan", config, "--store", store], cwd=self.dir)
+        jid = self.sbatch("--array=0-2", "--ntasks-per-node=2", config, store)
+        for task in range(3):
+            self.assertEqual(self.wait_job(f"{jid}_{task}"), 0)
+        con = self.assert_all_done_one_row_per_step(store)
+        self.assertEqual(con.execute("SELECT max(attempts) FROM runs").fetchone()[0], 1,
+                         "a point was trained twice")
+
+
+if __name__ == "__main__":
+    unittest.main()
