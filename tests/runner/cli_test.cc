@@ -93,7 +93,7 @@ TEST_F(CliTest, StatusWorksWhileAWriterHoldsTheLock) {
   const Result after = scalesweep("status " + db.string());
   EXPECT_EQ(after.code, 0) << after.err;
   EXPECT_NE(after.out.find("running (1)"), std::string::npos) << after.out;
-  EXPECT_NE(after.out.find("lease job-1"), std::string::npos) << after.out;
+  EXPECT_NE(after.out.find("lease: job-1"), std::string::npos) << after.out;
 }
 
 TEST_F(CliTest, StoreJournalDelete) {

@@ -172,12 +172,12 @@ class SlurmSweep(unittest.TestCase):
         return {p: (t, v) for p, t, v in con.execute(
             "SELECT point, final_train_loss, final_val_loss FROM runs ORDER BY point")}
 
-    def requeue_now(self, jid, restarts):
-        """Waits until the job is pending again after `restarts` requeues and starts it at once
-        (the local Slurm otherwise holds a requeued job for cred_expire + 1 = 21 s)."""
-        wait_for(lambda: job_fields(jid).get("Restarts") == str(restarts) and
-                 job_fields(jid).get("JobState") == "PENDING", 90, f"job {jid} requeued")
-        run(["scontrol", "update", f"JobId={jid}", "StartTime=now"])
+    def wait_requeued(self, jid, restarts):
+        """Waits until the job was requeued `restarts` times. The local Slurm starts it again
+        cred_expire + 1 = 21 s later; `scontrol update StartTime=now` sooner fails now and then
+        with "Killing non-startable batch job: Job credential revoked"."""
+        wait_for(lambda: job_fields(jid).get("Restarts") == str(restarts), 90,
+                 f"job {jid} requeued")
 
     # ---- tests ------------------------------------------------------------------------------
     def test_sbatch_sweep_all_done(self):
@@ -226,7 +226,7 @@ class SlurmSweep(unittest.TestCase):
         self.assertRegex(status, rf"lease: Slurm job {jid} step 0 \(restart 0\) on node[12], "
                                  r"run pid \d+ on \S+, expires in \d+s")
         run(["scancel", "-b", "-s", "USR1", str(jid)])
-        self.requeue_now(jid, 1)
+        self.wait_requeued(jid, 1)
         requeued = time.time()
         self.assertEqual(self.wait_job(jid), 0, self.log(jid))
         self.assertLess(time.time() - requeued, 120, "the requeued run waited on a lease")
@@ -279,7 +279,7 @@ class SlurmSweep(unittest.TestCase):
                 os.kill(int(pid), signal.SIGKILL)
                 killed.append(pid)
         self.assertEqual(len(killed), 2, "the job's two ranks on node2")
-        self.requeue_now(jid, 1)
+        self.wait_requeued(jid, 1)
         requeued = time.time()
         self.assertEqual(self.wait_job(jid), 0, self.log(jid))
         self.assertLess(time.time() - requeued, 120, "the requeued run waited on a lease")

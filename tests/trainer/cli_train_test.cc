@@ -129,9 +129,10 @@ TEST_F(TrainCliTest, SigkillAfterACheckpointThenResumeIsBitIdentical) {
             0)
       << read_text(log);
 
-  // Kill -9 as soon as the store records a checkpoint; a short lease so the re-run can claim.
+  // Kill -9 as soon as the store records a checkpoint. The lease is long (600 s): the re-run
+  // must see that its holder's process is gone and take it back at once (runner/lease_owner.h).
   const pid_t pid = spawn_scalesweep({"train", kill_config.string(), "--point", "0", "--store",
-                                      kill_db.string(), "--lease-seconds", "1"},
+                                      kill_db.string(), "--lease-seconds", "600"},
                                      log);
   std::int64_t checkpoint_step = 0;
   const auto deadline = std::chrono::steady_clock::now() + 60s;
@@ -157,8 +158,6 @@ TEST_F(TrainCliTest, SigkillAfterACheckpointThenResumeIsBitIdentical) {
     ASSERT_EQ(run.status, store::kStatusRunning);  // killed mid-run
     ASSERT_LT(store.run_metrics(run.id).size(), 240u);
   }
-  std::this_thread::sleep_for(1100ms);  // let the dead process's lease expire
-
   ASSERT_EQ(run_scalesweep(
                 {"train", kill_config.string(), "--point", "0", "--store", kill_db.string()}, log),
             0)
