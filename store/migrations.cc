@@ -109,7 +109,7 @@ int migrate_schema(SQLite::Database& db, int target_version) {
   int version = read_schema_version(db);
   for (const Migration& step : migrations()) {
     if (step.from_version < version || step.from_version >= target_version) continue;
-    ImmediateTransaction transaction(db);
+    auto transaction = begin_immediate(db);
     // Another process may have migrated while we waited for the write lock: re-read.
     const int current = read_schema_version(db);
     if (current > step.from_version) {
@@ -121,7 +121,7 @@ int migrate_schema(SQLite::Database& db, int target_version) {
         prepare(db, "UPDATE meta SET value=? WHERE key='schema_version'");
     set_version.bind(1, std::to_string(step.from_version + 1));
     SS_SQL(set_version.exec());
-    transaction.commit();
+    SS_SQL(transaction.commit());
     version = step.from_version + 1;
   }
   return version;

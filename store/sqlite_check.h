@@ -6,6 +6,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
 
 #include <source_location>
 #include <stdexcept>
@@ -45,39 +46,16 @@ inline SQLite::Statement prepare(SQLite::Database& db, const char* sql,
                         [&] { return SQLite::Statement(db, sql); });
 }
 
-// BEGIN IMMEDIATE ... COMMIT, rolled back when destroyed uncommitted. IMMEDIATE takes the write
-// lock at the start (waiting up to busy_timeout), so two writers never deadlock on a lock upgrade
-// the way two DEFERRED transactions can (that would fail at once with "database is locked").
-class ImmediateTransaction {
- public:
-  explicit ImmediateTransaction(SQLite::Database& db,
-                                std::source_location where = std::source_location::current())
-      : db_(db), where_(where) {
-    run("BEGIN IMMEDIATE");
-  }
-  ImmediateTransaction(const ImmediateTransaction&) = delete;
-  ImmediateTransaction& operator=(const ImmediateTransaction&) = delete;
-  ~ImmediateTransaction() {
-    if (open_) {
-      try {
-        db_.exec("ROLLBACK");
-      } catch (...) {  // NOLINT: a destructor must not throw; SQLite rolls back on close anyway
-      }
-    }
-  }
-  void commit() {
-    run("COMMIT");
-    open_ = false;
-  }
-
- private:
-  void run(const char* sql) {
-    sqlite_checked(where_.file_name(), static_cast<int>(where_.line()), [&] { db_.exec(sql); });
-  }
-  SQLite::Database& db_;
-  std::source_location where_;
-  bool open_ = true;
-};
+// BEGIN IMMEDIATE: SQLiteCpp's Transaction (rolled back when destroyed uncommitted; commit it
+// with SS_SQL(transaction.commit())). IMMEDIATE takes the write lock at the start (waiting up to
+// busy_timeout), so two writers never deadlock on a lock upgrade the way two DEFERRED
+// transactions can (that would fail at once with "database is locked").
+inline SQLite::Transaction begin_immediate(
+    SQLite::Database& db, std::source_location where = std::source_location::current()) {
+  return sqlite_checked(where.file_name(), static_cast<int>(where.line()), [&] {
+    return SQLite::Transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
+  });
+}
 
 }  // namespace ss::store
 

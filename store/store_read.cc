@@ -1,6 +1,7 @@
 // The read queries of Store (status, analysis, resume). Invariant: reads never write; each is
 // a single SELECT (so, in WAL mode, a consistent snapshot while a writer is active).
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/VariadicBind.h>
 #include <nlohmann/json.hpp>
 
 #include "store/sqlite_check.h"
@@ -171,8 +172,7 @@ std::vector<CheckpointRecord> Store::latest_checkpoints(std::int64_t run_id, int
   auto s = prepare(db_,
                    "SELECT run, step, path, bytes, sha256, created FROM checkpoints WHERE run=? "
                    "ORDER BY step DESC LIMIT ?");
-  s.bind(1, run_id);
-  s.bind(2, limit > 0 ? limit : -1);
+  SQLite::bind(s, run_id, limit > 0 ? limit : -1);
   std::vector<CheckpointRecord> out;
   while (SS_SQL(s.executeStep())) {
     out.push_back({s.getColumn(0).getInt64(), s.getColumn(1).getInt64(), s.getColumn(2).getString(),
