@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,7 +18,7 @@
 #include "runner/grid.h"
 #include "runner/lease_owner.h"
 #include "runner/signals.h"
-#include "runner/store_sink.h"
+#include "runner/run_recorder.h"
 #include "runner/trainer.h"
 #include "ss/error.h"
 #include "ss/log.h"
@@ -78,22 +80,31 @@ void check_shard(const std::string& path, const char* role, std::int64_t vocab, 
   }
 }
 
-int train_command(const TrainOptionsCli& options) {
-  // First, so every thread created later (OpenMP/BLAS) inherits the blocked signal mask.
-  const StopSignalWatcher signals;
-  const store::JournalMode journal = store::parse_journal_mode(options.journal);
-  const SweepSpec spec = load_sweep_spec(options.config);
-  const std::vector<Point> points = expand_grid(spec);
-  const Point& point = find_point(points, options.point, options.config);
-  check_shard(spec.data.train, "train", point.vocab, point.shape.n_ctx, options.config);
-  check_shard(spec.data.val, "val", point.vocab, point.shape.n_ctx, options.config);
+// The training loop's reports go straight to the run's recorder; stop on SIGUSR1/SIGTERM.
+class RecorderSink final : public RunSink {
+ public:
+  RecorderSink(RunRecorder& recorder, const StopSignalWatcher& signals)
+      : recorder_(recorder), signals_(signals) {}
+  void on_metrics(std::span<const store::MetricRow> rows) override {
+    recorder_.add_metrics(rows);
+  }
+  void on_checkpoint(const store::CheckpointRecord& checkpoint) override {
+    recorder_.add_checkpoint(checkpoint);
+  }
+  bool stop_requested() override { return signals_.stop_requested(); }
 
-  store::StoreOptions store_options;
-  store_options.create_if_missing = true;
-  store_options.journal = journal;
-  store::Store db(options.store, store_options);
+ private:
+  RunRecorder& recorder_;
+  const StopSignalWatcher& signals_;
+};
+
+// Claims `point` in the store (registering the sweep first). nullopt: the point already ended
+// (a line says so); throws InputError when another sweep or a live lease holds it.
+std::optional<store::RunRecord> claim(store::Store& db, const SweepSpec& spec,
+                                      const std::vector<Point>& points, const Point& point,
+                                      const TrainOptionsCli& options, const LeaseOwner& self) {
+  const std::string owner = self.to_string();
   const auto registration = register_sweep_points(db, spec, points);
-
   store::RunFilter filter;
   filter.sweep_id = registration.sweep_id;
   filter.points = {point.key};
@@ -109,12 +120,10 @@ int train_command(const TrainOptionsCli& options) {
       existing.status == store::kStatusFailed) {
     fmt::print("point {} ({}) is already {} in {}: nothing to do\n", point.index, point.key,
                existing.status, options.store);
-    return 0;
+    return std::nullopt;
   }
-  const LeaseOwner self = this_process_owner("train", process_env());
-  const std::string owner = self.to_string();
   const auto leases = reclaim_dead_leases(db, self, registration.sweep_id);
-  const auto claimed = db.claim_point(owner, options.lease_seconds, filter);
+  auto claimed = db.claim_point(owner, options.lease_seconds, filter);
   if (!claimed) {
     std::string holder = existing.lease_owner.value_or("another job");
     for (const auto& lease : leases.live) {
@@ -123,19 +132,61 @@ int train_command(const TrainOptionsCli& options) {
     throw InputError(fmt::format("point {} ({}) is being trained: {}; wait for it or for its lease to expire",
                                  point.index, point.key, holder));
   }
+  return claimed;
+}
 
-  TrainJob job;
-  job.run_id = claimed->id;
-  job.attempt = claimed->attempts;
-  job.point = point;
-  job.data = spec.data;
-  job.schedule = spec.schedule;
+// The line that says how the run ended, and the exit code.
+int report_end(const Point& point, const TrainResult& result, const StopSignalWatcher& signals) {
+  const store::RunOutcome& o = result.outcome;
+  switch (result.end) {
+    case TrainEnd::kDone:
+      fmt::print(
+          "point {} done: {} steps, {} tokens, final train loss {:.4f}, val loss {:.4f}, "
+          "{:.1f} s\n",
+          point.index, o.step, o.tokens_seen, o.final_train_loss.value_or(0),
+          o.final_val_loss.value_or(0), o.wall_seconds);
+      return 0;
+    case TrainEnd::kDiverged:
+      fmt::print("point {} diverged at step {}\n", point.index,
+                 result.diverged_step.value_or(o.step));
+      return 0;
+    case TrainEnd::kStopped:
+      fmt::print(
+          "point {} stopped by signal {} at step {} (checkpoint written); run the same "
+          "command to resume\n",
+          point.index, signals.stop_signal(), o.step);
+      return kExitRequeue;
+  }
+  return 1;
+}
+
+int train_command(const TrainOptionsCli& options) {
+  // First, so every thread created later (OpenMP/BLAS) inherits the blocked signal mask.
+  const StopSignalWatcher signals;
+  const store::JournalMode journal = store::parse_journal_mode(options.journal);
+  const SweepSpec spec = load_sweep_spec(options.config);
+  const std::vector<Point> points = expand_grid(spec);
+  const Point& point = find_point(points, options.point, options.config);
+  check_shard(spec.data.train, "train", point.vocab, point.shape.n_ctx, options.config);
+  check_shard(spec.data.val, "val", point.vocab, point.shape.n_ctx, options.config);
+
+  store::StoreOptions store_options;
+  store_options.create_if_missing = true;
+  store_options.journal = journal;
+  store::Store db(options.store, store_options);
+  const LeaseOwner self = this_process_owner("train", process_env());
+  const std::string owner = self.to_string();
+  const auto claimed = claim(db, spec, points, point, options, self);
+  if (!claimed) return 0;
+
   const auto latest = db.latest_checkpoints(claimed->id, 1);
-  if (!latest.empty()) job.resume = latest.front();
+  TrainJob job = make_train_job(spec, point, claimed->id, claimed->attempts,
+                                latest.empty() ? std::nullopt : std::optional(latest.front()));
   job.cpu_threads = options.threads;
-
-  StoreSink sink(db, claimed->id, owner, options.lease_seconds, spec.schedule.keep_checkpoints,
-                 [&signals] { return signals.stop_requested(); });
+  RunRecorder recorder(db, claimed->id, owner,
+                       {options.lease_seconds, spec.schedule.keep_checkpoints,
+                        spec.schedule.max_attempts});
+  RecorderSink sink(recorder, signals);
   TrainOptions train_options;
   train_options.progress = true;
   train_options.progress_interval_s = options.progress_seconds;
@@ -148,42 +199,12 @@ int train_command(const TrainOptionsCli& options) {
   try {
     result = train_point(job, sink, train_options);
   } catch (const std::exception& e) {
-    const std::string status = db.mark_failed(claimed->id, e.what(), spec.schedule.max_attempts);
+    const std::string status = recorder.fail(e.what());
     log::error("run {}: {} (status now {})", claimed->id, e.what(), status);
     throw;
   }
-  switch (result.end) {
-    case TrainEnd::kDone: {
-      store::RunOutcome outcome;
-      outcome.step = result.step;
-      outcome.tokens_seen = result.tokens_seen;
-      outcome.final_train_loss = result.final_train_loss;
-      outcome.final_val_loss = result.final_val_loss;
-      outcome.best_train_loss = result.best_train_loss;
-      outcome.best_val_loss = result.best_val_loss;
-      outcome.wall_seconds = sink.last_wall_seconds();
-      db.mark_done(claimed->id, outcome);
-      fmt::print(
-          "point {} done: {} steps, {} tokens, final train loss {:.4f}, val loss {:.4f}, "
-          "{:.1f} s\n",
-          point.index, result.step, result.tokens_seen, result.final_train_loss.value_or(0),
-          result.final_val_loss.value_or(0), outcome.wall_seconds);
-      return 0;
-    }
-    case TrainEnd::kDiverged:
-      db.mark_diverged(claimed->id, result.diverged_step.value_or(result.step));
-      fmt::print("point {} diverged at step {}\n", point.index,
-                 result.diverged_step.value_or(result.step));
-      return 0;
-    case TrainEnd::kStopped:
-      db.release_point(claimed->id, owner);
-      fmt::print(
-          "point {} stopped by signal {} at step {} (checkpoint written); run the same "
-          "command to resume\n",
-          point.index, signals.stop_signal(), result.step);
-      return kExitRequeue;
-  }
-  return 1;
+  recorder.finish(result);
+  return report_end(point, result, signals);
 }
 
 }  // namespace

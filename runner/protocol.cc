@@ -1,4 +1,5 @@
-// Encoding and bounds-checked decoding of the runner's messages (format in protocol.h).
+// Encoding and bounds-checked decoding of the runner's messages (format in protocol.h): three
+// walks over each message's describe() list (minimum size, write, read).
 // Invariant: the Reader checks every read against the bytes left before touching memory, and
 // every count before allocating, so arbitrary input can only end in a ProtocolError.
 #include "runner/protocol.h"
@@ -7,7 +8,9 @@
 
 #include <bit>
 #include <cstring>
+#include <iterator>
 #include <type_traits>
+#include <utility>
 
 namespace ss::runner::protocol {
 namespace {
@@ -33,11 +36,6 @@ class Writer {
     const auto at = bytes_.size();
     bytes_.resize(at + s.size());
     if (!s.empty()) std::memcpy(bytes_.data() + at, s.data(), s.size());
-  }
-  template <typename T>
-  void put_optional(const std::optional<T>& v) {
-    put<std::uint8_t>(v ? 1 : 0);
-    if (v) put<T>(*v);
   }
   std::vector<std::byte>& bytes() { return bytes_; }
 
@@ -65,13 +63,6 @@ class Reader {
     std::string s(reinterpret_cast<const char*>(bytes_.data() + at_), n);
     at_ += n;
     return s;
-  }
-  template <typename T>
-  std::optional<T> get_optional(const char* what) {
-    const auto flag = get<std::uint8_t>(what);
-    if (flag > 1) fail(fmt::format("{}: optional flag {} is not 0 or 1", what, flag));
-    if (flag == 0) return std::nullopt;
-    return get<T>(what);
   }
   // A vector count whose items take at least min_item_bytes each: a count the remaining bytes
   // cannot hold is rejected before anything is allocated.
@@ -104,181 +95,126 @@ class Reader {
   std::size_t at_ = 0;
 };
 
-// ---- per-type payloads ------------------------------------------------------------------------
+// ---- the three walks over describe(): size bound, write, read -------------------------------
 
-void write_checkpoint_record(Writer& w, const store::CheckpointRecord& c) {
-  w.put<std::int64_t>(c.run);
-  w.put<std::int64_t>(c.step);
-  w.put_string(c.path);
-  w.put<std::int64_t>(c.bytes);
-  w.put_string(c.sha256);
-  w.put<double>(c.created);
-}
-store::CheckpointRecord read_checkpoint_record(Reader& r) {
-  store::CheckpointRecord c;
-  c.run = r.get<std::int64_t>("checkpoint.run");
-  c.step = r.get<std::int64_t>("checkpoint.step");
-  c.path = r.get_string("checkpoint.path");
-  c.bytes = r.get<std::int64_t>("checkpoint.bytes");
-  c.sha256 = r.get_string("checkpoint.sha256");
-  c.created = r.get<double>("checkpoint.created");
-  return c;
-}
+template <typename T>
+struct IsOptional : std::false_type {};
+template <typename T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+template <typename T>
+struct IsVector : std::false_type {};
+template <typename T>
+struct IsVector<std::vector<T>> : std::true_type {};
 
-// Fixed part of a metric row: run, step, tokens, flops + 6 optional flags.
-constexpr std::size_t kMinMetricRowBytes = 8 * 4 + 6;
-
-void write_metric_row(Writer& w, const store::MetricRow& m) {
-  w.put<std::int64_t>(m.run);
-  w.put<std::int64_t>(m.step);
-  w.put<std::int64_t>(m.tokens);
-  w.put<double>(m.flops);
-  w.put_optional(m.train_loss);
-  w.put_optional(m.val_loss);
-  w.put_optional(m.lr);
-  w.put_optional(m.grad_norm);
-  w.put_optional(m.tokens_per_s);
-  w.put_optional(m.wall);
-}
-store::MetricRow read_metric_row(Reader& r) {
-  store::MetricRow m;
-  m.run = r.get<std::int64_t>("metric.run");
-  m.step = r.get<std::int64_t>("metric.step");
-  m.tokens = r.get<std::int64_t>("metric.tokens");
-  m.flops = r.get<double>("metric.flops");
-  m.train_loss = r.get_optional<double>("metric.train_loss");
-  m.val_loss = r.get_optional<double>("metric.val_loss");
-  m.lr = r.get_optional<double>("metric.lr");
-  m.grad_norm = r.get_optional<double>("metric.grad_norm");
-  m.tokens_per_s = r.get_optional<double>("metric.tokens_per_s");
-  m.wall = r.get_optional<double>("metric.wall");
-  return m;
+// The fewest bytes a value of a type takes on the wire (optionals empty, vectors and strings
+// empty): the decoder rejects a count of items that the remaining bytes cannot hold.
+struct MinBytes {
+  std::size_t total = 0;
+  template <typename T>
+  void operator()(const char*, const T& value) {
+    if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) {
+      total += sizeof(T);
+    } else if constexpr (std::is_same_v<T, std::string> || IsVector<T>::value) {
+      total += sizeof(std::uint32_t);
+    } else if constexpr (IsOptional<T>::value) {
+      total += sizeof(std::uint8_t);
+    } else {
+      describe(value, *this);
+    }
+  }
+};
+template <typename T>
+std::size_t min_bytes() {
+  MinBytes sum;
+  sum("", T{});
+  return sum.total;
 }
 
-void write_run_end(Writer& w, const RunEnd& e) {
-  w.put<std::uint64_t>(e.assignment);
-  w.put<std::int64_t>(e.step);
-  w.put<std::int64_t>(e.tokens_seen);
-  w.put_optional(e.diverged_step);
-  w.put_optional(e.final_train_loss);
-  w.put_optional(e.final_val_loss);
-  w.put_optional(e.best_train_loss);
-  w.put_optional(e.best_val_loss);
-  w.put<double>(e.wall_seconds);
-}
-RunEnd read_run_end(Reader& r) {
-  RunEnd e;
-  e.assignment = r.get<std::uint64_t>("end.assignment");
-  e.step = r.get<std::int64_t>("end.step");
-  e.tokens_seen = r.get<std::int64_t>("end.tokens_seen");
-  e.diverged_step = r.get_optional<std::int64_t>("end.diverged_step");
-  e.final_train_loss = r.get_optional<double>("end.final_train_loss");
-  e.final_val_loss = r.get_optional<double>("end.final_val_loss");
-  e.best_train_loss = r.get_optional<double>("end.best_train_loss");
-  e.best_val_loss = r.get_optional<double>("end.best_val_loss");
-  e.wall_seconds = r.get<double>("end.wall_seconds");
-  return e;
-}
-
-struct PayloadWriter {
+struct FieldWriter {
   Writer& w;
-  void operator()(const Ready&) const {}
-  void operator()(const Stop&) const {}
-  void operator()(const Shutdown&) const {}
-  void operator()(const Assign& a) const {
-    w.put<std::uint64_t>(a.assignment);
-    w.put<std::int64_t>(a.run_id);
-    w.put_string(a.point_key);
-    w.put<std::int64_t>(a.attempt);
-    w.put<std::uint32_t>(static_cast<std::uint32_t>(a.group_ranks.size()));
-    for (const auto rank : a.group_ranks) w.put<std::int32_t>(rank);
-    w.put<std::uint8_t>(a.resume ? 1 : 0);
-    if (a.resume) write_checkpoint_record(w, *a.resume);
-  }
-  void operator()(const Metrics& m) const {
-    w.put<std::uint64_t>(m.assignment);
-    w.put<std::uint32_t>(static_cast<std::uint32_t>(m.rows.size()));
-    for (const auto& row : m.rows) write_metric_row(w, row);
-  }
-  void operator()(const Checkpoint& c) const {
-    w.put<std::uint64_t>(c.assignment);
-    write_checkpoint_record(w, c.record);
-  }
-  void operator()(const Done& d) const { write_run_end(w, d); }
-  void operator()(const Diverged& d) const { write_run_end(w, d); }
-  void operator()(const Stopped& d) const { write_run_end(w, d); }
-  void operator()(const Failed& f) const {
-    w.put<std::uint64_t>(f.assignment);
-    w.put_string(f.error);
-  }
-  void operator()(const Heartbeat& h) const {
-    w.put<std::uint64_t>(h.assignment);
-    w.put<std::int64_t>(h.step);
+  template <typename T>
+  void operator()(const char* name, const T& value) {
+    if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) {
+      w.put<T>(value);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      w.put_string(value);
+    } else if constexpr (IsOptional<T>::value) {
+      w.put<std::uint8_t>(value ? 1 : 0);
+      if (value) (*this)(name, *value);
+    } else if constexpr (IsVector<T>::value) {
+      w.put<std::uint32_t>(static_cast<std::uint32_t>(value.size()));
+      for (const auto& item : value) (*this)(name, item);
+    } else {
+      describe(value, *this);
+    }
   }
 };
 
-Message read_payload(MessageType type, Reader& r) {
-  switch (type) {
-    case MessageType::kReady:
-      return Ready{};
-    case MessageType::kStop:
-      return Stop{};
-    case MessageType::kShutdown:
-      return Shutdown{};
-    case MessageType::kAssign: {
-      Assign a;
-      a.assignment = r.get<std::uint64_t>("assign.assignment");
-      a.run_id = r.get<std::int64_t>("assign.run_id");
-      a.point_key = r.get_string("assign.point_key");
-      a.attempt = r.get<std::int64_t>("assign.attempt");
-      const auto n = r.get_count("assign.group_ranks", sizeof(std::int32_t));
-      if (n == 0) r.fail("assign.group_ranks: empty group");
-      a.group_ranks.reserve(n);
-      for (std::uint32_t i = 0; i < n; ++i) {
-        const auto rank = r.get<std::int32_t>("assign.group_rank");
-        if (rank < 0) r.fail(fmt::format("assign.group_rank: negative rank {}", rank));
-        a.group_ranks.push_back(rank);
+struct FieldReader {
+  Reader& r;
+  template <typename T>
+  void operator()(const char* name, T& value) {
+    if constexpr (std::is_same_v<T, TrainEnd>) {
+      const auto raw = r.get<std::uint8_t>(name);
+      if (raw > static_cast<std::uint8_t>(TrainEnd::kDiverged)) {
+        r.fail(fmt::format("{}: {} is not a TrainEnd", name, raw));
       }
-      const auto has_resume = r.get<std::uint8_t>("assign.resume");
-      if (has_resume > 1) r.fail("assign.resume: flag is not 0 or 1");
-      if (has_resume) a.resume = read_checkpoint_record(r);
-      return a;
-    }
-    case MessageType::kMetrics: {
-      Metrics m;
-      m.assignment = r.get<std::uint64_t>("metrics.assignment");
-      const auto n = r.get_count("metrics.rows", kMinMetricRowBytes);
-      m.rows.reserve(n);
-      for (std::uint32_t i = 0; i < n; ++i) m.rows.push_back(read_metric_row(r));
-      return m;
-    }
-    case MessageType::kCheckpoint: {
-      Checkpoint c;
-      c.assignment = r.get<std::uint64_t>("checkpoint.assignment");
-      c.record = read_checkpoint_record(r);
-      return c;
-    }
-    case MessageType::kDone:
-      return Done{read_run_end(r)};
-    case MessageType::kDiverged:
-      return Diverged{read_run_end(r)};
-    case MessageType::kStopped:
-      return Stopped{read_run_end(r)};
-    case MessageType::kFailed: {
-      Failed f;
-      f.assignment = r.get<std::uint64_t>("failed.assignment");
-      f.error = r.get_string("failed.error");
-      return f;
-    }
-    case MessageType::kHeartbeat: {
-      Heartbeat h;
-      h.assignment = r.get<std::uint64_t>("heartbeat.assignment");
-      h.step = r.get<std::int64_t>("heartbeat.step");
-      return h;
+      value = static_cast<TrainEnd>(raw);
+    } else if constexpr (std::is_arithmetic_v<T>) {
+      value = r.get<T>(name);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      value = r.get_string(name);
+    } else if constexpr (IsOptional<T>::value) {
+      const auto flag = r.get<std::uint8_t>(name);
+      if (flag > 1) r.fail(fmt::format("{}: optional flag {} is not 0 or 1", name, flag));
+      value.reset();
+      if (flag == 1) {
+        typename T::value_type item{};
+        (*this)(name, item);
+        value = std::move(item);
+      }
+    } else if constexpr (IsVector<T>::value) {
+      const auto n = r.get_count(name, min_bytes<typename T::value_type>());
+      value.clear();
+      value.reserve(n);
+      for (std::uint32_t i = 0; i < n; ++i) (*this)(name, value.emplace_back());
+    } else {
+      static_assert(!std::is_enum_v<T>, "an enum field needs its range check here");
+      describe(value, *this);
     }
   }
-  r.fail(fmt::format("unknown message type {}", static_cast<unsigned>(type)));
+};
+
+// Checks beyond the wire format, per message type.
+template <typename M>
+void check(const M&, Reader&) {}
+void check(const Assign& a, Reader& r) {
+  if (a.group_ranks.empty()) r.fail("assign.group_ranks: empty group");
+  for (const auto rank : a.group_ranks) {
+    if (rank < 0) r.fail(fmt::format("assign.group_rank: negative rank {}", rank));
+  }
 }
+
+template <typename M>
+Message read_as(Reader& r) {
+  M message;
+  FieldReader read{r};
+  describe(message, read);
+  check(message, r);
+  return Message(std::in_place_type<M>, std::move(message));
+}
+
+// Reads the payload of variant alternative `index` (= message type - 1).
+template <std::size_t... I>
+Message read_payload(std::size_t index, Reader& r, std::index_sequence<I...>) {
+  using Read = Message (*)(Reader&);
+  static constexpr Read kRead[] = {&read_as<std::variant_alternative_t<I, Message>>...};
+  return kRead[index](r);
+}
+
+constexpr const char* kTypeNames[] = {"ready",  "assign",    "metrics", "checkpoint", "ended",
+                                      "failed", "heartbeat", "stop",    "shutdown"};
+static_assert(std::size(kTypeNames) == std::variant_size_v<Message>);
 
 }  // namespace
 
@@ -288,31 +224,8 @@ MessageType message_type(const Message& message) {
 }
 
 const char* message_type_name(MessageType type) {
-  switch (type) {
-    case MessageType::kReady:
-      return "ready";
-    case MessageType::kAssign:
-      return "assign";
-    case MessageType::kMetrics:
-      return "metrics";
-    case MessageType::kCheckpoint:
-      return "checkpoint";
-    case MessageType::kDone:
-      return "done";
-    case MessageType::kFailed:
-      return "failed";
-    case MessageType::kDiverged:
-      return "diverged";
-    case MessageType::kStopped:
-      return "stopped";
-    case MessageType::kHeartbeat:
-      return "heartbeat";
-    case MessageType::kStop:
-      return "stop";
-    case MessageType::kShutdown:
-      return "shutdown";
-  }
-  return "unknown";
+  const auto index = static_cast<std::size_t>(type) - 1;
+  return index < std::size(kTypeNames) ? kTypeNames[index] : "unknown";
 }
 
 std::vector<std::byte> encode_message(const Message& message) {
@@ -321,7 +234,12 @@ std::vector<std::byte> encode_message(const Message& message) {
   w.put<std::uint16_t>(kVersion);
   w.put<std::uint16_t>(static_cast<std::uint16_t>(message_type(message)));
   w.put<std::uint32_t>(0);  // payload length, patched below
-  std::visit(PayloadWriter{w}, message);
+  std::visit(
+      [&w](const auto& m) {
+        FieldWriter write{w};
+        describe(m, write);
+      },
+      message);
   auto& bytes = w.bytes();
   const std::size_t payload = bytes.size() - kHeaderBytes;
   if (payload > kMaxPayloadBytes) {
@@ -352,7 +270,8 @@ Message decode_message(std::span<const std::byte> bytes) {
                             bytes.size() - kHeaderBytes));
   }
   Reader payload(bytes.subspan(kHeaderBytes), kHeaderBytes);
-  Message message = read_payload(static_cast<MessageType>(type), payload);
+  Message message = read_payload(type - 1u, payload,
+                                 std::make_index_sequence<std::variant_size_v<Message>>{});
   payload.expect_end();
   return message;
 }

@@ -1,8 +1,8 @@
 // `scalesweep run`: the start-up handshake of every rank and rank 0's scheduler loop (design in
 // sweep_run.h). Invariants: rank 0 is the only rank that opens the store; every input check
 // happens before the store is opened; metric rows of a run reach the store before the checkpoint
-// or outcome that follows them (one sender's messages arrive in order and rank 0 flushes its
-// buffer before writing either).
+// or outcome that follows them (one sender's messages arrive in order and the run's recorder
+// writes its buffered rows before either).
 #include "runner/sweep_run.h"
 
 #include <fmt/core.h>
@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "runner/grid.h"
+#include "runner/run_recorder.h"
 #include "runner/scheduler.h"
 #include "runner/sweep_run_transport.h"
 #include "ss/error.h"
@@ -59,14 +60,13 @@ int after_startup(Body&& body) {
   }
 }
 
+// A run some group is training: its claim, its ranks, and its recorder (the store writer of its
+// rows, checkpoints and end).
 struct ActiveRun {
   store::RunRecord record;
   std::vector<int> ranks;
   Clock::time_point started;
-  std::int64_t step = 0;
-  std::int64_t tokens = 0;
-  double tokens_per_s = 0;
-  bool stop_sent = false;
+  RunRecorder recorder;
 };
 
 class Coordinator {
@@ -90,7 +90,7 @@ class Coordinator {
     const auto start = Clock::now();
     start_ = start;
     flops_done_at_start_ = flops_done();
-    auto last_summary = start, last_flush = start, last_renew = start;
+    auto last_summary = start;
     auto last_refresh = start - std::chrono::hours(1);
     auto last_message = start;
     auto last_finished_check = start - std::chrono::hours(1);
@@ -118,14 +118,7 @@ class Coordinator {
         handle(received->source, received->message);
         handled = true;
       }
-      if (seconds_since(last_flush) >= options_.metrics_flush_seconds) {
-        flush_metrics();
-        last_flush = Clock::now();
-      }
-      if (seconds_since(last_renew) >= options_.lease_seconds / 3) {
-        renew_leases();
-        last_renew = Clock::now();
-      }
+      for (auto& [id, run] : active_) run.recorder.tick();  // rows due, leases due
       if (seconds_since(last_summary) >= options_.summary_seconds) {
         print_summary();
         last_summary = Clock::now();
@@ -140,7 +133,6 @@ class Coordinator {
             std::chrono::microseconds(seconds_since(last_message) < 0.01 ? 20 : 500));
       }
     }
-    flush_metrics();
     for (int rank = 1; rank < world_size_; ++rank) send_message(rank, protocol::Shutdown{});
     print_summary();
     if (stopping_) {
@@ -217,9 +209,9 @@ class Coordinator {
       const auto checkpoints = db_.latest_checkpoints(claimed->id, 1);
       if (!checkpoints.empty()) assign.resume = checkpoints.front();
       for (const int rank : assignment.ranks) send_message(rank, assign);
-      ActiveRun run{*claimed, assignment.ranks, Clock::now()};
-      run.step = assign.resume ? assign.resume->step : 0;
-      active_.emplace(assign.assignment, std::move(run));
+      active_.emplace(assign.assignment,
+                      ActiveRun{*claimed, assignment.ranks, Clock::now(),
+                                RunRecorder(db_, claimed->id, owner_, recorder_policy())});
       log::debug("assign run {} (point {}) to ranks {}", claimed->id, claimed->plan.point,
                  fmt::join(assignment.ranks, ","));
     }
@@ -231,7 +223,6 @@ class Coordinator {
               signals_.stop_signal(), active_.size());
     for (auto& [id, run] : active_) {
       send_message(run.ranks.front(), protocol::Stop{});
-      run.stop_sent = true;
     }
   }
 
@@ -249,37 +240,16 @@ class Coordinator {
         [&](const auto& m) {
           using M = std::decay_t<decltype(m)>;
           if constexpr (std::is_same_v<M, protocol::Metrics>) {
-            auto& run = active_for(m.assignment, source);
-            for (const auto& row : m.rows) {
-              metric_buffer_.push_back(row);
-              metric_buffer_.back().run = run.record.id;  // never trust a foreign run id
-              run.step = std::max(run.step, row.step);
-              run.tokens = std::max(run.tokens, row.tokens);
-              if (row.tokens_per_s) run.tokens_per_s = *row.tokens_per_s;
-            }
-            if (metric_buffer_.size() >= 4096) flush_metrics();
+            active_for(m.assignment, source).recorder.add_metrics(m.rows);
           } else if constexpr (std::is_same_v<M, protocol::Checkpoint>) {
-            auto& run = active_for(m.assignment, source);
-            flush_metrics();
-            store::CheckpointRecord record = m.record;
-            record.run = run.record.id;
-            db_.record_checkpoint(record);
-            const auto keep = std::max<std::int64_t>(1, spec_.schedule.keep_checkpoints);
-            const auto all = db_.latest_checkpoints(run.record.id);
-            for (std::size_t i = static_cast<std::size_t>(keep); i < all.size(); ++i) {
-              db_.delete_checkpoint(run.record.id, all[i].step);
-            }
+            active_for(m.assignment, source).recorder.add_checkpoint(m.record);
           } else if constexpr (std::is_same_v<M, protocol::Heartbeat>) {
-            active_for(m.assignment, source).step = m.step;
-          } else if constexpr (std::is_same_v<M, protocol::Done> ||
-                               std::is_same_v<M, protocol::Diverged> ||
-                               std::is_same_v<M, protocol::Stopped>) {
-            finish_run<M>(m, source);
+            active_for(m.assignment, source);  // alive; its rows carry the progress
+          } else if constexpr (std::is_same_v<M, protocol::Ended>) {
+            finish_run(m, source);
           } else if constexpr (std::is_same_v<M, protocol::Failed>) {
             auto& run = active_for(m.assignment, source);
-            flush_metrics();
-            const auto status =
-                db_.mark_failed(run.record.id, m.error, spec_.schedule.max_attempts);
+            const auto status = run.recorder.fail(m.error);
             db_.add_event(
                 source, "run_failed",
                 fmt::format("run {} attempt {}: {}", run.record.id, run.record.attempts, m.error));
@@ -294,38 +264,28 @@ class Coordinator {
         message);
   }
 
-  template <typename M>
-  void finish_run(const protocol::RunEnd& end, int source) {
-    auto& run = active_for(end.assignment, source);
-    flush_metrics();
-    const double wall = run.record.wall_seconds + end.wall_seconds;
-    if constexpr (std::is_same_v<M, protocol::Done>) {
-      store::RunOutcome outcome;
-      outcome.step = end.step;
-      outcome.tokens_seen = end.tokens_seen;
-      outcome.final_train_loss = end.final_train_loss;
-      outcome.final_val_loss = end.final_val_loss;
-      outcome.best_train_loss = end.best_train_loss;
-      outcome.best_val_loss = end.best_val_loss;
-      outcome.wall_seconds = wall;
-      db_.mark_done(run.record.id, outcome);
-      ++completed_;
-      print_point_line(
-          run, store::kStatusDone,
-          fmt::format(
-              "train loss {:.4f}, val loss {}", end.final_train_loss.value_or(NAN),
-              end.final_val_loss ? fmt::format("{:.4f}", *end.final_val_loss) : std::string("-")));
-    } else if constexpr (std::is_same_v<M, protocol::Diverged>) {
-      db_.update_progress(run.record.id, end.step, end.tokens_seen, wall);
-      db_.mark_diverged(run.record.id, end.diverged_step.value_or(end.step));
-      print_point_line(run, store::kStatusDiverged,
-                       fmt::format("NaN/Inf at step {}", end.diverged_step.value_or(end.step)));
-    } else {
-      db_.update_progress(run.record.id, end.step, end.tokens_seen, wall);
-      db_.release_point(run.record.id, owner_);
-      print_point_line(run, "stopped", fmt::format("checkpointed at step {}", end.step));
+  void finish_run(const protocol::Ended& ended, int source) {
+    auto& run = active_for(ended.assignment, source);
+    const TrainResult& r = ended.result;
+    const std::string status = run.recorder.finish(r);
+    switch (r.end) {
+      case TrainEnd::kDone:
+        print_point_line(run, status,
+                         fmt::format("train loss {:.4f}, val loss {}",
+                                     r.outcome.final_train_loss.value_or(NAN),
+                                     r.outcome.final_val_loss
+                                         ? fmt::format("{:.4f}", *r.outcome.final_val_loss)
+                                         : std::string("-")));
+        break;
+      case TrainEnd::kDiverged:
+        print_point_line(run, status,
+                         fmt::format("NaN/Inf at step {}", r.diverged_step.value_or(r.outcome.step)));
+        break;
+      case TrainEnd::kStopped:
+        print_point_line(run, "stopped", fmt::format("checkpointed at step {}", r.outcome.step));
+        break;
     }
-    end_active(end.assignment);
+    end_active(ended.assignment);
   }
 
   void end_active(std::uint64_t assignment) {
@@ -334,32 +294,13 @@ class Coordinator {
     active_.erase(it);
   }
 
-  void flush_metrics() {
-    if (metric_buffer_.empty()) return;
-    db_.insert_metrics(metric_buffer_);
-    // Progress columns of every run that got rows: its newest step.
-    std::map<std::int64_t, const store::MetricRow*> newest;
-    for (const auto& row : metric_buffer_) {
-      auto& slot = newest[row.run];
-      if (slot == nullptr || row.step > slot->step) slot = &row;
-    }
-    for (const auto& [run_id, row] : newest) {
-      double wall = 0;
-      for (const auto& [id, run] : active_) {
-        if (run.record.id == run_id) wall = run.record.wall_seconds + seconds_since(run.started);
-      }
-      db_.update_progress(run_id, row->step, row->tokens, wall);
-    }
-    metric_buffer_.clear();
-  }
-
-  void renew_leases() {
-    for (const auto& [id, run] : active_) {
-      if (!db_.renew_lease(run.record.id, owner_, options_.lease_seconds)) {
-        log::warn("lost the lease of run {} (expired before renewal; another job may take it)",
-                  run.record.id);
-      }
-    }
+  RecorderPolicy recorder_policy() const {
+    RecorderPolicy policy;
+    policy.lease_seconds = options_.lease_seconds;
+    policy.keep_checkpoints = spec_.schedule.keep_checkpoints;
+    policy.max_attempts = spec_.schedule.max_attempts;
+    policy.flush_seconds = options_.metrics_flush_seconds;
+    return policy;
   }
 
   double flops_done() {
@@ -381,7 +322,10 @@ class Coordinator {
   void print_summary() {
     const auto s = db_.status_summary(sweep_id_);
     double tokens_per_s = 0;
-    for (const auto& [id, run] : active_) tokens_per_s += run.tokens_per_s;
+    for (const auto& [id, run] : active_) {
+      const auto& row = run.recorder.last_row();
+      if (row && row->tokens_per_s) tokens_per_s += *row->tokens_per_s;
+    }
     const double elapsed = seconds_since(start_);
     const double done_flops = flops_done();
     const double rate = elapsed > 0 ? (done_flops - flops_done_at_start_) / elapsed : 0;
@@ -419,10 +363,8 @@ class Coordinator {
   std::vector<LiveLease> live_leases_;
   std::unordered_map<std::int64_t, store::RunRecord> known_;
   std::map<std::uint64_t, ActiveRun> active_;
-  std::vector<store::MetricRow> metric_buffer_;
   std::uint64_t next_assignment_ = 1;
   bool stopping_ = false;
-  int completed_ = 0;
   Clock::time_point start_;
   double flops_done_at_start_ = 0;
 };

@@ -5,8 +5,9 @@
 // Rank 0: validates config + grid, opens the store, registers the sweep and its points
 // (idempotent), expires stale leases, then loops: claim the next point the scheduler picks
 // (store lease, so two jobs on one store never train the same live-leased point), send Assign to
-// its group, write the metric batches / checkpoints / outcomes the leaders send (in
-// transactions), renew leases, print progress. It ends when no point of the sweep is pending
+// its group, hand the rows / checkpoints / end each leader sends to that run's RunRecorder
+// (runner/run_recorder.h: the store-writing policy, shared with `scalesweep train`), print
+// progress. It ends when no point of the sweep is pending
 // or running anywhere (it waits for other jobs' live leases and reclaims expired ones).
 //
 // Groups: a point needs dp*tp ranks. Rank 0 sends Assign (with the member list) to each member;

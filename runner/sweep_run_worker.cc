@@ -31,7 +31,7 @@ struct GroupComms {
   int group_rank = 0;
 };
 
-GroupComms form_group(const protocol::Assign& assign, const Point& point, int world_rank) {
+GroupComms form_group(const protocol::Assign& assign, const Point& point) {
   GroupComms comms;
   const int size = static_cast<int>(assign.group_ranks.size());
   if (size != point.dp * point.tp) {
@@ -62,29 +62,25 @@ GroupComms form_group(const protocol::Assign& assign, const Point& point, int wo
   SS_MPI(MPI_Comm_split(group_comm, comms.group_rank % tp, comms.group_rank / tp, &dp_comm));
   comms.tp = std::make_unique<model::MpiComm>(tp_comm, true);
   comms.dp = std::make_unique<model::MpiComm>(dp_comm, true);
-  (void)world_rank;
   return comms;
 }
 
-// RunSink over MPI: the leader buffers metric rows and sends them in batches.
+// RunSink over MPI: the leader sends every row and checkpoint to rank 0 as it comes (rank 0's
+// recorder of the run is the one buffer before the store) and answers stop_requested() for the
+// whole group.
 class WorkerSink final : public RunSink {
  public:
   WorkerSink(std::uint64_t assignment, bool leader, model::MpiComm* group)
       : assignment_(assignment), leader_(leader), group_(group) {}
 
   void on_metrics(std::span<const store::MetricRow> rows) override {
-    if (!leader_) return;
-    buffer_.rows.insert(buffer_.rows.end(), rows.begin(), rows.end());
-    if (!rows.empty()) last_step_ = rows.back().step;
-    if (buffer_.rows.size() >= kBatchRows ||
-        std::chrono::duration<double>(Clock::now() - last_send_).count() >= kBatchSeconds) {
-      flush();
-    }
+    if (!leader_ || rows.empty()) return;
+    send_message(0, protocol::Metrics{assignment_, {rows.begin(), rows.end()}});
+    last_step_ = rows.back().step;
   }
 
   void on_checkpoint(const store::CheckpointRecord& checkpoint) override {
     if (!leader_) return;
-    flush();  // rows up to the checkpoint's step reach the store first
     send_message(0, protocol::Checkpoint{assignment_, checkpoint});
   }
 
@@ -112,40 +108,14 @@ class WorkerSink final : public RunSink {
     return stop_;
   }
 
-  void flush() {
-    if (!leader_ || buffer_.rows.empty()) return;
-    buffer_.assignment = assignment_;
-    send_message(0, buffer_);
-    buffer_.rows.clear();
-    last_send_ = Clock::now();
-  }
-
  private:
-  static constexpr std::size_t kBatchRows = 256;
-  static constexpr double kBatchSeconds = 0.5;
   std::uint64_t assignment_;
   bool leader_;
   model::MpiComm* group_;
-  protocol::Metrics buffer_;
   std::int64_t last_step_ = 0;
   bool stop_ = false;
-  Clock::time_point last_send_ = Clock::now();
   Clock::time_point last_heartbeat_ = Clock::now();
 };
-
-protocol::RunEnd run_end(std::uint64_t assignment, const TrainResult& r, double wall) {
-  protocol::RunEnd end;
-  end.assignment = assignment;
-  end.step = r.step;
-  end.tokens_seen = r.tokens_seen;
-  end.diverged_step = r.diverged_step;
-  end.final_train_loss = r.final_train_loss;
-  end.final_val_loss = r.final_val_loss;
-  end.best_train_loss = r.best_train_loss;
-  end.best_val_loss = r.best_val_loss;
-  end.wall_seconds = wall;
-  return end;
-}
 
 }  // namespace
 
@@ -176,39 +146,18 @@ int run_worker(const SweepSpec& spec, const std::vector<Point>& points,
           fmt::format("assign of unknown point key '{}'", assign->point_key));
     }
     const Point& point = *found->second;
-    GroupComms comms = form_group(*assign, point, world_rank);
+    GroupComms comms = form_group(*assign, point);
     const bool leader = comms.group_rank == 0;
-    TrainJob job;
-    job.run_id = assign->run_id;
-    job.attempt = assign->attempt;
-    job.point = point;
-    job.data = spec.data;
-    job.schedule = spec.schedule;
-    job.resume = assign->resume;
+    TrainJob job =
+        make_train_job(spec, point, assign->run_id, assign->attempt, assign->resume);
     job.device = device;
     job.cpu_threads = cpu_threads;
     job.dp_comm = comms.dp.get();
     job.tp_comm = comms.tp.get();
     WorkerSink sink(assign->assignment, leader, comms.group.get());
-    const auto started = Clock::now();
-    auto wall = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
     try {
       const TrainResult result = train(job, sink);
-      sink.flush();
-      if (leader) {
-        const auto end = run_end(assign->assignment, result, wall());
-        switch (result.end) {
-          case TrainEnd::kDone:
-            send_message(0, protocol::Done{end});
-            break;
-          case TrainEnd::kDiverged:
-            send_message(0, protocol::Diverged{end});
-            break;
-          case TrainEnd::kStopped:
-            send_message(0, protocol::Stopped{end});
-            break;
-        }
-      }
+      if (leader) send_message(0, protocol::Ended{assign->assignment, result});
     } catch (const model::MpiError&) {
       throw;  // the transport itself failed: the job cannot go on
     } catch (const protocol::ProtocolError&) {
@@ -218,7 +167,6 @@ int run_worker(const SweepSpec& spec, const std::vector<Point>& points,
       // A multi-rank group assumes the failure is the same on every rank (deterministic input);
       // a rank failing alone would leave its peers inside a collective (documented).
       log::error("rank {}: run {} failed: {}", world_rank, assign->run_id, e.what());
-      sink.flush();
       if (leader) send_message(0, protocol::Failed{assign->assignment, e.what()});
     }
   }

@@ -198,21 +198,16 @@ std::string format_duration(double seconds) {
   return fmt::format("{}s", s);
 }
 
-}  // namespace
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-TrainResult train_point(const TrainJob& job, RunSink& sink, const TrainOptions& options) {
+// The placement a caller gave must match the point: group sizes, and the CPU backend.
+void check_placement(const TrainJob& job) {
   const Point& point = job.point;
-  model::SelfComm self_dp, self_tp;
-  TrainJob local = job;  // with SelfComm filled in where the caller gave none
-  if (local.dp_comm == nullptr) local.dp_comm = &self_dp;
-  if (local.tp_comm == nullptr) local.tp_comm = &self_tp;
-  const int dp_rank = local.dp_comm->rank(), dp_size = local.dp_comm->size();
-  const int tp_rank = local.tp_comm->rank();
-  if (dp_size != point.dp || local.tp_comm->size() != point.tp) {
+  if (job.dp_comm->size() != point.dp || job.tp_comm->size() != point.tp) {
     throw std::invalid_argument(
         fmt::format("point {}: dp/tp communicators of size {}/{} for "
                     "dp = {}, tp = {}",
-                    point.key, dp_size, local.tp_comm->size(), point.dp, point.tp));
+                    point.key, job.dp_comm->size(), job.tp_comm->size(), point.dp, point.tp));
   }
   if (!job.device.cpu()) {
     throw std::runtime_error(
@@ -220,202 +215,279 @@ TrainResult train_point(const TrainJob& job, RunSink& sink, const TrainOptions& 
                     "has only the CPU backend",
                     point.key, job.device.cuda_device));
   }
-  if (job.cpu_threads > 0) model::cpu_set_threads(job.cpu_threads);
-  const bool leader = dp_rank == 0 && tp_rank == 0;
+}
 
+// The point's model, checked for this tp size.
+model::GptConfig checked_gpt_config(const Point& point) {
   const model::GptConfig cfg = gpt_config_of(point.shape, point.vocab);
   model::validate_gpt_config(cfg, static_cast<int>(point.tp), "point " + point.key);
-  const int B = static_cast<int>(point.micro_batch);
-  const int T = cfg.n_ctx;
-  const int accum = static_cast<int>(point.grad_accum);
-  const std::int64_t step_tokens = static_cast<std::int64_t>(B) * T * accum * dp_size;
+  return cfg;
+}
 
-  const io::Shard train_shard = open_shard(job.data.train, "train", point.vocab);
-  const io::Shard val_shard = open_shard(job.data.val, "val", point.vocab);
-  const io::TrainLoader loader(train_shard, T, static_cast<std::uint64_t>(point.seed));
-  const io::ValLoader val_loader(val_shard, T,
-                                 std::max<std::int64_t>(1, job.schedule.eval_tokens / T));
-
-  model::LrSchedule schedule{point.lr, point.warmup_steps, point.steps, point.lr_min_ratio};
+model::LrSchedule lr_schedule_of(const Point& point) {
+  const model::LrSchedule schedule{point.lr, point.warmup_steps, point.steps, point.lr_min_ratio};
   model::validate_lr_schedule(schedule);
+  return schedule;
+}
+
+// Everything the steps of one training run share: this rank's place in the group, the model,
+// the data and the schedule (fixed), then the run's state so far.
+struct Loop {
+  Loop(const TrainJob& job, RunSink& sink, const TrainOptions& options)
+      : job(job),
+        sink(sink),
+        options(options),
+        point(job.point),
+        dp_rank(job.dp_comm->rank()),
+        dp_size(job.dp_comm->size()),
+        tp_rank(job.tp_comm->rank()),
+        leader(dp_rank == 0 && tp_rank == 0),
+        cfg(checked_gpt_config(point)),
+        B(static_cast<int>(point.micro_batch)),
+        T(cfg.n_ctx),
+        accum(static_cast<int>(point.grad_accum)),
+        step_tokens(static_cast<std::int64_t>(B) * T * accum * dp_size),
+        flops_per_token(point.tokens > 0 ? point.flops / point.tokens : 0.0),
+        train_shard(open_shard(job.data.train, "train", point.vocab)),
+        val_shard(open_shard(job.data.val, "val", point.vocab)),
+        loader(train_shard, T, static_cast<std::uint64_t>(point.seed)),
+        val_loader(val_shard, T, std::max<std::int64_t>(1, job.schedule.eval_tokens / T)),
+        schedule(lr_schedule_of(point)),
+        gpt(cfg, B, point.tp > 1 ? job.tp_comm : nullptr),
+        inputs(static_cast<std::size_t>(B) * T),
+        targets(inputs.size()),
+        ckpt_dir(checkpoint_dir_of(job, tp_rank)),
+        identity(checkpoint_identity(job, tp_rank, gpt.num_params())) {
+    adamw.weight_decay = static_cast<float>(point.weight_decay);
+  }
+
+  // Starts the clock at the step the group resumed from (0: scratch).
+  void begin(const Resumed& resumed) {
+    result.outcome.step = resumed.step;
+    result.outcome.tokens_seen = resumed.tokens_seen;
+    extra = resumed.extra;
+    resumed_tokens = resumed.tokens_seen;
+    last_checkpoint_step = resumed.step;
+    start = Clock::now();
+    last_progress = start - std::chrono::hours(1);
+  }
+  // Wall seconds of the run over all attempts (earlier ones up to their last checkpoint).
+  double wall_now() const { return extra.wall_seconds + seconds(Clock::now() - start); }
+
+  const TrainJob& job;  // communicators filled in
+  RunSink& sink;
+  const TrainOptions& options;
+  const Point& point;
+  const int dp_rank, dp_size, tp_rank;
+  const bool leader;  // dp 0 and tp 0: reports checkpoints, prints progress
+  const model::GptConfig cfg;
+  const int B, T, accum;             // micro batch, context, micro steps per step
+  const std::int64_t step_tokens;    // tokens per optimizer step over the group
+  const double flops_per_token;
+  const io::Shard train_shard, val_shard;
+  const io::TrainLoader loader;
+  const io::ValLoader val_loader;
+  const model::LrSchedule schedule;
   model::AdamWConfig adamw;
-  adamw.weight_decay = static_cast<float>(point.weight_decay);
+  model::Gpt gpt;
+  std::vector<std::int32_t> inputs, targets;  // one micro batch
+  const fs::path ckpt_dir;
+  const std::string identity;
 
-  model::Gpt gpt(cfg, B, point.tp > 1 ? local.tp_comm : nullptr);
-  const Resumed resumed = resume_from_checkpoint(local, gpt, loader);
-
-  std::vector<std::int32_t> inputs(static_cast<std::size_t>(B) * T);
-  std::vector<std::int32_t> targets(inputs.size());
-  const double flops_per_token = point.tokens > 0 ? point.flops / point.tokens : 0.0;
-  const fs::path ckpt_dir = checkpoint_dir_of(local, tp_rank);
-  const std::string identity = checkpoint_identity(local, tp_rank, gpt.num_params());
-
-  TrainResult result;
-  result.step = resumed.step;
-  result.tokens_seen = resumed.tokens_seen;
-  LoopExtra extra = resumed.extra;
-  std::vector<store::MetricRow> pending;
+  TrainResult result;  // outcome.step / tokens_seen: the last completed step
+  LoopExtra extra;     // best losses; wall seconds of earlier attempts
+  std::int64_t resumed_tokens = 0;
+  std::int64_t last_checkpoint_step = 0;
   std::optional<double> last_val;
-  std::int64_t last_checkpoint_step = resumed.step;
-  const auto start = Clock::now();
-  auto last_progress = start - std::chrono::hours(1);
-  auto wall_now = [&] {
-    return extra.wall_seconds + std::chrono::duration<double>(Clock::now() - start).count();
-  };
+  Clock::time_point start, last_progress;
+};
 
-  auto flush_metrics = [&] {
-    if (pending.empty()) return;
-    sink.on_metrics(pending);
-    pending.clear();
-  };
+struct StepStats {
+  double loss = 0, grad_norm = 0, lr = 0;
+};
 
-  // Mean loss over this rank's share of the fixed val windows, averaged over dp ranks.
-  auto evaluate = [&] {
-    double sums[2] = {0, 0};  // loss * windows, windows
-    std::vector<std::int64_t> mine;
-    for (std::int64_t k = dp_rank; k < val_loader.num_windows(); k += dp_size) mine.push_back(k);
-    for (std::size_t i = 0; i < mine.size(); i += static_cast<std::size_t>(B)) {
-      const int count = static_cast<int>(std::min<std::size_t>(B, mine.size() - i));
-      for (int b = 0; b < count; ++b) {
-        val_loader.windows(mine[i + b], 1, inputs.data() + static_cast<std::size_t>(b) * T,
-                           targets.data() + static_cast<std::size_t>(b) * T);
-      }
-      sums[0] += static_cast<double>(gpt.forward(inputs.data(), targets.data(), count, T)) * count;
-      sums[1] += count;
+// One optimizer step: `accum` micro steps of forward + backward, the loss averaged over the dp
+// ranks; when it is finite, gradients averaged over dp, clipped, and AdamW at the scheduled lr.
+StepStats train_step(Loop& l, std::int64_t step) {
+  StepStats s;
+  l.gpt.zero_grad();
+  for (int micro = 0; micro < l.accum; ++micro) {
+    l.loader.next_batch(step - 1, micro, l.dp_rank, l.dp_size, l.B, l.inputs.data(),
+                        l.targets.data());
+    s.loss += l.gpt.forward(l.inputs.data(), l.targets.data(), l.B, l.T);
+    l.gpt.backward(1.0f / static_cast<float>(l.accum));
+  }
+  s.loss /= l.accum;
+  l.job.dp_comm->allreduce_sum(&s.loss, 1);
+  s.loss /= l.dp_size;
+  if (!std::isfinite(s.loss)) return s;
+  if (l.dp_size > 1) l.gpt.allreduce_grads_mean(*l.job.dp_comm);
+  s.grad_norm = l.gpt.clip_grad_norm(l.point.grad_clip);
+  s.lr = model::lr_at(l.schedule, step - 1);
+  l.gpt.adamw_step(l.adamw, s.lr, step);
+  return s;
+}
+
+// The run's state after a finite step, and the step's metric row (val loss and wall come later).
+store::MetricRow after_step(Loop& l, std::int64_t step, const StepStats& s,
+                            Clock::time_point step_begin) {
+  store::RunOutcome& o = l.result.outcome;
+  o.step = step;
+  o.tokens_seen += l.step_tokens;
+  o.final_train_loss = s.loss;
+  if (std::isnan(l.extra.best_train) || s.loss < l.extra.best_train) l.extra.best_train = s.loss;
+  store::MetricRow row;
+  row.run = l.job.run_id;
+  row.step = step;
+  row.tokens = o.tokens_seen;
+  row.flops = l.flops_per_token * static_cast<double>(o.tokens_seen);
+  row.train_loss = s.loss;
+  row.lr = s.lr;
+  row.grad_norm = s.grad_norm;
+  const double step_seconds = seconds(Clock::now() - step_begin);
+  row.tokens_per_s = step_seconds > 0 ? l.step_tokens / step_seconds : 0.0;
+  return row;
+}
+
+bool eval_due(const Loop& l, std::int64_t step) {
+  const std::int64_t every = l.job.schedule.eval_interval;
+  return (every > 0 && step % every == 0) || step == l.point.steps;
+}
+
+// Mean loss over this rank's share of the fixed val windows, averaged over dp ranks.
+double evaluate(Loop& l) {
+  double sums[2] = {0, 0};  // loss * windows, windows
+  std::vector<std::int64_t> mine;
+  for (std::int64_t k = l.dp_rank; k < l.val_loader.num_windows(); k += l.dp_size) {
+    mine.push_back(k);
+  }
+  for (std::size_t i = 0; i < mine.size(); i += static_cast<std::size_t>(l.B)) {
+    const int count = static_cast<int>(std::min<std::size_t>(l.B, mine.size() - i));
+    for (int b = 0; b < count; ++b) {
+      l.val_loader.windows(mine[i + b], 1, l.inputs.data() + static_cast<std::size_t>(b) * l.T,
+                           l.targets.data() + static_cast<std::size_t>(b) * l.T);
     }
-    local.dp_comm->allreduce_sum(sums, 2);
-    return sums[0] / sums[1];
-  };
+    sums[0] +=
+        static_cast<double>(l.gpt.forward(l.inputs.data(), l.targets.data(), count, l.T)) * count;
+    sums[1] += count;
+  }
+  l.job.dp_comm->allreduce_sum(sums, 2);
+  return sums[0] / sums[1];
+}
 
-  auto write_checkpoint = [&](std::int64_t step) {
-    if (step == last_checkpoint_step) return;
-    last_checkpoint_step = step;
-    std::optional<io::CheckpointInfo> info;
-    if (dp_rank == 0) {  // dp replicas hold identical state
-      fs::create_directories(ckpt_dir);
-      const std::vector<std::uint8_t> extra_bytes = [&] {
-        LoopExtra now = extra;
-        now.wall_seconds = wall_now();
-        return encode_extra(now);
-      }();
-      const std::vector<std::uint64_t> loader_state = loader.state();
-      io::CheckpointView view;
-      view.config_hash = identity;
-      view.step = step;
-      view.tokens_seen = result.tokens_seen;
-      view.params = gpt.params();
-      view.adam_m = gpt.adam_m();
-      view.adam_v = gpt.adam_v();
-      view.rng = extra_bytes;
-      view.loader = loader_state;
-      info = io::write_checkpoint(ckpt_dir / io::checkpoint_file_name(step), view);
-      io::prune_checkpoints(
-          ckpt_dir, static_cast<int>(std::max<std::int64_t>(1, job.schedule.keep_checkpoints)));
-    }
-    local.tp_comm->barrier();  // every tp shard is on disk before the store learns of it
-    if (leader && info) {
-      flush_metrics();  // rows up to this step reach the store before the checkpoint row
-      store::CheckpointRecord record;
-      record.run = job.run_id;
-      record.step = step;
-      record.path = info->path.string();
-      record.bytes = static_cast<std::int64_t>(info->bytes);
-      record.sha256 = info->sha256;
-      sink.on_checkpoint(record);
-    }
-  };
+void record_val(Loop& l, store::MetricRow& row, double val) {
+  row.val_loss = val;
+  l.last_val = val;
+  l.result.outcome.final_val_loss = val;
+  if (std::isnan(l.extra.best_val) || val < l.extra.best_val) l.extra.best_val = val;
+}
 
-  auto finish = [&](TrainEnd end) {
-    flush_metrics();
-    result.end = end;
-    result.best_train_loss = nan_to_none(extra.best_train);
-    result.best_val_loss = nan_to_none(extra.best_val);
-    return result;
-  };
+// Writes this rank's shard of the checkpoint of `step` (dp rank 0 only: dp replicas hold the
+// same state), prunes beyond keep_checkpoints, and, once every tp shard is on disk, reports
+// tp rank 0's file to the sink. A step already checkpointed is not written again.
+void write_checkpoint(Loop& l, std::int64_t step) {
+  if (step == l.last_checkpoint_step) return;
+  l.last_checkpoint_step = step;
+  std::optional<io::CheckpointInfo> info;
+  if (l.dp_rank == 0) {
+    fs::create_directories(l.ckpt_dir);
+    LoopExtra now = l.extra;
+    now.wall_seconds = l.wall_now();
+    const std::vector<std::uint8_t> extra_bytes = encode_extra(now);
+    const std::vector<std::uint64_t> loader_state = l.loader.state();
+    io::CheckpointView view;
+    view.config_hash = l.identity;
+    view.step = step;
+    view.tokens_seen = l.result.outcome.tokens_seen;
+    view.params = l.gpt.params();
+    view.adam_m = l.gpt.adam_m();
+    view.adam_v = l.gpt.adam_v();
+    view.rng = extra_bytes;
+    view.loader = loader_state;
+    info = io::write_checkpoint(l.ckpt_dir / io::checkpoint_file_name(step), view);
+    io::prune_checkpoints(l.ckpt_dir, static_cast<int>(std::max<std::int64_t>(
+                                          1, l.job.schedule.keep_checkpoints)));
+  }
+  l.job.tp_comm->barrier();  // every tp shard is on disk before the store learns of it
+  if (l.leader && info) {
+    store::CheckpointRecord record;
+    record.run = l.job.run_id;
+    record.step = step;
+    record.path = info->path.string();
+    record.bytes = static_cast<std::int64_t>(info->bytes);
+    record.sha256 = info->sha256;
+    l.sink.on_checkpoint(record);
+  }
+}
 
-  for (std::int64_t step = resumed.step + 1; step <= point.steps; ++step) {
+// One progress line at most every progress_interval_s, and at the last step (leader only).
+void print_progress(Loop& l, std::int64_t step, const StepStats& s) {
+  if (!l.leader || !l.options.progress) return;
+  const auto now = Clock::now();
+  if (now - l.last_progress < std::chrono::duration<double>(l.options.progress_interval_s) &&
+      step != l.point.steps) {
+    return;
+  }
+  l.last_progress = now;
+  const double elapsed = seconds(now - l.start);
+  const double rate = (l.result.outcome.tokens_seen - l.resumed_tokens) / std::max(elapsed, 1e-9);
+  const double eta = (l.point.steps - step) * l.step_tokens / std::max(rate, 1e-9);
+  fmt::print(l.options.progress_out,
+             "point {} ({}) step {}/{} loss {:.4f}{} lr {:.2e} | {:.0f} tok/s | ETA {}\n",
+             l.point.index, l.point.key, step, l.point.steps, s.loss,
+             l.last_val ? fmt::format(" val {:.4f}", *l.last_val) : std::string(), s.lr, rate,
+             format_duration(eta));
+  std::fflush(l.options.progress_out);
+}
+
+TrainResult finish(Loop& l, TrainEnd end) {
+  l.result.end = end;
+  l.result.outcome.best_train_loss = nan_to_none(l.extra.best_train);
+  l.result.outcome.best_val_loss = nan_to_none(l.extra.best_val);
+  l.result.outcome.wall_seconds = l.wall_now();
+  return l.result;
+}
+
+TrainResult diverged(Loop& l, std::int64_t step, const char* what, double value) {
+  log::warn("run {} (point {}): {} {} at step {}: diverged", l.job.run_id, l.point.key, what,
+            value, step);
+  l.result.diverged_step = step;
+  return finish(l, TrainEnd::kDiverged);
+}
+
+}  // namespace
+
+TrainResult train_point(const TrainJob& job, RunSink& sink, const TrainOptions& options) {
+  model::SelfComm self_dp, self_tp;
+  TrainJob local = job;  // with SelfComm filled in where the caller gave none
+  if (local.dp_comm == nullptr) local.dp_comm = &self_dp;
+  if (local.tp_comm == nullptr) local.tp_comm = &self_tp;
+  check_placement(local);
+  if (local.cpu_threads > 0) model::cpu_set_threads(local.cpu_threads);
+  Loop l(local, sink, options);
+  l.begin(resume_from_checkpoint(local, l.gpt, l.loader));
+
+  for (std::int64_t step = l.result.outcome.step + 1; step <= l.point.steps; ++step) {
     const auto step_begin = Clock::now();
-    gpt.zero_grad();
-    double loss = 0;
-    for (int micro = 0; micro < accum; ++micro) {
-      loader.next_batch(step - 1, micro, dp_rank, dp_size, B, inputs.data(), targets.data());
-      loss += gpt.forward(inputs.data(), targets.data(), B, T);
-      gpt.backward(1.0f / static_cast<float>(accum));
+    const StepStats stats = train_step(l, step);
+    if (!std::isfinite(stats.loss)) return diverged(l, step, "loss", stats.loss);
+    store::MetricRow row = after_step(l, step, stats, step_begin);
+    if (eval_due(l, step)) {
+      const double val = evaluate(l);
+      if (!std::isfinite(val)) return diverged(l, step, "val loss", val);
+      record_val(l, row, val);
     }
-    loss /= accum;
-    local.dp_comm->allreduce_sum(&loss, 1);
-    loss /= dp_size;
-    if (!std::isfinite(loss)) {
-      log::warn("run {} (point {}): loss {} at step {}: diverged", job.run_id, point.key, loss,
-                step);
-      result.diverged_step = step;
-      return finish(TrainEnd::kDiverged);
-    }
-    if (dp_size > 1) gpt.allreduce_grads_mean(*local.dp_comm);
-    const double grad_norm = gpt.clip_grad_norm(point.grad_clip);
-    const double lr = model::lr_at(schedule, step - 1);
-    gpt.adamw_step(adamw, lr, step);
-    result.step = step;
-    result.tokens_seen += step_tokens;
-    result.final_train_loss = loss;
-    if (std::isnan(extra.best_train) || loss < extra.best_train) extra.best_train = loss;
-
-    store::MetricRow row;
-    row.run = job.run_id;
-    row.step = step;
-    row.tokens = result.tokens_seen;
-    row.flops = flops_per_token * static_cast<double>(result.tokens_seen);
-    row.train_loss = loss;
-    row.lr = lr;
-    row.grad_norm = grad_norm;
-    const double step_seconds = std::chrono::duration<double>(Clock::now() - step_begin).count();
-    row.tokens_per_s = step_seconds > 0 ? step_tokens / step_seconds : 0.0;
-    const bool eval_now =
-        (job.schedule.eval_interval > 0 && step % job.schedule.eval_interval == 0) ||
-        step == point.steps;
-    if (eval_now) {
-      const double val = evaluate();
-      if (!std::isfinite(val)) {
-        log::warn("run {} (point {}): val loss {} at step {}: diverged", job.run_id, point.key, val,
-                  step);
-        result.diverged_step = step;
-        return finish(TrainEnd::kDiverged);
-      }
-      row.val_loss = val;
-      last_val = val;
-      result.final_val_loss = val;
-      if (std::isnan(extra.best_val) || val < extra.best_val) extra.best_val = val;
-    }
-    row.wall = wall_now();
-    pending.push_back(row);
-    if (eval_now || static_cast<int>(pending.size()) >= options.metrics_batch_rows) {
-      flush_metrics();
-    }
-    if (job.schedule.checkpoint_interval > 0 && step % job.schedule.checkpoint_interval == 0) {
-      write_checkpoint(step);
-    }
-    if (leader && options.progress) {
-      const auto now = Clock::now();
-      if (now - last_progress >= std::chrono::duration<double>(options.progress_interval_s) ||
-          step == point.steps) {
-        last_progress = now;
-        const double elapsed = std::chrono::duration<double>(now - start).count();
-        const double rate = (result.tokens_seen - resumed.tokens_seen) / std::max(elapsed, 1e-9);
-        const double eta = (point.steps - step) * step_tokens / std::max(rate, 1e-9);
-        fmt::print(options.progress_out,
-                   "point {} ({}) step {}/{} loss {:.4f}{} lr {:.2e} | {:.0f} tok/s | ETA {}\n",
-                   point.index, point.key, step, point.steps, loss,
-                   last_val ? fmt::format(" val {:.4f}", *last_val) : std::string(), lr, rate,
-                   format_duration(eta));
-        std::fflush(options.progress_out);
-      }
-    }
+    row.wall = l.wall_now();
+    sink.on_metrics({&row, 1});
+    const std::int64_t every = l.job.schedule.checkpoint_interval;
+    if (every > 0 && step % every == 0) write_checkpoint(l, step);
+    print_progress(l, step, stats);
     if (sink.stop_requested()) {  // collective: same answer on every rank, same step
-      write_checkpoint(step);
-      return finish(TrainEnd::kStopped);
+      write_checkpoint(l, step);
+      return finish(l, TrainEnd::kStopped);
     }
   }
-  return finish(TrainEnd::kDone);
+  return finish(l, TrainEnd::kDone);
 }
 
 }  // namespace ss::runner

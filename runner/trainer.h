@@ -2,11 +2,14 @@
 // of the point (this rank's tensor-parallel shard), starts from the seed or from the newest good
 // checkpoint, and trains with gradient accumulation, data-parallel gradient averaging, global-norm
 // clipping, AdamW and warmup + cosine lr, reporting metric rows and checkpoints to a RunSink.
+// The loop (train_point in trainer.cc) reads top to bottom: train_step, then the step's metric
+// row, evaluate when due, checkpoint when due, progress, and the collective stop check.
 //
 // Invariants:
-//  - Deterministic: the batch of step s is a pure function of (seed, s) (trainer_data.h), and a
-//    checkpoint holds everything else (params, AdamW m/v, step, tokens, best losses), so resuming
-//    from step k reproduces steps k+1... bit-identically on the CPU backend.
+//  - Deterministic: the batch of step s is a pure function of (seed, s) (io::TrainLoader in
+//    model/io/loader.h), and a checkpoint holds everything else (params, AdamW m/v, step, tokens,
+//    best losses), so resuming from step k reproduces steps k+1... bit-identically on the CPU
+//    backend.
 //  - Never trains from garbage: a checkpoint is loaded only after its checksum, identity (point
 //    key, tp rank/size, parameter count) and, for the newest one, the store's size/sha256 match;
 //    otherwise an error line names the file and the loop falls back to an older file or scratch.
@@ -25,9 +28,6 @@ struct TrainOptions {
   bool progress = false;
   double progress_interval_s = 2.0;
   std::FILE* progress_out = stdout;
-  // Metric rows are handed to the sink at every eval interval, at every checkpoint and at the end;
-  // also whenever this many rows are buffered.
-  int metrics_batch_rows = 256;
 };
 
 // Trains job.point; see the contract in worker_sink.h. Throws ss::InputError for bad input

@@ -1,8 +1,9 @@
 // The seam between the sweep runner and the training loop of ONE point.
 //
 // A TrainFunction trains one grid point described by a TrainJob and reports through a RunSink.
-// Two sinks exist: `scalesweep train` (single process) writes to the store directly; the MPI
-// worker of `scalesweep run` forwards everything to rank 0 as protocol messages (rank 0 is the
+// Two sinks exist: `scalesweep train` (single process) hands everything to the run's recorder
+// (runner/run_recorder.h), which writes the store; the MPI worker of `scalesweep run` forwards
+// everything to rank 0 as protocol messages, where the run's recorder writes it (rank 0 is the
 // only SQLite writer). The training loop never knows which one it talks to.
 //
 // Contract (every TrainFunction must keep it):
@@ -13,8 +14,8 @@
 //    a checkpoint of the current state, reports it with on_checkpoint, and returns kStopped.
 //  - on_metrics / on_checkpoint are forwarded only from the group's first rank (dp 0, tp 0);
 //    calls on other ranks are accepted and ignored, so the loop may call them everywhere.
-//  - One MetricRow per optimizer step, `run` = job.run_id, steps 1-based and increasing. Rows may
-//    be handed over one at a time or in batches; the sink buffers. A resumed run starts at
+//  - One MetricRow per optimizer step, `run` = job.run_id, steps 1-based and increasing, handed
+//    over as soon as the step ends (the run's recorder is the one buffer before the store). A resumed run starts at
 //    latest checkpoint step + 1 (rows of redone steps overwrite, see store::insert_metrics).
 //  - Checkpoint files are written atomically by the loop (temp, fsync, rename) under
 //    job.schedule.checkpoint_dir; the loop deletes its own files beyond keep_checkpoints, and the
@@ -33,6 +34,7 @@
 #include "model/comm.h"
 #include "runner/config.h"
 #include "runner/grid.h"
+#include "runner/train_result.h"
 #include "store/records.h"
 
 namespace ss::runner {
@@ -61,20 +63,21 @@ struct TrainJob {
   model::Comm* tp_comm = nullptr;  // size == point.tp
 };
 
-// How a training run ended (when it did not throw).
-enum class TrainEnd {
-  kDone,      // every step trained
-  kStopped,   // stop_requested() was true: checkpoint written, resume later
-  kDiverged,  // NaN/Inf loss at diverged_step
-};
-
-struct TrainResult {
-  TrainEnd end = TrainEnd::kDone;
-  std::int64_t step = 0;  // last completed step
-  std::int64_t tokens_seen = 0;
-  std::optional<std::int64_t> diverged_step;
-  std::optional<double> final_train_loss, final_val_loss, best_train_loss, best_val_loss;
-};
+// The one way to build a TrainJob: the claimed run (id, attempt, newest checkpoint) of `point`
+// under `spec`'s data and schedule. Device, threads and communicators keep their defaults (CPU,
+// process threads, SelfComm) unless the caller places the job elsewhere.
+inline TrainJob make_train_job(const SweepSpec& spec, const Point& point, std::int64_t run_id,
+                               std::int64_t attempt,
+                               std::optional<store::CheckpointRecord> resume) {
+  TrainJob job;
+  job.run_id = run_id;
+  job.attempt = attempt;
+  job.point = point;
+  job.data = spec.data;
+  job.schedule = spec.schedule;
+  job.resume = std::move(resume);
+  return job;
+}
 
 // What the training loop reports to. Implementations: the store sink (scalesweep train) and the
 // MPI worker sink (scalesweep run).

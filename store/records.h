@@ -69,6 +69,8 @@ struct RunOutcome {
   std::int64_t tokens_seen = 0;
   std::optional<double> final_train_loss, final_val_loss, best_train_loss, best_val_loss;
   double wall_seconds = 0;  // total wall time of the run over all attempts
+
+  bool operator==(const RunOutcome&) const = default;
 };
 
 // A row of `metrics`: one row per (run, step) holding all of that step's metrics.
@@ -78,6 +80,8 @@ struct MetricRow {
   std::int64_t tokens = 0;
   double flops = 0;
   std::optional<double> train_loss, val_loss, lr, grad_norm, tokens_per_s, wall;
+
+  bool operator==(const MetricRow&) const = default;
 };
 
 // A row of `checkpoints`.
@@ -88,6 +92,8 @@ struct CheckpointRecord {
   std::int64_t bytes = 0;
   std::string sha256;  // lowercase hex
   double created = 0;
+
+  bool operator==(const CheckpointRecord&) const = default;
 };
 
 // A row of `fits`. params and ci are JSON object texts.

@@ -88,8 +88,8 @@ TrainResult train_fake(const FakeTrainerOptions& options, const TrainJob& job, R
   const Point& p = job.point;
   TrainResult result;
   if (options.noop) {
-    result.step = p.steps;
-    result.tokens_seen = p.steps * p.batch_tokens;
+    result.outcome.step = p.steps;
+    result.outcome.tokens_seen = p.steps * p.batch_tokens;
     return result;
   }
   if (job.attempt <= options.fail_attempts) {
@@ -102,14 +102,18 @@ TrainResult train_fake(const FakeTrainerOptions& options, const TrainJob& job, R
   if (job.resume) std::tie(start, x) = read_checkpoint(*job.resume);
   std::int64_t last_checkpoint = start;
   const auto t0 = std::chrono::steady_clock::now();
+  auto wall = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
   for (std::int64_t step = start + 1; step <= p.steps; ++step) {
     if (sink.stop_requested()) {
       if (leader && last_checkpoint != step - 1) {
         sink.on_checkpoint(write_checkpoint(job, step - 1, x));
       }
       result.end = TrainEnd::kStopped;
-      result.step = step - 1;
-      result.tokens_seen = (step - 1) * p.batch_tokens;
+      result.outcome.step = step - 1;
+      result.outcome.tokens_seen = (step - 1) * p.batch_tokens;
+      result.outcome.wall_seconds = wall();
       return result;
     }
     x = next_state(x, step);
@@ -122,9 +126,10 @@ TrainResult train_fake(const FakeTrainerOptions& options, const TrainJob& job, R
     x = share;
     if (p.lr > options.diverge_lr && step >= 3) {
       result.end = TrainEnd::kDiverged;
-      result.step = step - 1;
+      result.outcome.step = step - 1;
       result.diverged_step = step;
-      result.tokens_seen = (step - 1) * p.batch_tokens;
+      result.outcome.tokens_seen = (step - 1) * p.batch_tokens;
+      result.outcome.wall_seconds = wall();
       return result;
     }
     store::MetricRow row;
@@ -134,10 +139,11 @@ TrainResult train_fake(const FakeTrainerOptions& options, const TrainJob& job, R
     row.flops = p.flops * static_cast<double>(step) / static_cast<double>(p.steps);
     row.train_loss = x;
     row.lr = p.lr;
-    const double wall =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    row.wall = wall;
-    if (wall > 0) row.tokens_per_s = static_cast<double>((step - start) * p.batch_tokens) / wall;
+    const double seconds = wall();
+    row.wall = seconds;
+    if (seconds > 0) {
+      row.tokens_per_s = static_cast<double>((step - start) * p.batch_tokens) / seconds;
+    }
     sink.on_metrics({&row, 1});
     if (leader && job.schedule.checkpoint_interval > 0 &&
         step % job.schedule.checkpoint_interval == 0) {
@@ -147,10 +153,11 @@ TrainResult train_fake(const FakeTrainerOptions& options, const TrainJob& job, R
     if (options.step_ms > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(options.step_ms));
   }
-  result.step = p.steps;
-  result.tokens_seen = p.steps * p.batch_tokens;
-  result.final_train_loss = x;
-  result.best_train_loss = x;  // the recurrence decreases monotonically
+  result.outcome.step = p.steps;
+  result.outcome.tokens_seen = p.steps * p.batch_tokens;
+  result.outcome.final_train_loss = x;
+  result.outcome.best_train_loss = x;  // the recurrence decreases monotonically
+  result.outcome.wall_seconds = wall();
   return result;
 }
 

@@ -33,8 +33,8 @@ TEST_F(TrainerTest, TrainsEveryStepAndReportsOneRowPerStep) {
   RecordingSink sink;
   const TrainResult result = train_point(job, sink, TrainOptions{});
   EXPECT_EQ(result.end, TrainEnd::kDone);
-  EXPECT_EQ(result.step, 20);
-  EXPECT_EQ(result.tokens_seen, 20 * 8 * 16);
+  EXPECT_EQ(result.outcome.step, 20);
+  EXPECT_EQ(result.outcome.tokens_seen, 20 * 8 * 16);
   ASSERT_EQ(sink.rows.size(), 20u);
   for (std::size_t i = 0; i < sink.rows.size(); ++i) {
     const store::MetricRow& row = sink.rows[i];
@@ -49,10 +49,10 @@ TEST_F(TrainerTest, TrainsEveryStepAndReportsOneRowPerStep) {
   EXPECT_DOUBLE_EQ(*sink.rows[0].lr, 0.5e-2);
   EXPECT_DOUBLE_EQ(*sink.rows[1].lr, 1e-2);
   EXPECT_NEAR(*sink.rows.back().lr, 1e-3, 1e-12);
-  ASSERT_TRUE(result.final_train_loss && result.final_val_loss);
-  EXPECT_EQ(*result.final_train_loss, *sink.rows.back().train_loss);
-  EXPECT_EQ(*result.final_val_loss, *sink.rows.back().val_loss);
-  EXPECT_LE(*result.best_train_loss, *result.final_train_loss);
+  ASSERT_TRUE(result.outcome.final_train_loss && result.outcome.final_val_loss);
+  EXPECT_EQ(*result.outcome.final_train_loss, *sink.rows.back().train_loss);
+  EXPECT_EQ(*result.outcome.final_val_loss, *sink.rows.back().val_loss);
+  EXPECT_LE(*result.outcome.best_train_loss, *result.outcome.final_train_loss);
   // Loss at init is about ln(256) = 5.55 for a fresh model.
   EXPECT_NEAR(*sink.rows[0].train_loss, std::log(256.0), 0.3);
   // Checkpoints at 10 and 20, both kept (keep 2), reported with size and sha256 of the file.
@@ -75,8 +75,8 @@ TEST_F(TrainerTest, LossFallsOnARepeatingCorpus) {
   ASSERT_EQ(result.end, TrainEnd::kDone);
   // The sentence has 45 bytes: once learnt, only the first characters after a window start
   // are uncertain. Far below the 5.55 nats of a uniform guess and below unigram entropy (~2.9).
-  EXPECT_LT(*result.final_train_loss, 1.0);
-  EXPECT_LT(*result.final_val_loss, 1.0);
+  EXPECT_LT(*result.outcome.final_train_loss, 1.0);
+  EXPECT_LT(*result.outcome.final_val_loss, 1.0);
 }
 
 TEST_F(TrainerTest, KeepsOnlyTheNewestCheckpointFiles) {
@@ -110,7 +110,7 @@ TEST_F(TrainerTest, StopAndResumeIsBitIdentical) {
   b1.stop_at = 12;
   const TrainResult stopped = train_point(job, b1, TrainOptions{});
   ASSERT_EQ(stopped.end, TrainEnd::kStopped);
-  EXPECT_EQ(stopped.step, 12);
+  EXPECT_EQ(stopped.outcome.step, 12);
   ASSERT_EQ(b1.checkpoints.size(), 1u);
   EXPECT_EQ(b1.checkpoints[0].step, 12);
   EXPECT_EQ(b1.rows.size(), 12u);
@@ -126,8 +126,8 @@ TEST_F(TrainerTest, StopAndResumeIsBitIdentical) {
     EXPECT_EQ(*row.train_loss, la.at(row.step)) << "step " << row.step;  // bitwise
     EXPECT_EQ(row.tokens, a.rows[row.step - 1].tokens);
   }
-  EXPECT_EQ(*resumed.final_val_loss, *a.rows.back().val_loss);
-  EXPECT_EQ(resumed.tokens_seen, 24 * 8 * 16);
+  EXPECT_EQ(*resumed.outcome.final_val_loss, *a.rows.back().val_loss);
+  EXPECT_EQ(resumed.outcome.tokens_seen, 24 * 8 * 16);
 }
 
 void flip_byte(const fs::path& path, std::size_t offset) {
@@ -267,7 +267,7 @@ TEST_F(TrainerTest, DataParallelTwoRanksMatchesOneRank) {
     EXPECT_EQ(l2, *sinks[1].rows[i].train_loss);  // both ranks report the same mean
     EXPECT_EQ(sinks[0].rows[i].tokens, one.rows[i].tokens);
   }
-  EXPECT_NEAR(*results[0].final_val_loss, *one.rows.back().val_loss,
+  EXPECT_NEAR(*results[0].outcome.final_val_loss, *one.rows.back().val_loss,
               1e-4 * *one.rows.back().val_loss);
 }
 
