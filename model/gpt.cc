@@ -190,14 +190,14 @@ const ParamTensor& GptT<T>::tensor(const std::string& name) const {
 }
 
 template <typename T>
-void GptT<T>::init_params(uint64_t seed) {
+void GptT<T>::init_params(uint64_t seed, bool scale_residual) {
   // Generate the whole tp = 1 model in a fixed order, then keep this rank's
   // slice: every tp rank holds exactly the tp = 1 values.
   const auto full_layout = gpt_param_layout(cfg_, 1);
   std::vector<double> full(full_layout.back().offset + full_layout.back().count, 0.0);
   NormalRng rng(seed);
   const double std_base = 0.02;
-  const double std_resid = 0.02 / std::sqrt(2.0 * cfg_.n_layer);
+  const double std_resid = scale_residual ? 0.02 / std::sqrt(2.0 * cfg_.n_layer) : std_base;
   for (const auto& t : full_layout) {
     double* p = full.data() + t.offset;
     const std::string& n = t.name;

@@ -77,8 +77,10 @@ class GptT {
   const ParamTensor& tensor(const std::string& name) const;
 
   // GPT-2 init: N(0, 0.02), residual projections N(0, 0.02/sqrt(2*n_layer)),
-  // biases 0, LayerNorm weight 1 / bias 0. Deterministic for a seed.
-  void init_params(uint64_t seed);
+  // biases 0, LayerNorm weight 1 / bias 0. Deterministic for a seed. With
+  // scale_residual = false the residual projections get N(0, 0.02) too (a plain
+  // normal_(0, 0.02) init of every matrix); the random draws are the same.
+  void init_params(uint64_t seed, bool scale_residual = true);
 
   // Forward pass over inputs/targets of B x T tokens (host pointers, row-major).
   // Returns the mean cross-entropy, or 0 when targets is nullptr (logits only).

@@ -279,6 +279,7 @@ DataSpec parse_data(TableReader& t) {
 void parse_model(TableReader& t, SweepSpec& spec) {
   spec.model_line = t.line();
   spec.family = t.get_string("family", {"gpt2"}, "gpt2", "");
+  spec.init_scale_residual = t.get_string("init", {"gpt2", "normal"}, "gpt2", "") == "gpt2";
   const std::int64_t tokenizer_v = tokenizer_vocab(spec.data.tokenizer);
   spec.vocab = t.get_int("vocab", tokenizer_v).value_or(tokenizer_v);
   auto n_layer = t.get_axis<std::int64_t>("n_layer", 0);
@@ -289,7 +290,7 @@ void parse_model(TableReader& t, SweepSpec& spec) {
   auto d_head = t.get_axis<std::int64_t>("d_head", 0);
   auto d_ff = t.get_axis<std::int64_t>("d_ff", 0);
   auto n_ctx = t.get_axis<std::int64_t>("n_ctx", 0);
-  t.reject_unknown_keys({"family", "vocab", "n_layer", "d_model", "target_params", "aspect_ratio",
+  t.reject_unknown_keys({"family", "init", "vocab", "n_layer", "d_model", "target_params", "aspect_ratio",
                          "n_head", "d_head", "d_ff", "n_ctx"});
   if (n_ctx.empty()) t.fail_missing("n_ctx", "add n_ctx = <context length>");
   if (n_head.empty() == d_head.empty()) {

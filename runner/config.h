@@ -86,6 +86,9 @@ struct SweepSpec {
   std::string config_text;  // the file's exact bytes
   std::string config_hash;  // sha256 hex of config_text
   std::string family;       // "gpt2"
+  // [model] init: "gpt2" (default) scales the residual projections' std by 1/sqrt(2 n_layer);
+  // "normal" gives every matrix N(0, 0.02) (model::GptT::init_params).
+  bool init_scale_residual = true;
   std::int64_t vocab = 0;   // model vocabulary (>= the tokenizer's)
   DataSpec data;
   std::vector<ModelShape> shapes;  // the validated model grid, in grid order

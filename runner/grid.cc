@@ -49,7 +49,8 @@ std::string point_canonical_text(const Point& p, const SweepSpec& spec) {
       "weight_decay={};grad_clip={};seed={};dp={};tp={}",
       spec.family, spec.data.tokenizer, p.vocab, p.shape.n_layer, p.shape.d_model, p.shape.n_head,
       p.shape.d_ff, p.shape.n_ctx, p.tokens, p.batch_tokens, p.lr, p.warmup_steps, p.lr_min_ratio,
-      p.weight_decay, p.grad_clip, p.seed, p.dp, p.tp);
+      p.weight_decay, p.grad_clip, p.seed, p.dp, p.tp) +
+         (p.init_scale_residual ? "" : ";init=normal");
 }
 
 namespace {
@@ -124,6 +125,7 @@ std::vector<Point> expand_grid(const SweepSpec& spec) {
             p.weight_decay = spec.train.weight_decay;
             p.grad_clip = spec.train.grad_clip;
             p.seed = seed;
+            p.init_scale_residual = spec.init_scale_residual;
             p.dp = spec.dp;
             p.tp = spec.tp;
             p.params = params;

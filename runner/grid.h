@@ -62,11 +62,13 @@ struct Point {
   double tokens_per_param = 0;  // D / N (non-embedding)
   double kaplan_ratio = 0;
   bool kaplan_overfit = false;  // kaplan_ratio < 1
+  bool init_scale_residual = true;  // SweepSpec::init_scale_residual
   MemoryEstimate memory;
 };
 
 // The text hashed into a point key: family, tokenizer, vocab, shape, D, batch, lr, warmup,
-// lr_min_ratio, weight decay, grad clip, seed, dp, tp. Not hashed: paths, micro_batch, eval and
+// lr_min_ratio, weight decay, grad clip, seed, dp, tp, and ";init=normal" only for that init (so
+// keys made before the init option existed stay valid). Not hashed: paths, micro_batch, eval and
 // checkpoint settings (they do not change what a run computes, up to float summation order).
 std::string point_canonical_text(const Point& point, const SweepSpec& spec);
 

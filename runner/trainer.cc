@@ -178,7 +178,7 @@ Resumed resume_from_checkpoint(const TrainJob& job, model::Gpt& gpt,
     log::info("run {} (point {}): resumed from step {}", job.run_id, job.point.key, chosen.step);
     return chosen;
   }
-  gpt.init_params(static_cast<std::uint64_t>(job.point.seed));
+  gpt.init_params(static_cast<std::uint64_t>(job.point.seed), job.point.init_scale_residual);
   // Files left from another store's run of this point would outrank ours when pruning.
   if (job.dp_comm->rank() == 0) {
     for (const auto& [step, path] : io::list_checkpoints(dir)) {

@@ -97,6 +97,26 @@ TEST(Gpt, InitIsDeterministicAndSeedDependent) {
   EXPECT_NEAR(std::sqrt(ss / pw.count), 0.02 / std::sqrt(2.0), 0.002);
 }
 
+TEST(Gpt, NormalInitScalesOnlyTheResidualProjections) {
+  // Same seed, init_params(seed, false): the same draws, the residual projections (attprojw,
+  // fcprojw) sqrt(2 L) = 2 times larger (std 0.02 instead of 0.01), every other value equal.
+  const GptConfig c{2, 16, 2, 64, 8, 32};
+  Gpt a(c, 1), b(c, 1);
+  a.init_params(5);
+  b.init_params(5, false);
+  for (const auto& t : a.layout()) {
+    const bool projection = t.name == "attprojw" || t.name == "fcprojw";
+    for (std::size_t i = 0; i < t.count; ++i) {
+      const float x = a.params()[t.offset + i], y = b.params()[t.offset + i];
+      if (projection) {
+        ASSERT_NEAR(y, 2.0f * x, 1e-7f) << t.name << " " << i;
+      } else {
+        ASSERT_EQ(y, x) << t.name << " " << i;
+      }
+    }
+  }
+}
+
 TEST(Gpt, MemorisesRepeatingPattern) {
   const GptConfig c{2, 32, 2, 128, 32, 64};
   const int B = 4, T = 32;

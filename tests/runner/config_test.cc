@@ -186,6 +186,13 @@ TEST_F(ConfigTest, PowerLearningRateRuleErrors) {
   EXPECT_NO_THROW(load(with(good)));
 }
 
+TEST_F(ConfigTest, InitScheme) {
+  EXPECT_TRUE(load(kBase).init_scale_residual);  // default: GPT-2's scaled residual projections
+  EXPECT_FALSE(load(edit("n_ctx = 64\n", "n_ctx = 64\ninit = \"normal\"\n")).init_scale_residual);
+  expect_rejected(edit("n_ctx = 64\n", "n_ctx = 64\ninit = \"xavier\"\n"), 11,
+                  "model.init = \"xavier\" is not allowed; use one of gpt2 | normal");
+}
+
 TEST_F(ConfigTest, SyntaxErrorNamesTheLine) {
   expect_rejected(edit("d_model = [32, 64]", "d_model = [32, 64] x"), 8, "TOML syntax error");
 }

@@ -221,6 +221,26 @@ TEST_F(GridTest, PowerLrRuleGivesEachShapeItsOwnRate) {
   EXPECT_NE(points[0].key, expand(sweep_text("absolute = [1e6]"))[0].key);  // lr is in the key
 }
 
+TEST_F(GridTest, NormalInitChangesKeysTheDefaultDoesNot) {
+  const std::string text = sweep_text("absolute = [1e6]");
+  const auto plain = expand(text);
+  std::string normal_text = text;
+  normal_text.replace(normal_text.find("n_ctx = 128\n"), 12, "n_ctx = 128\ninit = \"normal\"\n");
+  std::string gpt2_text = text;
+  gpt2_text.replace(gpt2_text.find("n_ctx = 128\n"), 12, "n_ctx = 128\ninit = \"gpt2\"\n");
+  const auto normal = expand(normal_text);
+  const auto gpt2 = expand(gpt2_text);
+  ASSERT_EQ(normal.size(), plain.size());
+  EXPECT_TRUE(plain[0].init_scale_residual);
+  EXPECT_FALSE(normal[0].init_scale_residual);
+  EXPECT_NE(normal[0].key, plain[0].key);  // a different run
+  EXPECT_EQ(gpt2[0].key, plain[0].key);    // the default spelled out: the same run
+  const SweepSpec spec = load_sweep_spec(dir_ / "g.toml");
+  EXPECT_EQ(point_canonical_text(plain[0], spec).find(";init="), std::string::npos);
+  const std::string text_normal = point_canonical_text(normal[0], spec);
+  EXPECT_EQ(text_normal.substr(text_normal.size() - 12), ";init=normal");
+}
+
 TEST_F(GridTest, KeysAreStableAndUnique) {
   const std::string text = sweep_text("absolute = [1e6, 2e6]", "[1, 2, 3]");
   const auto first = expand(text);
