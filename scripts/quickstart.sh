@@ -5,7 +5,7 @@
 # status, then fits the scaling laws with scalefit and prints how long the sweep
 # and the fit took. Re-running it resumes/reuses what exists.
 # Usage: scripts/quickstart.sh [--quick] [NP]
-#   --quick  the CI-sized sweep (configs/quickstart-quick.toml, ~1 minute on 2 cores)
+#   --quick  the small sweep (configs/quickstart-quick.toml, ~70 s on 2 cores, a smoke test)
 #   NP       MPI ranks, default 3 (one scheduler + one worker per core of a 2-core machine)
 # Why the sweep looks as it does, and the fits it gives: docs/quickstart.md.
 set -euo pipefail
