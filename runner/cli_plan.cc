@@ -19,7 +19,7 @@ struct PlanOptions {
   std::string config;
   std::string format = "table";
   std::string store;
-  std::string journal = "wal";
+  std::string journal = "auto";
   double flops_per_second = 2e9;  // effective training throughput per point, for est. time
 };
 
@@ -171,8 +171,9 @@ void add_plan_command(CLI::App& app) {
   plan->add_option("--store", options->store,
                    "SQLite store to create/update with the sweep and its points (idempotent)");
   plan->add_option("--store-journal", options->journal,
-                   "journal mode of a store: wal (local disk) or delete (NFS/Lustre)")
-      ->check(CLI::IsMember({"wal", "delete"}))
+                   "journal mode of a store: auto (wal on a local disk, delete on "
+                   "NFS/Lustre/GPFS), wal or delete")
+      ->check(CLI::IsMember({"auto", "wal", "delete"}))
       ->capture_default_str();
   plan->add_option("--flops-per-second", options->flops_per_second,
                    "effective training FLOP/s per point, for the table's time estimate")

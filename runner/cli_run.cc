@@ -61,9 +61,10 @@ std::shared_ptr<int> add_run_command(CLI::App& app, TrainFunction train) {
   run->add_option("config", options->config, "sweep file (TOML), e.g. configs/quickstart.toml")
       ->required();
   run->add_option("--store", options->store, "SQLite store (created if missing)")->required();
-  run->add_option("--store-journal", options->journal,
-                  "journal mode: wal (local disk) or delete (NFS/Lustre)")
-      ->check(CLI::IsMember({"wal", "delete"}))
+  run->add_option(
+         "--store-journal", options->journal,
+         "journal mode: auto (wal on a local disk, delete on NFS/Lustre/GPFS), wal or delete")
+      ->check(CLI::IsMember({"auto", "wal", "delete"}))
       ->capture_default_str();
   run->add_option("--lease-seconds", options->lease_seconds,
                   "lease on a claimed point, renewed every third of it; a crashed job's points "

@@ -31,7 +31,7 @@ struct TrainOptionsCli {
   std::string config;
   std::string point;
   std::string store;
-  std::string journal = "wal";
+  std::string journal = "auto";
   double lease_seconds = kDefaultLeaseSeconds;
   int threads = 0;
   double progress_seconds = 2;
@@ -223,9 +223,10 @@ std::shared_ptr<int> add_train_command(CLI::App& app) {
       ->required();
   train->add_option("--store", options->store, "SQLite store (created if missing)")->required();
   train
-      ->add_option("--store-journal", options->journal,
-                   "journal mode: wal (local disk) or delete (NFS/Lustre)")
-      ->check(CLI::IsMember({"wal", "delete"}))
+      ->add_option(
+          "--store-journal", options->journal,
+          "journal mode: auto (wal on a local disk, delete on NFS/Lustre/GPFS), wal or delete")
+      ->check(CLI::IsMember({"auto", "wal", "delete"}))
       ->capture_default_str();
   train->add_option("--lease-seconds", options->lease_seconds, "lease on the claimed point")
       ->check(CLI::PositiveNumber)

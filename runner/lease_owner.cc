@@ -70,10 +70,9 @@ struct OptionalField {
   const char* key;
   std::optional<long long> LeaseOwner::*member;
 };
-constexpr TextField kTextFields[] = {{"host", &LeaseOwner::host}, {"boot", &LeaseOwner::boot},
-                                     {"node", &LeaseOwner::node}};
-constexpr IntField kIntFields[] = {{"pid", &LeaseOwner::pid},
-                                   {"start", &LeaseOwner::start_ticks}};
+constexpr TextField kTextFields[] = {
+    {"host", &LeaseOwner::host}, {"boot", &LeaseOwner::boot}, {"node", &LeaseOwner::node}};
+constexpr IntField kIntFields[] = {{"pid", &LeaseOwner::pid}, {"start", &LeaseOwner::start_ticks}};
 constexpr OptionalField kOptionalFields[] = {{"job", &LeaseOwner::slurm_job},
                                              {"restart", &LeaseOwner::slurm_restart},
                                              {"step", &LeaseOwner::slurm_step}};
@@ -99,8 +98,8 @@ bool set_field(LeaseOwner& owner, const std::string& key, const std::string& val
 }  // namespace
 
 std::string LeaseOwner::to_string() const {
-  std::string text = fmt::format("{} host={} boot={} pid={} start={}", role, host, boot, pid,
-                                 start_ticks);
+  std::string text =
+      fmt::format("{} host={} boot={} pid={} start={}", role, host, boot, pid, start_ticks);
   for (const auto& f : kOptionalFields) {
     if (const auto& v = this->*f.member) text += fmt::format(" {}={}", f.key, *v);
   }

@@ -32,15 +32,15 @@ namespace ss::runner {
 inline constexpr double kDefaultLeaseSeconds = 120;
 
 struct LeaseOwner {
-  std::string role;           // "run" (rank 0 of scalesweep run) or "train"
-  std::string host;           // gethostname()
-  std::string boot;           // first 8 hex digits of /proc/sys/kernel/random/boot_id
+  std::string role;  // "run" (rank 0 of scalesweep run) or "train"
+  std::string host;  // gethostname()
+  std::string boot;  // first 8 hex digits of /proc/sys/kernel/random/boot_id
   long long pid = 0;
   long long start_ticks = 0;  // process start, clock ticks after boot
   std::optional<long long> slurm_job;
   std::optional<long long> slurm_restart;
   std::optional<long long> slurm_step;
-  std::string node;           // SLURMD_NODENAME, else the host
+  std::string node;  // SLURMD_NODENAME, else the host
 
   std::string to_string() const;
   // nullopt for an owner line written by an older build or another tool.

@@ -9,6 +9,7 @@
 #include "runner/cli_plan.h"
 #include "runner/cli_prepare_data.h"
 #include "runner/cli_run.h"
+#include "runner/cli_slurm.h"
 #include "runner/cli_status.h"
 #include "runner/cli_train.h"
 #include "runner/trainer.h"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   ss::runner::add_plan_command(app);
   ss::runner::add_status_command(app);
   ss::runner::add_prepare_data_command(app);
+  ss::runner::add_slurm_command(app);
   const auto train_exit = ss::runner::add_train_command(app);
   const auto run_exit = ss::runner::add_run_command(
       app, [](const ss::runner::TrainJob& job, ss::runner::RunSink& sink) {

@@ -33,7 +33,7 @@ namespace ss::runner {
 struct SweepRunOptions {
   std::string config;                // sweep file (TOML)
   std::string store;                 // SQLite store path
-  std::string journal = "wal";       // wal | delete
+  std::string journal = "auto";      // auto | wal | delete
   double lease_seconds = kDefaultLeaseSeconds;  // lease length; renewed every lease/3
   int gpus_per_node = 0;             // 0: CPU backend on every worker
   int ranks_per_gpu = 1;             // ranks sharing one GPU (packing small models)

@@ -19,17 +19,27 @@
 
 namespace ss::store {
 
-// WAL (default) on local disks; DELETE (rollback journal) for network file systems, where
-// WAL's shared-memory index does not work across hosts.
-enum class JournalMode { kWal, kDelete };
+// WAL on local disks; DELETE (rollback journal) for network file systems, where WAL's
+// shared-memory index does not work across hosts. kAuto (the CLI default) picks DELETE when the
+// store's directory is on a network file system (network_file_system below), else WAL; an
+// explicit kWal on a network file system is kept, with a warning.
+enum class JournalMode { kWal, kDelete, kAuto };
 
-// Parses "wal" / "delete" (CLI --store-journal); throws ss::InputError otherwise.
+// Parses "auto" / "wal" / "delete" (CLI --store-journal); throws ss::InputError otherwise.
 JournalMode parse_journal_mode(const std::string& text);
+
+// The name of the network file system (NFS, Lustre, GPFS, CIFS, SMB2, BeeGFS, CephFS, AFS)
+// that holds `path` (or its nearest existing parent), from statfs's f_type; nullopt for a
+// local one or when it cannot be told.
+std::optional<std::string> network_file_system(const std::filesystem::path& path);
+
+// The mode a store at `path` opens with (kAuto resolved; see JournalMode). Never kAuto.
+JournalMode resolve_journal(const std::filesystem::path& path, JournalMode requested);
 
 struct StoreOptions {
   bool create_if_missing = false;  // plan --store / run: yes; status / scalefit: no
   bool read_only = false;          // status / scalefit: never write, never migrate
-  JournalMode journal = JournalMode::kWal;
+  JournalMode journal = JournalMode::kAuto;
   int busy_timeout_ms = 30000;  // how long a writer waits for another's lock
 };
 

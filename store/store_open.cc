@@ -4,6 +4,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 #include <sqlite3.h>
+#include <sys/vfs.h>
 
 #include <array>
 #include <chrono>
@@ -102,12 +103,49 @@ SQLite::Database open_database(const fs::path& path, const StoreOptions& options
 
 }  // namespace
 
+// kAuto -> WAL or DELETE by the file system; a WAL store on a network file system is warned of.
+JournalMode resolve_journal(const std::filesystem::path& path, JournalMode requested) {
+  if (requested == JournalMode::kDelete) return requested;
+  const auto network = network_file_system(path);
+  if (!network) return JournalMode::kWal;
+  if (requested == JournalMode::kAuto) return JournalMode::kDelete;
+  log::warn(
+      "store {} is on {} with --store-journal wal: WAL's shared memory is not shared between "
+      "hosts there, so jobs on different nodes may corrupt it; use --store-journal auto or delete",
+      path.string(), *network);
+  return JournalMode::kWal;
+}
+
 JournalMode parse_journal_mode(const std::string& text) {
+  if (text == "auto") return JournalMode::kAuto;
   if (text == "wal") return JournalMode::kWal;
   if (text == "delete") return JournalMode::kDelete;
   throw InputError(fmt::format(
-      "--store-journal = {} is not a journal mode; use wal (local disk) or delete (NFS/Lustre)",
+      "--store-journal = {} is not a journal mode; use auto (WAL on a local disk, the rollback "
+      "journal on NFS/Lustre/GPFS), wal or delete",
       text));
+}
+
+std::optional<std::string> network_file_system(const std::filesystem::path& path) {
+  struct Kind {
+    unsigned long magic;
+    const char* name;
+  };
+  // statfs f_type values (linux/magic.h and the file systems' own headers).
+  static constexpr Kind kNetwork[] = {
+      {0x6969, "NFS"},      {0x0BD00BD0, "Lustre"}, {0x47504653, "GPFS"},   {0xFF534D42, "CIFS"},
+      {0xFE534D42, "SMB2"}, {0x19830326, "BeeGFS"}, {0x00C36400, "CephFS"}, {0x5346414F, "AFS"}};
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::absolute(path, ec);
+  while (!dir.empty() && !std::filesystem::exists(dir, ec) && dir != dir.parent_path()) {
+    dir = dir.parent_path();
+  }
+  struct statfs fs {};
+  if (dir.empty() || ::statfs(dir.c_str(), &fs) != 0) return std::nullopt;
+  for (const auto& kind : kNetwork) {
+    if (static_cast<unsigned long>(fs.f_type) == kind.magic) return std::string(kind.name);
+  }
+  return std::nullopt;
 }
 
 double unix_now() {
@@ -119,7 +157,8 @@ Store::Store(const std::filesystem::path& path, const StoreOptions& options)
     : path_(path), db_(open_database(path, options)) {
   SS_SQL(db_.exec("PRAGMA foreign_keys=ON"));
   if (options.read_only) return;
-  const char* wanted = options.journal == JournalMode::kWal ? "wal" : "delete";
+  const JournalMode journal = resolve_journal(path_, options.journal);
+  const char* wanted = journal == JournalMode::kWal ? "wal" : "delete";
   const std::string got =
       SS_SQL(db_.execAndGet(fmt::format("PRAGMA journal_mode={}", wanted)).getString());
   if (got != wanted) {
@@ -127,7 +166,7 @@ Store::Store(const std::filesystem::path& path, const StoreOptions& options)
   }
   // NORMAL is durable across process crashes in WAL mode (only an OS crash may lose the last
   // transactions, never corrupt the file) and makes each commit much cheaper.
-  if (options.journal == JournalMode::kWal) SS_SQL(db_.exec("PRAGMA synchronous=NORMAL"));
+  if (journal == JournalMode::kWal) SS_SQL(db_.exec("PRAGMA synchronous=NORMAL"));
   migrate_schema(db_, kSchemaVersion);
 }
 

@@ -39,9 +39,10 @@ void kill_child(pid_t pid) {
 }
 
 TEST(LeaseOwner, LineRoundTrips) {
-  const LeaseOwner self = this_process_owner(
-      "run", env_of({{"SLURM_JOB_ID", "17"}, {"SLURM_RESTART_COUNT", "1"},
-                     {"SLURM_STEP_ID", "0"}, {"SLURMD_NODENAME", "node2"}}));
+  const LeaseOwner self = this_process_owner("run", env_of({{"SLURM_JOB_ID", "17"},
+                                                            {"SLURM_RESTART_COUNT", "1"},
+                                                            {"SLURM_STEP_ID", "0"},
+                                                            {"SLURMD_NODENAME", "node2"}}));
   EXPECT_EQ(self.pid, getpid());
   EXPECT_GT(self.start_ticks, 0);
   EXPECT_EQ(self.boot.size(), 8u);
@@ -68,11 +69,11 @@ TEST(LeaseOwner, LineRoundTrips) {
 }
 
 TEST(LeaseOwner, RequeuedJobTakesBackItsOwnLeases) {
-  LeaseOwner holder = this_process_owner(
-      "run", env_of({{"SLURM_JOB_ID", "17"}, {"SLURM_RESTART_COUNT", "0"}}));
+  LeaseOwner holder =
+      this_process_owner("run", env_of({{"SLURM_JOB_ID", "17"}, {"SLURM_RESTART_COUNT", "0"}}));
   holder.host = "another-host";  // even from another node: Slurm ended every task first
-  const LeaseOwner self = this_process_owner(
-      "run", env_of({{"SLURM_JOB_ID", "17"}, {"SLURM_RESTART_COUNT", "1"}}));
+  const LeaseOwner self =
+      this_process_owner("run", env_of({{"SLURM_JOB_ID", "17"}, {"SLURM_RESTART_COUNT", "1"}}));
   const auto why = holder_gone(holder, self);
   ASSERT_TRUE(why);
   EXPECT_NE(why->find("requeued"), std::string::npos);

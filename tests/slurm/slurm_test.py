@@ -5,8 +5,11 @@ fake nodes). Every test submits real jobs with sbatch, waits for them, and check
 SQLite store with the sqlite3 module: statuses, one metric row per step, final losses.
 
 Run one test: slurm_test.py SlurmSweep.test_preemption_requeues_and_resumes
+SlurmCli checks `scalesweep slurm` (the script for every option, bad values, --submit).
 Environment: SCALESWEEP (the binary), SS_REPO (the repository root).
 """
+import json
+import math
 import os
 import re
 import shutil
@@ -104,7 +107,9 @@ def write_corpus(directory):
 TWO_NODE_ENV = {"OMPI_MCA_btl": "self,tcp"}
 
 
-class SlurmSweep(unittest.TestCase):
+class SlurmBase(unittest.TestCase):
+    """A temporary directory with a corpus, token shards and helpers; no tests of its own."""
+
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="ss-slurm-")
         write_corpus(os.path.join(self.dir, "raw"))
@@ -179,7 +184,11 @@ class SlurmSweep(unittest.TestCase):
         wait_for(lambda: job_fields(jid).get("Restarts") == str(restarts), 90,
                  f"job {jid} requeued")
 
-    # ---- tests ------------------------------------------------------------------------------
+
+
+class SlurmSweep(SlurmBase):
+    """slurm/sweep.sbatch end to end."""
+
     def test_sbatch_sweep_all_done(self):
         store = os.path.join(self.dir, "results.db")
         jid = self.sbatch("--ntasks-per-node=3", self.config(40960), store)
@@ -305,6 +314,114 @@ class SlurmSweep(unittest.TestCase):
         con = self.assert_all_done_one_row_per_step(store)
         self.assertEqual(con.execute("SELECT max(attempts) FROM runs").fetchone()[0], 1,
                          "a point was trained twice")
+
+
+class SlurmCli(SlurmBase):
+    """`scalesweep slurm`: the script it writes for every option, bad values, submission."""
+
+    def slurm(self, *args):
+        return run([SCALESWEEP, "slurm", *args], check=False, cwd=self.dir, env=self.env)
+
+    def test_dry_run_every_option(self):
+        config = self.config(40960)
+        r = self.slurm(config, "--store", "r.db", "--nodes", "2", "--gpus-per-node", "4",
+                       "--ranks-per-gpu", "2", "--time", "1-02:30:00", "--partition", "gpu",
+                       "--account", "proj_1", "--qos", "high", "--dry-run")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        script = r.stdout
+        lines = script.splitlines()
+        sbatch = [line for line in lines if line.startswith("#SBATCH")]
+        self.assertEqual(sbatch, [
+            "#SBATCH --job-name=scalesweep-slurmtest", "#SBATCH --nodes=2",
+            "#SBATCH --ntasks=17",  # 2 nodes x 4 GPUs x 2 ranks + rank 0
+            "#SBATCH --gpus-per-node=4", "#SBATCH --time=1-02:30:00",
+            "#SBATCH --partition=gpu", "#SBATCH --account=proj_1", "#SBATCH --qos=high",
+            "#SBATCH --requeue", "#SBATCH --open-mode=append",
+            "#SBATCH --output=scalesweep-%j.out", "#SBATCH --signal=B:USR1@120",
+            f"#SBATCH --chdir={os.path.realpath(self.dir)}"])
+        self.assertIn(f"SCALESWEEP_CONFIG=${{SCALESWEEP_CONFIG:-'{config}'}}", lines)
+        self.assertIn(f"SCALESWEEP_STORE=${{SCALESWEEP_STORE:-'{os.path.realpath(self.dir)}/r.db'}}",
+                      lines)
+        self.assertIn("GPUS_PER_NODE=${GPUS_PER_NODE:-4}", lines)
+        self.assertIn("RANKS_PER_GPU=${RANKS_PER_GPU:-2}", lines)
+        self.assertTrue(any(line.startswith("srun --mpi=pmix") for line in lines))
+        # #SBATCH lines must come before the first command, and the script must parse.
+        first_command = next(i for i, line in enumerate(lines)
+                             if line and not line.startswith("#"))
+        self.assertLess(max(i for i, line in enumerate(lines) if line.startswith("#SBATCH")),
+                        first_command)
+        run(["bash", "-n"], input=script)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "r.db")))
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "r.sbatch")))
+
+    def test_time_limit_from_the_plan(self):
+        config = self.config(40960)
+        points = json.loads(run([SCALESWEEP, "plan", config, "--format", "json"]).stdout)["points"]
+        seconds = [p["flops_exact"] / 1e6 for p in points]
+        # 3 workers on 1 node, groups of 1: 3 points at a time.
+        limit = max(max(seconds), sum(seconds) / 3) * 1.5 + 300
+        minutes = math.ceil(limit / 60)
+        r = self.slurm(config, "--store", "r.db", "--ranks-per-gpu", "3",
+                       "--flops-per-second", "1e6")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"#SBATCH --time={minutes // 60:02d}:{minutes % 60:02d}:00\n", r.stdout)
+        self.assertIn("#SBATCH --ntasks=4\n", r.stdout)
+        self.assertFalse([line for line in r.stdout.splitlines()
+                          if line.startswith("#SBATCH --gpus-per-node")])
+
+    def test_bad_values_exit_2_with_one_line(self):
+        config = self.config(40960)
+        cases = {
+            ("--time", "25h"): "--time '25h'",
+            ("--time", "1:75:00"): "--time '1:75:00'",
+            ("--partition", "a b"): "--partition 'a b'",
+            ("--account", "x;rm"): "--account 'x;rm'",
+            ("--qos", "q'"): "--qos 'q''",
+            ("--nodes", "0"): "--nodes",
+            ("--ranks-per-gpu", "0"): "--ranks-per-gpu",
+            ("--gpus-per-node", "-1"): "--gpus-per-node",
+            ("--submit", "--dry-run"): "--dry-run",
+        }
+        for args, expected in cases.items():
+            r = self.slurm(config, "--store", "r.db", *args)
+            self.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
+            first = r.stderr.splitlines()[0] if r.stderr else ""
+            self.assertIn(expected, first, args)
+            self.assertEqual(r.stdout, "", args)
+        # A grid that needs more workers than the job has.
+        with open(config) as f:
+            text = f.read().replace("dp = 1", "dp = 2")
+        with open(config, "w") as f:
+            f.write(text)
+        r = self.slurm(config, "--store", "r.db", "--ranks-per-gpu", "1")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+        self.assertIn("needs dp*tp = 2 worker ranks", r.stderr)
+        self.assertEqual(os.listdir(self.dir).count("r.db"), 0)
+
+    def test_submit_prints_the_job_id_and_the_sweep_finishes(self):
+        config = self.config(40960)
+        # Slurm's refusal comes back as one line; nothing is submitted.
+        r = self.slurm(config, "--store", "r.db", "--partition", "nosuch", "--submit")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+        self.assertIn("sbatch refused", r.stderr)
+        self.assertIn("invalid partition", r.stderr.lower())
+        # A file scalesweep did not write is never replaced.
+        with open(os.path.join(self.dir, "mine.sbatch"), "w") as f:
+            f.write("#!/bin/bash\necho mine\n")
+        r = self.slurm(config, "--store", "mine.db", "--submit")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("not written by scalesweep slurm", r.stderr)
+        with open(os.path.join(self.dir, "mine.sbatch")) as f:
+            self.assertEqual(f.read(), "#!/bin/bash\necho mine\n")
+        r = self.slurm(config, "--store", "r.db", "--ranks-per-gpu", "2", "--time", "00:10:00",
+                       "--submit")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        jid = int(re.match(r"submitted job (\d+) ", r.stdout).group(1))
+        self.jobs.append(jid)
+        self.assertEqual(self.wait_job(jid), 0)
+        self.assert_all_done_one_row_per_step(os.path.join(self.dir, "r.db"))
 
 
 if __name__ == "__main__":

@@ -68,7 +68,22 @@ TEST(StoreOpen, DeleteJournalModeOnRequest) {
   EXPECT_EQ(store.journal_mode(), "delete");
 }
 
+// auto on a local disk is WAL. (A network file system is told by statfs's f_type; no NFS,
+// Lustre or GPFS mount exists on the test machines, so that branch is not exercised here.)
+TEST(StoreOpen, AutoJournalIsWalOnALocalDisk) {
+  TempDir dir;
+  EXPECT_FALSE(network_file_system(dir.path()));
+  EXPECT_FALSE(network_file_system(dir / "not-yet" / "s.db"));  // nearest existing parent
+  EXPECT_EQ(resolve_journal(dir / "s.db", JournalMode::kAuto), JournalMode::kWal);
+  EXPECT_EQ(resolve_journal(dir / "s.db", JournalMode::kDelete), JournalMode::kDelete);
+  StoreOptions options = create_options();
+  options.journal = JournalMode::kAuto;
+  Store store(dir / "s.db", options);
+  EXPECT_EQ(store.journal_mode(), "wal");
+}
+
 TEST(StoreOpen, ParseJournalModeRejectsUnknownText) {
+  EXPECT_EQ(parse_journal_mode("auto"), JournalMode::kAuto);
   EXPECT_EQ(parse_journal_mode("wal"), JournalMode::kWal);
   EXPECT_EQ(parse_journal_mode("delete"), JournalMode::kDelete);
   EXPECT_THROW(parse_journal_mode("truncate"), InputError);
