@@ -129,8 +129,9 @@ std::optional<store::RunRecord> claim(store::Store& db, const SweepSpec& spec,
     for (const auto& lease : leases.live) {
       if (lease.run_id == existing.id) holder = describe_live_lease(lease);
     }
-    throw InputError(fmt::format("point {} ({}) is being trained: {}; wait for it or for its lease to expire",
-                                 point.index, point.key, holder));
+    throw InputError(
+        fmt::format("point {} ({}) is being trained: {}; wait for it or for its lease to expire",
+                    point.index, point.key, holder));
   }
   return claimed;
 }
