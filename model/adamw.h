@@ -10,7 +10,7 @@
 namespace ss::model {
 
 // Defaults of the issue: beta1 0.9, beta2 0.95, eps 1e-8. Weight decay is applied
-// to matrices only (see Gpt::layout(): the four block matrices and the wte/wpe
+// to matrices only (see ParamKind in gpt_layout.h: the four block matrices and the wte/wpe
 // embeddings; never biases or LayerNorm parameters).
 struct AdamWConfig {
   float beta1 = 0.9f;

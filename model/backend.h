@@ -1,8 +1,8 @@
 // The backend seam: memory and every layer's forward/backward as one virtual call
 // per layer invocation (never per element). Invariant: all pointers passed to a
 // backend point into Buffers that this backend allocated; calls may be
-// asynchronous until synchronize(). The CPU backend (cpu/cpu_backend.h) is the
-// reference; model/cuda/ will implement Backend<float>. Semantics of each call
+// asynchronous until synchronize(). The CPU backend (cpu/cpu_backend.cc,
+// make_cpu_backend) is the reference; model/cuda/ will implement Backend<float>. Semantics of each call
 // are documented in the layer headers (layernorm.h, matmul.h, attention.h, ...).
 #pragma once
 

@@ -1,10 +1,9 @@
-// GPT model: parameter layout, init, forward/backward, AdamW, clipping and the
-// tensor-parallel communication points (see gpt.h for the invariants).
+// GPT model: buffers, init, forward/backward, AdamW, clipping and the tensor-parallel
+// communication points (see gpt.h for the invariants; the layout is in gpt_layout.h).
 #include "model/gpt.h"
 
 #include <fmt/core.h>
 
-#include <array>
 #include <cmath>
 #include <stdexcept>
 
@@ -14,135 +13,46 @@
 namespace ss::model {
 namespace {
 
-// How a sharded tensor of the tp = 1 model is split: viewed as
-// [outer][parts][dim][inner], each rank takes dim/tp consecutive entries of dim.
-struct ShardShape {
-  std::size_t outer, parts, dim, inner;
-};
-
-}  // namespace
-
-std::vector<ParamTensor> gpt_param_layout(const GptConfig& c, int tp) {
-  const std::size_t L = c.n_layer, C = c.d_model, V = c.vocab, Tc = c.n_ctx;
-  const std::size_t Cl = C / tp, Fl = static_cast<std::size_t>(c.d_ff) / tp;
-  std::vector<ParamTensor> out;
-  std::size_t offset = 0;
-  auto add = [&](const char* name, std::size_t count, bool decay, bool sharded) {
-    out.push_back(ParamTensor{name, offset, count, decay, sharded});
-    offset += count;
-  };
-  add("wte", V * C, true, false);
-  add("wpe", Tc * C, true, false);
-  add("ln1w", L * C, false, false);
-  add("ln1b", L * C, false, false);
-  add("qkvw", L * 3 * Cl * C, true, true);
-  add("qkvb", L * 3 * Cl, false, true);
-  add("attprojw", L * C * Cl, true, true);
-  add("attprojb", L * C, false, false);
-  add("ln2w", L * C, false, false);
-  add("ln2b", L * C, false, false);
-  add("fcw", L * Fl * C, true, true);
-  add("fcb", L * Fl, false, true);
-  add("fcprojw", L * C * Fl, true, true);
-  add("fcprojb", L * C, false, false);
-  add("lnfw", C, false, false);
-  add("lnfb", C, false, false);
+// Named pointers into `base`, one per tensor, at the layout's offsets.
+template <typename T>
+ParameterTensors<T*> carve_params(const ParameterTensors<ParamTensor>& layout, T* base) {
+  ParameterTensors<T*> out;
+  const auto dst = out.fields();
+  const auto src = layout.fields();
+  for (std::size_t i = 0; i < dst.size(); ++i) *dst[i] = base + src[i]->offset;
   return out;
 }
 
-std::vector<std::size_t> gpt_tp_shard_map(const GptConfig& c, int tp, int rank) {
-  const auto full = gpt_param_layout(c, 1);
-  const auto local = gpt_param_layout(c, tp);
-  const std::size_t L = c.n_layer, C = c.d_model, F = c.d_ff;
-  auto shape_of = [&](const std::string& n) -> ShardShape {
-    if (n == "qkvw") return {L, 3, C, C};
-    if (n == "qkvb") return {L, 3, C, 1};
-    if (n == "attprojw") return {L * C, 1, C, 1};
-    if (n == "fcw") return {L, 1, F, C};
-    if (n == "fcb") return {L, 1, F, 1};
-    if (n == "fcprojw") return {L * C, 1, F, 1};
-    throw std::logic_error("gpt_tp_shard_map: no shard shape for " + n);
-  };
-  std::vector<std::size_t> map;
-  map.reserve(local.back().offset + local.back().count);
-  for (std::size_t t = 0; t < local.size(); ++t) {
-    const std::size_t base = full[t].offset;
-    if (!local[t].sharded) {
-      for (std::size_t i = 0; i < local[t].count; ++i) map.push_back(base + i);
-      continue;
-    }
-    const ShardShape s = shape_of(local[t].name);
-    const std::size_t dl = s.dim / tp;
-    for (std::size_t o = 0; o < s.outer; ++o)
-      for (std::size_t p = 0; p < s.parts; ++p)
-        for (std::size_t i = 0; i < dl; ++i)
-          for (std::size_t k = 0; k < s.inner; ++k)
-            map.push_back(base + ((o * s.parts + p) * s.dim + rank * dl + i) * s.inner + k);
-  }
-  return map;
-}
-
-// Named activations, each spanning all layers; per-layer stride is sized for
-// max_batch x n_ctx so a smaller B or T uses a prefix of every layer's slice.
+// Named pointers into `base`, consecutive in table order; a tensor of 0 elements gets nullptr.
 template <typename T>
-struct GptT<T>::Acts {
-  T *encoded, *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *att, *attproj, *residual2, *ln2, *ln2_mean,
-      *ln2_rstd, *fch, *fch_gelu, *fcproj, *residual3, *lnf, *lnf_mean, *lnf_rstd, *logits, *probs,
-      *losses;
-};
-
-namespace {
-
-// Element counts of the activations in Acts order (all layers). Logits, probs
-// and dlogits share ONE buffer (the activations' logits; probs and g.logits are
-// pointed at it after carving): at vocab 50257 each (B*T, V) copy would cost
-// gigabytes.
-std::array<std::size_t, 22> act_counts(const GptConfig& c, int max_batch, int tp) {
-  const std::size_t L = c.n_layer, C = c.d_model, V = c.vocab;
-  const std::size_t BT = static_cast<std::size_t>(max_batch) * c.n_ctx;
-  const std::size_t Cl = C / tp, Fl = static_cast<std::size_t>(c.d_ff) / tp;
-  const std::size_t NHl = static_cast<std::size_t>(c.n_head) / tp;
-  const std::size_t att = L * max_batch * NHl * c.n_ctx * c.n_ctx;
-  return {BT * C,      L * BT * C,  L * BT,     L * BT,     L * BT * 3 * Cl, L * BT * Cl,
-          att,         L * BT * C,  L * BT * C, L * BT * C, L * BT,          L * BT,
-          L * BT * Fl, L * BT * Fl, L * BT * C, L * BT * C, BT * C,          BT,
-          BT,          BT * V,      0,          BT};
-}
-
-// Activation gradients, llm.c-GPU style: ONE layer's worth, reused by every
-// layer. `residual3` is the single residual-stream gradient (it holds d res3,
-// then d res2, then d(layer input) as backward walks down a layer); ln1, qkv,
-// atty, ln2, fch, fch_gelu are per-layer scratch; lnf is the final LN's. The
-// rest are unused (0): attproj/fcproj gradients ARE the residual gradient.
-std::array<std::size_t, 22> grad_act_counts(const GptConfig& c, int max_batch, int tp) {
-  const std::size_t C = c.d_model;
-  const std::size_t BT = static_cast<std::size_t>(max_batch) * c.n_ctx;
-  const std::size_t Cl = C / tp, Fl = static_cast<std::size_t>(c.d_ff) / tp;
-  return {0, BT * C,  0,       0, BT * 3 * Cl, BT * Cl, 0, 0, 0, BT * C, 0,
-          0, BT * Fl, BT * Fl, 0, BT * C,      BT * C,  0, 0, 0, 0,      0};
-}
-
-template <typename T, typename Acts>
-void carve_acts(Acts& a, T* base, const std::array<std::size_t, 22>& n) {
-  std::array<T**, 22> fields = {&a.encoded,   &a.ln1,      &a.ln1_mean, &a.ln1_rstd,  &a.qkv,
-                                &a.atty,      &a.att,      &a.attproj,  &a.residual2, &a.ln2,
-                                &a.ln2_mean,  &a.ln2_rstd, &a.fch,      &a.fch_gelu,  &a.fcproj,
-                                &a.residual3, &a.lnf,      &a.lnf_mean, &a.lnf_rstd,  &a.logits,
-                                &a.probs,     &a.losses};
+ActivationTensors<T*> carve_activations(const ActivationTensors<std::size_t>& counts, T* base) {
+  ActivationTensors<T*> out;
+  const auto dst = out.fields();
+  const auto n = counts.fields();
   std::size_t off = 0;
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    *fields[i] = n[i] > 0 ? base + off : nullptr;
-    off += n[i];
+  for (std::size_t i = 0; i < dst.size(); ++i) {
+    *dst[i] = *n[i] > 0 ? base + off : nullptr;
+    off += *n[i];
   }
-}
-
-std::size_t sum_counts(const std::array<std::size_t, 22>& n) {
-  std::size_t s = 0;
-  for (auto v : n) s += v;
-  return s;
+  return out;
 }
 
 }  // namespace
+
+template <typename T>
+GptBuffers<T> GptBuffers<T>::allocate(Backend<T>& be, const GptLayout& layout) {
+  GptBuffers<T> b;
+  b.params = be.allocate(layout.num_params);
+  b.grads = be.allocate(layout.num_params);
+  b.adam_m = be.allocate(layout.num_params);
+  b.adam_v = be.allocate(layout.num_params);
+  b.acts = be.allocate(layout.num_acts);
+  b.grad_acts = be.allocate(layout.num_grad_acts);
+  b.att_scratch = be.allocate(layout.att_scratch);
+  b.inputs = be.allocate_tokens(layout.tokens);
+  b.targets = be.allocate_tokens(layout.tokens);
+  return b;
+}
 
 template <typename T>
 GptT<T>::GptT(const GptConfig& cfg, int max_batch, Comm* tp_comm,
@@ -155,39 +65,19 @@ GptT<T>::GptT(const GptConfig& cfg, int max_batch, Comm* tp_comm,
   validate_gpt_config(cfg_, tp_size_, "model");
   if (max_batch_ <= 0) throw std::invalid_argument("GptT: max_batch must be > 0");
   if (!backend_) backend_ = make_cpu_backend<T>();
-  layout_ = gpt_param_layout(cfg_, tp_size_);
-  num_params_ = layout_.back().offset + layout_.back().count;
-  params_ = backend_->allocate(num_params_);
-  grads_ = backend_->allocate(num_params_);
-  adam_m_ = backend_->allocate(num_params_);
-  adam_v_ = backend_->allocate(num_params_);
-  const auto na = act_counts(cfg_, max_batch_, tp_size_);
-  const auto ng = grad_act_counts(cfg_, max_batch_, tp_size_);
-  acts_ = backend_->allocate(sum_counts(na));
-  grad_acts_ = backend_->allocate(sum_counts(ng));
-  att_scratch_ = backend_->allocate(static_cast<std::size_t>(max_batch_) *
-                                    (cfg_.n_head / tp_size_) * cfg_.n_ctx * cfg_.n_ctx);
-  a_ = std::make_unique<Acts>();
-  g_ = std::make_unique<Acts>();
-  carve_acts(*a_, acts_.data(), na);
-  carve_acts(*g_, grad_acts_.data(), ng);
-  a_->probs = a_->logits;   // softmax in place
-  g_->logits = a_->logits;  // and its gradient in place too
-  const std::size_t bt = static_cast<std::size_t>(max_batch_) * cfg_.n_ctx;
-  inputs_ = backend_->allocate_tokens(bt);
-  targets_ = backend_->allocate_tokens(bt);
-  losses_host_.assign(bt, T(0));
+  layout_ = gpt_layout(cfg_, max_batch_, tp_size_);
+  buf_ = GptBuffers<T>::allocate(*backend_, layout_);
+  w_ = carve_params(layout_.params, buf_.params.data());
+  dw_ = carve_params(layout_.params, buf_.grads.data());
+  a_ = carve_activations(layout_.acts, buf_.acts.data());
+  da_ = carve_activations(layout_.grad_acts, buf_.grad_acts.data());
+  a_.probs = a_.logits;   // softmax in place
+  da_.logits = a_.logits;  // and its gradient in place too
+  losses_host_.assign(layout_.tokens, T(0));
 }
 
 template <typename T>
 GptT<T>::~GptT() = default;
-
-template <typename T>
-const ParamTensor& GptT<T>::tensor(const std::string& name) const {
-  for (const auto& t : layout_)
-    if (t.name == name) return t;
-  throw std::out_of_range("GptT::tensor: no parameter tensor named " + name);
-}
 
 template <typename T>
 void GptT<T>::init_params(uint64_t seed, bool scale_residual) {
@@ -200,26 +90,34 @@ void GptT<T>::init_params(uint64_t seed, bool scale_residual) {
   const double std_resid = scale_residual ? 0.02 / std::sqrt(2.0 * cfg_.n_layer) : std_base;
   for (const auto& t : full_layout) {
     double* p = full.data() + t.offset;
-    const std::string& n = t.name;
-    if (n == "ln1w" || n == "ln2w" || n == "lnfw") {
-      for (std::size_t i = 0; i < t.count; ++i) p[i] = 1.0;
-    } else if (n == "attprojw" || n == "fcprojw") {
-      for (std::size_t i = 0; i < t.count; ++i) p[i] = std_resid * rng.normal();
-    } else if (t.weight_decay) {  // the other matrices: wte, wpe, qkvw, fcw
-      for (std::size_t i = 0; i < t.count; ++i) p[i] = std_base * rng.normal();
-    }  // biases and LayerNorm biases stay 0
+    switch (t.kind) {
+      case ParamKind::kNormWeight:
+        for (std::size_t i = 0; i < t.count; ++i) p[i] = 1.0;
+        break;
+      case ParamKind::kResidualMatrix:
+        for (std::size_t i = 0; i < t.count; ++i) p[i] = std_resid * rng.normal();
+        break;
+      case ParamKind::kEmbedding:
+      case ParamKind::kMatrix:
+        for (std::size_t i = 0; i < t.count; ++i) p[i] = std_base * rng.normal();
+        break;
+      case ParamKind::kBias:
+      case ParamKind::kNormBias:
+        break;  // stay 0
+    }
   }
-  std::vector<T> local(num_params_);
+  const std::size_t n = num_params();
+  std::vector<T> local(n);
   if (tp_size_ == 1) {
-    for (std::size_t i = 0; i < num_params_; ++i) local[i] = static_cast<T>(full[i]);
+    for (std::size_t i = 0; i < n; ++i) local[i] = static_cast<T>(full[i]);
   } else {
     const auto map = gpt_tp_shard_map(cfg_, tp_size_, tp_rank_);
-    for (std::size_t i = 0; i < num_params_; ++i) local[i] = static_cast<T>(full[map[i]]);
+    for (std::size_t i = 0; i < n; ++i) local[i] = static_cast<T>(full[map[i]]);
   }
-  backend_->copy_to_device(params_.data(), local.data(), num_params_);
-  backend_->fill_zero(grads_.data(), num_params_);
-  backend_->fill_zero(adam_m_.data(), num_params_);
-  backend_->fill_zero(adam_v_.data(), num_params_);
+  backend_->copy_to_device(buf_.params.data(), local.data(), n);
+  backend_->fill_zero(buf_.grads.data(), n);
+  backend_->fill_zero(buf_.adam_m.data(), n);
+  backend_->fill_zero(buf_.adam_v.data(), n);
 }
 
 template <typename T>
@@ -242,8 +140,9 @@ void GptT<T>::tp_allreduce(T* data, std::size_t n) {
   }
 }
 
+// Checks the shapes and tokens, copies the tokens to the backend, remembers the batch.
 template <typename T>
-T GptT<T>::forward(const int32_t* inputs, const int32_t* targets, int B, int T_) {
+void GptT<T>::stage_batch(const int32_t* inputs, const int32_t* targets, int B, int T_) {
   if (B <= 0 || B > max_batch_ || T_ <= 0 || T_ > cfg_.n_ctx) {
     throw std::invalid_argument(fmt::format("GptT::forward: B = {} (max {}), T = {} (n_ctx {})", B,
                                             max_batch_, T_, cfg_.n_ctx));
@@ -251,74 +150,91 @@ T GptT<T>::forward(const int32_t* inputs, const int32_t* targets, int B, int T_)
   const std::size_t BT = static_cast<std::size_t>(B) * T_;
   check_tokens(inputs, BT, "input");
   if (targets != nullptr) check_tokens(targets, BT, "target");
-  backend_->copy_tokens_to_device(inputs_.data(), inputs, BT);
-  if (targets != nullptr) backend_->copy_tokens_to_device(targets_.data(), targets, BT);
+  backend_->copy_tokens_to_device(buf_.inputs.data(), inputs, BT);
+  if (targets != nullptr) backend_->copy_tokens_to_device(buf_.targets.data(), targets, BT);
   last_b_ = B;
   last_t_ = T_;
   last_bt_ = BT;
   have_targets_ = targets != nullptr;
+}
 
-  Backend<T>& be = *backend_;
-  Acts& a = *a_;
-  const int L = cfg_.n_layer, C = cfg_.d_model, V = cfg_.vocab;
-  const int Cl = C / tp_size_, Fl = cfg_.d_ff / tp_size_, NHl = cfg_.n_head / tp_size_;
-  const std::size_t BTm = static_cast<std::size_t>(max_batch_) * cfg_.n_ctx;
-  const std::size_t att_stride = BTm * NHl * cfg_.n_ctx;
-  T* P = params_.data();
-  auto p = [&](const char* name) { return P + tensor(name).offset; };
-  T *wte = p("wte"), *wpe = p("wpe"), *ln1w = p("ln1w"), *ln1b = p("ln1b"), *qkvw = p("qkvw"),
-    *qkvb = p("qkvb"), *attprojw = p("attprojw"), *attprojb = p("attprojb"), *ln2w = p("ln2w"),
-    *ln2b = p("ln2b"), *fcw = p("fcw"), *fcb = p("fcb"), *fcprojw = p("fcprojw"),
-    *fcprojb = p("fcprojb"), *lnfw = p("lnfw"), *lnfb = p("lnfb");
-  const int N = static_cast<int>(BT);
-
-  be.encoder_forward(a.encoded, inputs_.data(), wte, wpe, B, T_, C);
-  for (int l = 0; l < L; ++l) {
-    const T* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTm * C;
-    T* ln1 = a.ln1 + l * BTm * C;
-    T* ln1_mean = a.ln1_mean + l * BTm;
-    T* ln1_rstd = a.ln1_rstd + l * BTm;
-    T* qkv = a.qkv + l * BTm * 3 * Cl;
-    T* atty = a.atty + l * BTm * Cl;
-    T* att = a.att + l * att_stride;
-    T* attproj = a.attproj + l * BTm * C;
-    T* residual2 = a.residual2 + l * BTm * C;
-    T* ln2 = a.ln2 + l * BTm * C;
-    T* ln2_mean = a.ln2_mean + l * BTm;
-    T* ln2_rstd = a.ln2_rstd + l * BTm;
-    T* fch = a.fch + l * BTm * Fl;
-    T* fch_gelu = a.fch_gelu + l * BTm * Fl;
-    T* fcproj = a.fcproj + l * BTm * C;
-    T* residual3 = a.residual3 + l * BTm * C;
-
-    be.layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, ln1w + l * C, ln1b + l * C, B, T_, C);
-    be.matmul_forward(qkv, ln1, qkvw + static_cast<std::size_t>(l) * 3 * Cl * C, qkvb + l * 3 * Cl,
-                      N, C, 3 * Cl);
-    be.attention_forward(atty, att, qkv, B, T_, Cl, NHl);
-    // Row-parallel: partial sums over this rank's heads, reduced, then the bias once.
-    be.matmul_forward(attproj, atty, attprojw + static_cast<std::size_t>(l) * C * Cl, nullptr, N,
-                      Cl, C);
-    tp_allreduce(attproj, BT * C);
-    be.bias_add_forward(attproj, attprojb + l * C, N, C);
-    be.residual_forward(residual2, residual, attproj, BT * C);
-    be.layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, ln2w + l * C, ln2b + l * C, B, T_, C);
-    be.matmul_forward(fch, ln2, fcw + static_cast<std::size_t>(l) * Fl * C, fcb + l * Fl, N, C, Fl);
-    be.gelu_forward(fch_gelu, fch, BT * Fl);
-    be.matmul_forward(fcproj, fch_gelu, fcprojw + static_cast<std::size_t>(l) * C * Fl, nullptr, N,
-                      Fl, C);
-    tp_allreduce(fcproj, BT * C);
-    be.bias_add_forward(fcproj, fcprojb + l * C, N, C);
-    be.residual_forward(residual3, residual2, fcproj, BT * C);
-  }
-  const T* last = a.residual3 + (L - 1) * BTm * C;
-  be.layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, last, lnfw, lnfb, B, T_, C);
-  be.matmul_forward(a.logits, a.lnf, wte, nullptr, N, C, V);
+template <typename T>
+T GptT<T>::forward(const int32_t* inputs, const int32_t* targets, int B, int T_) {
+  stage_batch(inputs, targets, B, T_);
+  const int C = cfg_.d_model, V = cfg_.vocab;
+  const std::size_t BTm = layout_.dims.BT;
+  backend_->encoder_forward(a_.encoded, buf_.inputs.data(), w_.wte, w_.wpe, B, T_, C);
+  for (int l = 0; l < cfg_.n_layer; ++l) forward_layer(l, B, T_);
+  const T* last = a_.residual3 + (cfg_.n_layer - 1) * BTm * C;
+  backend_->layernorm_forward(a_.lnf, a_.lnf_mean, a_.lnf_rstd, last, w_.lnfw, w_.lnfb, B, T_, C);
+  backend_->matmul_forward(a_.logits, a_.lnf, w_.wte, nullptr, static_cast<int>(last_bt_), C, V);
   if (targets == nullptr) {
-    be.synchronize();
+    backend_->synchronize();
     return T(0);
   }
-  be.crossentropy_softmax_forward(a.losses, a.probs, a.logits, targets_.data(), B, T_, V);
-  be.copy_to_host(losses_host_.data(), a.losses, BT);
+  return forward_loss(B, T_);
+}
+
+// One transformer block: layer l's slice of every activation from the residual stream below.
+template <typename T>
+void GptT<T>::forward_layer(int l, int B, int T_) {
+  Backend<T>& be = *backend_;
+  const ActivationTensors<T*>& a = a_;
+  const ParameterTensors<T*>& w = w_;
+  const int C = cfg_.d_model;
+  const int Cl = C / tp_size_, Fl = cfg_.d_ff / tp_size_, NHl = cfg_.n_head / tp_size_;
+  const std::size_t BT = last_bt_, BTm = layout_.dims.BT;
+  const std::size_t att_stride = BTm * NHl * cfg_.n_ctx;
+  const int N = static_cast<int>(BT);
+
+  const T* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTm * C;
+  T* ln1 = a.ln1 + l * BTm * C;
+  T* ln1_mean = a.ln1_mean + l * BTm;
+  T* ln1_rstd = a.ln1_rstd + l * BTm;
+  T* qkv = a.qkv + l * BTm * 3 * Cl;
+  T* atty = a.atty + l * BTm * Cl;
+  T* att = a.att + l * att_stride;
+  T* attproj = a.attproj + l * BTm * C;
+  T* residual2 = a.residual2 + l * BTm * C;
+  T* ln2 = a.ln2 + l * BTm * C;
+  T* ln2_mean = a.ln2_mean + l * BTm;
+  T* ln2_rstd = a.ln2_rstd + l * BTm;
+  T* fch = a.fch + l * BTm * Fl;
+  T* fch_gelu = a.fch_gelu + l * BTm * Fl;
+  T* fcproj = a.fcproj + l * BTm * C;
+  T* residual3 = a.residual3 + l * BTm * C;
+
+  be.layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, w.ln1w + l * C, w.ln1b + l * C, B, T_,
+                       C);
+  be.matmul_forward(qkv, ln1, w.qkvw + static_cast<std::size_t>(l) * 3 * Cl * C,
+                    w.qkvb + l * 3 * Cl, N, C, 3 * Cl);
+  be.attention_forward(atty, att, qkv, B, T_, Cl, NHl);
+  // Row-parallel: partial sums over this rank's heads, reduced, then the bias once.
+  be.matmul_forward(attproj, atty, w.attprojw + static_cast<std::size_t>(l) * C * Cl, nullptr, N,
+                    Cl, C);
+  tp_allreduce(attproj, BT * C);
+  be.bias_add_forward(attproj, w.attprojb + l * C, N, C);
+  be.residual_forward(residual2, residual, attproj, BT * C);
+  be.layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, w.ln2w + l * C, w.ln2b + l * C, B, T_,
+                       C);
+  be.matmul_forward(fch, ln2, w.fcw + static_cast<std::size_t>(l) * Fl * C, w.fcb + l * Fl, N, C,
+                    Fl);
+  be.gelu_forward(fch_gelu, fch, BT * Fl);
+  be.matmul_forward(fcproj, fch_gelu, w.fcprojw + static_cast<std::size_t>(l) * C * Fl, nullptr, N,
+                    Fl, C);
+  tp_allreduce(fcproj, BT * C);
+  be.bias_add_forward(fcproj, w.fcprojb + l * C, N, C);
+  be.residual_forward(residual3, residual2, fcproj, BT * C);
+}
+
+// Softmax cross-entropy of the logits against the staged targets; the mean over B x T.
+template <typename T>
+T GptT<T>::forward_loss(int B, int T_) {
+  Backend<T>& be = *backend_;
+  const std::size_t BT = last_bt_;
+  be.crossentropy_softmax_forward(a_.losses, a_.probs, a_.logits, buf_.targets.data(), B, T_,
+                                  cfg_.vocab);
+  be.copy_to_host(losses_host_.data(), a_.losses, BT);
   be.synchronize();
   double sum = 0;
   for (std::size_t i = 0; i < BT; ++i) sum += static_cast<double>(losses_host_[i]);
@@ -331,88 +247,91 @@ void GptT<T>::backward(T loss_scale) {
     throw std::logic_error("GptT::backward: the last forward had no targets");
   }
   Backend<T>& be = *backend_;
-  Acts& a = *a_;
-  Acts& g = *g_;
   const int B = last_b_, T_ = last_t_;
   const std::size_t BT = last_bt_;
-  const int N = static_cast<int>(BT);
   const int L = cfg_.n_layer, C = cfg_.d_model, V = cfg_.vocab;
-  const int Cl = C / tp_size_, Fl = cfg_.d_ff / tp_size_, NHl = cfg_.n_head / tp_size_;
-  const std::size_t BTm = static_cast<std::size_t>(max_batch_) * cfg_.n_ctx;
-  const std::size_t att_stride = BTm * NHl * cfg_.n_ctx;
-  T* P = params_.data();
-  T* G = grads_.data();
-  auto off = [&](const char* name) { return tensor(name).offset; };
-  const std::size_t o_wte = off("wte"), o_wpe = off("wpe"), o_ln1w = off("ln1w"),
-                    o_ln1b = off("ln1b"), o_qkvw = off("qkvw"), o_qkvb = off("qkvb"),
-                    o_attprojw = off("attprojw"), o_attprojb = off("attprojb"),
-                    o_ln2w = off("ln2w"), o_ln2b = off("ln2b"), o_fcw = off("fcw"),
-                    o_fcb = off("fcb"), o_fcprojw = off("fcprojw"), o_fcprojb = off("fcprojb"),
-                    o_lnfw = off("lnfw"), o_lnfb = off("lnfb");
+  const std::size_t BTm = layout_.dims.BT;
 
   // Activation gradients are accumulated into, so they start at zero each pass
-  // (the per-layer scratch again before each layer below).
-  be.fill_zero(grad_acts_.data(), grad_acts_.size());
+  // (the per-layer scratch again before each layer, in backward_layer).
+  be.fill_zero(buf_.grad_acts.data(), buf_.grad_acts.size());
   const T dloss = loss_scale / static_cast<T>(BT);
-  be.crossentropy_softmax_backward(g.logits, a.probs, targets_.data(), dloss, B, T_, V);
-  be.matmul_backward(g.lnf, G + o_wte, nullptr, g.logits, a.lnf, P + o_wte, N, C, V);
-  T* dres = g.residual3;  // gradient of the residual stream, walked down the layers
+  be.crossentropy_softmax_backward(da_.logits, a_.probs, buf_.targets.data(), dloss, B, T_, V);
+  be.matmul_backward(da_.lnf, dw_.wte, nullptr, da_.logits, a_.lnf, w_.wte, static_cast<int>(BT),
+                     C, V);
+  // da_.residual3: the gradient of the residual stream, walked down the layers.
   const std::size_t last = (L - 1) * BTm * C;
-  be.layernorm_backward(dres, G + o_lnfw, G + o_lnfb, g.lnf, a.residual3 + last, P + o_lnfw,
-                        a.lnf_mean, a.lnf_rstd, B, T_, C);
-  for (int l = L - 1; l >= 0; --l) {
-    const std::size_t lc = l * BTm * C;
-    const T* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTm * C;
-    const std::size_t wq = static_cast<std::size_t>(l) * 3 * Cl * C;
-    const std::size_t wp = static_cast<std::size_t>(l) * C * Cl;
-    const std::size_t wf = static_cast<std::size_t>(l) * Fl * C;
-    const std::size_t wfp = static_cast<std::size_t>(l) * C * Fl;
-    if (l < L - 1) {
-      be.fill_zero(g.ln1, BT * C);
-      be.fill_zero(g.qkv, BT * 3 * Cl);
-      be.fill_zero(g.atty, BT * Cl);
-      be.fill_zero(g.ln2, BT * C);
-      be.fill_zero(g.fch, BT * Fl);
-      be.fill_zero(g.fch_gelu, BT * Fl);
-    }
-    // res3 = res2 + fcproj: d fcproj = d res3 = dres, and d res2 starts as dres.
-    be.matmul_backward(g.fch_gelu, G + o_fcprojw + wfp, G + o_fcprojb + l * C, dres,
-                       a.fch_gelu + l * BTm * Fl, P + o_fcprojw + wfp, N, Fl, C);
-    be.gelu_backward(g.fch, a.fch + l * BTm * Fl, g.fch_gelu, BT * Fl);
-    be.matmul_backward(g.ln2, G + o_fcw + wf, G + o_fcb + l * Fl, g.fch, a.ln2 + lc, P + o_fcw + wf,
-                       N, C, Fl);
-    // Column-parallel input gradient: each rank holds its heads'/columns' part.
-    tp_allreduce(g.ln2, BT * C);
-    // dres += the LayerNorm path: now d res2.
-    be.layernorm_backward(dres, G + o_ln2w + l * C, G + o_ln2b + l * C, g.ln2, a.residual2 + lc,
-                          P + o_ln2w + l * C, a.ln2_mean + l * BTm, a.ln2_rstd + l * BTm, B, T_, C);
-    // res2 = residual + attproj: d attproj = d res2 = dres.
-    be.matmul_backward(g.atty, G + o_attprojw + wp, G + o_attprojb + l * C, dres,
-                       a.atty + l * BTm * Cl, P + o_attprojw + wp, N, Cl, C);
-    be.attention_backward(g.qkv, att_scratch_.data(), g.atty, a.qkv + l * BTm * 3 * Cl,
-                          a.att + l * att_stride, B, T_, Cl, NHl);
-    be.matmul_backward(g.ln1, G + o_qkvw + wq, G + o_qkvb + l * 3 * Cl, g.qkv, a.ln1 + lc,
-                       P + o_qkvw + wq, N, C, 3 * Cl);
-    tp_allreduce(g.ln1, BT * C);
-    // dres += the LayerNorm path: now d(layer input).
-    be.layernorm_backward(dres, G + o_ln1w + l * C, G + o_ln1b + l * C, g.ln1, residual,
-                          P + o_ln1w + l * C, a.ln1_mean + l * BTm, a.ln1_rstd + l * BTm, B, T_, C);
-  }
-  be.encoder_backward(G + o_wte, G + o_wpe, dres, inputs_.data(), B, T_, C);
+  be.layernorm_backward(da_.residual3, dw_.lnfw, dw_.lnfb, da_.lnf, a_.residual3 + last, w_.lnfw,
+                        a_.lnf_mean, a_.lnf_rstd, B, T_, C);
+  for (int l = L - 1; l >= 0; --l) backward_layer(l, B, T_);
+  be.encoder_backward(dw_.wte, dw_.wpe, da_.residual3, buf_.inputs.data(), B, T_, C);
   be.synchronize();
+}
+
+// One transformer block backward: on entry da_.residual3 holds d(layer output), on exit
+// d(layer input); the layer's parameter gradients are accumulated into dw_.
+template <typename T>
+void GptT<T>::backward_layer(int l, int B, int T_) {
+  Backend<T>& be = *backend_;
+  const ActivationTensors<T*>& a = a_;
+  const ActivationTensors<T*>& g = da_;
+  const ParameterTensors<T*>& w = w_;
+  const ParameterTensors<T*>& dw = dw_;
+  const int L = cfg_.n_layer, C = cfg_.d_model;
+  const int Cl = C / tp_size_, Fl = cfg_.d_ff / tp_size_, NHl = cfg_.n_head / tp_size_;
+  const std::size_t BT = last_bt_, BTm = layout_.dims.BT;
+  const std::size_t att_stride = BTm * NHl * cfg_.n_ctx;
+  const int N = static_cast<int>(BT);
+  T* dres = g.residual3;
+
+  const std::size_t lc = l * BTm * C;
+  const T* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTm * C;
+  const std::size_t wq = static_cast<std::size_t>(l) * 3 * Cl * C;
+  const std::size_t wp = static_cast<std::size_t>(l) * C * Cl;
+  const std::size_t wf = static_cast<std::size_t>(l) * Fl * C;
+  const std::size_t wfp = static_cast<std::size_t>(l) * C * Fl;
+  if (l < L - 1) {
+    be.fill_zero(g.ln1, BT * C);
+    be.fill_zero(g.qkv, BT * 3 * Cl);
+    be.fill_zero(g.atty, BT * Cl);
+    be.fill_zero(g.ln2, BT * C);
+    be.fill_zero(g.fch, BT * Fl);
+    be.fill_zero(g.fch_gelu, BT * Fl);
+  }
+  // res3 = res2 + fcproj: d fcproj = d res3 = dres, and d res2 starts as dres.
+  be.matmul_backward(g.fch_gelu, dw.fcprojw + wfp, dw.fcprojb + l * C, dres,
+                     a.fch_gelu + l * BTm * Fl, w.fcprojw + wfp, N, Fl, C);
+  be.gelu_backward(g.fch, a.fch + l * BTm * Fl, g.fch_gelu, BT * Fl);
+  be.matmul_backward(g.ln2, dw.fcw + wf, dw.fcb + l * Fl, g.fch, a.ln2 + lc, w.fcw + wf, N, C, Fl);
+  // Column-parallel input gradient: each rank holds its heads'/columns' part.
+  tp_allreduce(g.ln2, BT * C);
+  // dres += the LayerNorm path: now d res2.
+  be.layernorm_backward(dres, dw.ln2w + l * C, dw.ln2b + l * C, g.ln2, a.residual2 + lc,
+                        w.ln2w + l * C, a.ln2_mean + l * BTm, a.ln2_rstd + l * BTm, B, T_, C);
+  // res2 = residual + attproj: d attproj = d res2 = dres.
+  be.matmul_backward(g.atty, dw.attprojw + wp, dw.attprojb + l * C, dres, a.atty + l * BTm * Cl,
+                     w.attprojw + wp, N, Cl, C);
+  be.attention_backward(g.qkv, buf_.att_scratch.data(), g.atty, a.qkv + l * BTm * 3 * Cl,
+                        a.att + l * att_stride, B, T_, Cl, NHl);
+  be.matmul_backward(g.ln1, dw.qkvw + wq, dw.qkvb + l * 3 * Cl, g.qkv, a.ln1 + lc, w.qkvw + wq, N,
+                     C, 3 * Cl);
+  tp_allreduce(g.ln1, BT * C);
+  // dres += the LayerNorm path: now d(layer input).
+  be.layernorm_backward(dres, dw.ln1w + l * C, dw.ln1b + l * C, g.ln1, residual, w.ln1w + l * C,
+                        a.ln1_mean + l * BTm, a.ln1_rstd + l * BTm, B, T_, C);
 }
 
 template <typename T>
 void GptT<T>::zero_grad() {
-  backend_->fill_zero(grads_.data(), num_params_);
+  backend_->fill_zero(buf_.grads.data(), num_params());
 }
 
 template <typename T>
 double GptT<T>::grad_norm() {
   double replicated = 0, sharded = 0;
-  for (const auto& t : layout_) {
-    const double s = backend_->sum_squares(grads_.data() + t.offset, t.count);
-    (t.sharded ? sharded : replicated) += s;
+  for (const ParamTensor* t : layout_.params.fields()) {
+    const double s = backend_->sum_squares(buf_.grads.data() + t->offset, t->count);
+    (t->sharded ? sharded : replicated) += s;
   }
   // Replicated tensors are identical on every tp rank: count them once; the
   // shards are disjoint: sum them over the group.
@@ -425,7 +344,7 @@ double GptT<T>::clip_grad_norm(double max_norm) {
   const double norm = grad_norm();
   if (max_norm > 0) {
     const double coef = max_norm / (norm + 1e-6);
-    if (coef < 1.0) backend_->scale_inplace(grads_.data(), num_params_, static_cast<T>(coef));
+    if (coef < 1.0) backend_->scale_inplace(buf_.grads.data(), num_params(), static_cast<T>(coef));
   }
   return norm;
 }
@@ -440,10 +359,11 @@ void GptT<T>::adamw_step(const AdamWConfig& opt, double lr, int64_t step) {
   h.eps = opt.eps;
   h.bias_correction1 = static_cast<float>(1.0 - std::pow(static_cast<double>(opt.beta1), step));
   h.bias_correction2 = static_cast<float>(1.0 - std::pow(static_cast<double>(opt.beta2), step));
-  for (const auto& t : layout_) {
-    h.weight_decay = t.weight_decay ? opt.weight_decay : 0.0f;
-    backend_->adamw_update(params_.data() + t.offset, grads_.data() + t.offset,
-                           adam_m_.data() + t.offset, adam_v_.data() + t.offset, t.count, h);
+  for (const ParamTensor* t : layout_.params.fields()) {
+    h.weight_decay = t->weight_decay ? opt.weight_decay : 0.0f;
+    backend_->adamw_update(buf_.params.data() + t->offset, buf_.grads.data() + t->offset,
+                           buf_.adam_m.data() + t->offset, buf_.adam_v.data() + t->offset,
+                           t->count, h);
   }
   backend_->synchronize();
 }
@@ -452,15 +372,17 @@ template <typename T>
 void GptT<T>::allreduce_grads_mean(Comm& dp_comm) {
   if (dp_comm.size() <= 1) return;
   backend_->synchronize();
-  dp_comm.allreduce_sum(grads_.data(), num_params_);
-  backend_->scale_inplace(grads_.data(), num_params_, T(1) / static_cast<T>(dp_comm.size()));
+  dp_comm.allreduce_sum(buf_.grads.data(), num_params());
+  backend_->scale_inplace(buf_.grads.data(), num_params(), T(1) / static_cast<T>(dp_comm.size()));
 }
 
 template <typename T>
 std::span<const T> GptT<T>::logits() const {
-  return {a_->logits, last_bt_ * static_cast<std::size_t>(cfg_.vocab)};
+  return {a_.logits, last_bt_ * static_cast<std::size_t>(cfg_.vocab)};
 }
 
+template struct GptBuffers<float>;
+template struct GptBuffers<double>;
 template class GptT<float>;
 template class GptT<double>;
 

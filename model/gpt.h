@@ -3,9 +3,10 @@
 // gradient clipping, optionally Megatron tensor-parallel over a Comm.
 //
 // Invariants:
-// - Parameters, gradients and AdamW m/v are each ONE contiguous buffer, carved
-//   into the named tensors of layout() (same offsets in all four), so one
-//   all-reduce or one checkpoint write covers all of them.
+// - Every buffer is sized by gpt_layout() (model/gpt_layout.h, where each tensor is named
+//   once) and allocated by the backend (GptBuffers). Parameters, gradients and AdamW m/v are
+//   each ONE contiguous buffer, carved into the named ParameterTensors (same offsets in all
+//   four), so one all-reduce or one checkpoint write covers all of them.
 // - Tensor parallel (tp ranks of `tp_comm`): rank r holds heads
 //   [r*H/tp, (r+1)*H/tp) — its q, k and v rows of qkv (column-parallel) and the
 //   matching input columns of the attention projection (row-parallel) — and
@@ -25,7 +26,6 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <string>
 #include <vector>
 
 #include "model/adamw.h"
@@ -33,27 +33,20 @@
 #include "model/buffer.h"
 #include "model/comm.h"
 #include "model/gpt_config.h"
+#include "model/gpt_layout.h"
 
 namespace ss::model {
 
-// One named parameter tensor inside the contiguous buffers (this rank's shard).
-struct ParamTensor {
-  std::string name;    // "wte", "wpe", "ln1w", ..., "lnfb" (all layers in one tensor)
-  std::size_t offset;  // into params()/grads()/adam_m()/adam_v()
-  std::size_t count;   // elements on this rank
-  bool weight_decay;   // matrices (wte, wpe, qkvw, attprojw, fcw, fcprojw)
-  bool sharded;        // split over tp ranks (else replicated)
-};
+// Every buffer of one model rank, allocated by its backend (device memory on a device
+// backend) with the sizes of a GptLayout.
+template <typename T>
+struct GptBuffers {
+  Buffer<T> params, grads, adam_m, adam_v;
+  Buffer<T> acts, grad_acts, att_scratch;
+  Buffer<int32_t> inputs, targets;
 
-// The named tensors of one tp rank, in buffer order: wte [V,C], wpe [n_ctx,C],
-// then all layers of ln1w, ln1b [L,C], qkvw [L,3,C/tp,C], qkvb [L,3,C/tp],
-// attprojw [L,C,C/tp], attprojb [L,C], ln2w, ln2b [L,C], fcw [L,F/tp,C],
-// fcb [L,F/tp], fcprojw [L,C,F/tp], fcprojb [L,C], then lnfw, lnfb [C].
-std::vector<ParamTensor> gpt_param_layout(const GptConfig& cfg, int tp);
-// For each element of rank `rank`'s parameter buffer, its index in the tp = 1
-// buffer: local[i] == full[map[i]] for the same seed (and for the gradients of
-// sharded tensors). Used by init and by tp tests.
-std::vector<std::size_t> gpt_tp_shard_map(const GptConfig& cfg, int tp, int rank);
+  static GptBuffers allocate(Backend<T>& backend, const GptLayout& layout);
+};
 
 template <typename T>
 class GptT {
@@ -72,9 +65,9 @@ class GptT {
   int tp_rank() const { return tp_rank_; }
   int tp_size() const { return tp_size_; }
   // Elements of this rank's parameter buffer (the full count when tp = 1).
-  std::size_t num_params() const { return num_params_; }
-  const std::vector<ParamTensor>& layout() const { return layout_; }
-  const ParamTensor& tensor(const std::string& name) const;
+  std::size_t num_params() const { return layout_.num_params; }
+  // Every buffer's size and the named parameter tensors' places (this rank's shard).
+  const GptLayout& layout() const { return layout_; }
 
   // GPT-2 init: N(0, 0.02), residual projections N(0, 0.02/sqrt(2*n_layer)),
   // biases 0, LayerNorm weight 1 / bias 0. Deterministic for a seed. With
@@ -103,10 +96,10 @@ class GptT {
   // Data parallelism: grads <- mean of grads over the dp group.
   void allreduce_grads_mean(Comm& dp_comm);
 
-  std::span<T> params() { return params_.span(); }
-  std::span<T> grads() { return grads_.span(); }
-  std::span<T> adam_m() { return adam_m_.span(); }
-  std::span<T> adam_v() { return adam_v_.span(); }
+  std::span<T> params() { return buf_.params.span(); }
+  std::span<T> grads() { return buf_.grads.span(); }
+  std::span<T> adam_m() { return buf_.adam_m.span(); }
+  std::span<T> adam_v() { return buf_.adam_v.span(); }
   // Logits of the last forward WITHOUT targets, B x T x vocab (CPU backend: host
   // memory). One buffer holds logits, then probabilities (forward with targets),
   // then their gradient (backward), so after those it holds those instead.
@@ -115,9 +108,11 @@ class GptT {
   std::span<const T> losses() const { return {losses_host_.data(), last_bt_}; }
 
  private:
-  struct Acts;
-  void build_layout();
   void check_tokens(const int32_t* tokens, std::size_t n, const char* what) const;
+  void stage_batch(const int32_t* inputs, const int32_t* targets, int B, int T_);
+  void forward_layer(int l, int B, int T_);
+  T forward_loss(int B, int T_);
+  void backward_layer(int l, int B, int T_);
   void tp_allreduce(T* data, std::size_t n);
 
   GptConfig cfg_;
@@ -126,12 +121,10 @@ class GptT {
   int tp_rank_ = 0;
   int tp_size_ = 1;
   std::unique_ptr<Backend<T>> backend_;
-  std::vector<ParamTensor> layout_;
-  std::size_t num_params_ = 0;
-  Buffer<T> params_, grads_, adam_m_, adam_v_;
-  Buffer<T> acts_, grad_acts_, att_scratch_;
-  Buffer<int32_t> inputs_, targets_;
-  std::unique_ptr<Acts> a_, g_;
+  GptLayout layout_;
+  GptBuffers<T> buf_;
+  ParameterTensors<T*> w_, dw_;      // parameters and their gradients, carved from buf_
+  ActivationTensors<T*> a_, da_;     // activations and their (one layer's) gradients
   std::vector<T> losses_host_;
   int last_b_ = 0, last_t_ = 0;
   std::size_t last_bt_ = 0;

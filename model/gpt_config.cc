@@ -1,4 +1,4 @@
-// Validation and parameter counts of a GptConfig (see gpt_config.h).
+// Validation of a GptConfig (see gpt_config.h).
 #include "model/gpt_config.h"
 
 #include <fmt/core.h>
@@ -37,17 +37,6 @@ void validate_gpt_config(const GptConfig& c, int tp, const std::string& where) {
     throw InputError(fmt::format("{}: vocab = {} exceeds 65536, the range of uint16 token shards",
                                  where, c.vocab));
   }
-}
-
-GptParamCounts gpt_param_counts(const GptConfig& c) {
-  const int64_t L = c.n_layer, C = c.d_model, F = c.d_ff;
-  GptParamCounts p;
-  p.non_embedding = L * (4 * C * C + 2 * C * F);  // qkv 3C^2, attention projection C^2, fc, fc proj
-  p.embedding = static_cast<int64_t>(c.vocab) * C + static_cast<int64_t>(c.n_ctx) * C;
-  // Per layer, besides the matrices: ln1 w,b (2C), qkv bias (3C), projection bias (C), ln2 w,b
-  // (2C), fc bias (F), fc projection bias (C) = 9C + F; then the final LayerNorm (2C).
-  p.total = p.non_embedding + L * (9 * C + F) + p.embedding + 2 * C;
-  return p;
 }
 
 }  // namespace ss::model

@@ -1,4 +1,5 @@
-// Shape of a GPT model and the parameter counts derived from it. Invariant: a
+// Shape of a GPT model and its validation (the tensors and counts derived from it are in
+// gpt_layout.h). Invariant: a
 // GptConfig that passed validate_gpt_config(cfg, tp) can be built with tp
 // tensor-parallel ranks (every dimension positive, heads divide d_model, tp
 // divides n_head and d_ff, vocab fits the uint16 token shards).
@@ -22,15 +23,5 @@ struct GptConfig {
 // the shape cannot be built with tp ranks. `where` names the source (e.g. a
 // config file and point) and starts the message.
 void validate_gpt_config(const GptConfig& cfg, int tp, const std::string& where);
-
-// Parameter counts of the whole (tp = 1) model: the one formula the grid, the store's runs
-// rows and the model's own buffers agree on (tests/runner/grid_test.cc ties them together).
-struct GptParamCounts {
-  int64_t non_embedding = 0;  // attention + MLP weight matrices (Kaplan's N): L (4 C^2 + 2 C F)
-  int64_t embedding = 0;      // wte + wpe: V C + n_ctx C
-  int64_t total = 0;          // every trainable scalar: biases and LayerNorms too; the
-                              // unembedding is tied to wte, so it adds nothing
-};
-GptParamCounts gpt_param_counts(const GptConfig& cfg);
 
 }  // namespace ss::model

@@ -29,16 +29,15 @@ double kaplan_ratio(double tokens, double non_embedding) {
   return tokens / (5e3 * std::pow(non_embedding, 0.74));
 }
 
-MemoryEstimate estimate_memory(const ModelShape& s, std::int64_t vocab, std::int64_t n_params_total,
-                               std::int64_t micro_batch, std::int64_t tp) {
+MemoryEstimate estimate_memory(const model::GptConfig& cfg, std::int64_t micro_batch,
+                               std::int64_t tp) {
+  const model::GptLayout layout =
+      model::gpt_layout(cfg, static_cast<int>(micro_batch), static_cast<int>(tp));
+  const std::size_t values = layout.num_acts + layout.num_grad_acts + layout.att_scratch;
   MemoryEstimate m;
-  m.state_bytes = 16 * n_params_total / tp;
-  // Stored activations per token: per layer ln1, qkv (3d), attention output, projection,
-  // residual, ln2, residual 2 (9d in all), fc and gelu (2 d_ff), pre-softmax scores and
-  // probabilities (2 n_head n_ctx); then the final LN output (d) and logits + probabilities.
-  const std::int64_t per_layer = 9 * s.d_model + 2 * s.d_ff + 2 * s.n_head * s.n_ctx;
-  const std::int64_t per_token = s.n_layer * per_layer / tp + s.d_model + 2 * vocab;
-  m.activation_bytes = 4 * micro_batch * s.n_ctx * per_token;
+  m.state_bytes = static_cast<std::int64_t>(sizeof(float) * 4 * layout.num_params);
+  m.activation_bytes =
+      static_cast<std::int64_t>(sizeof(float) * values + sizeof(std::int32_t) * 2 * layout.tokens);
   return m;
 }
 
@@ -147,7 +146,7 @@ std::vector<Point> expand_grid(const SweepSpec& spec) {
             p.tokens_per_param = static_cast<double>(tokens) / n;
             p.kaplan_ratio = kaplan_ratio(static_cast<double>(tokens), n);
             p.kaplan_overfit = p.kaplan_ratio < 1.0;
-            p.memory = estimate_memory(shape, spec.vocab, params.total, p.micro_batch, p.tp);
+            p.memory = estimate_memory(gpt_config_of(shape, spec.vocab), p.micro_batch, p.tp);
             p.key = io::sha256_hex(point_canonical_text(p, spec)).substr(0, 16);
             if (!keys.insert(p.key).second) {
               fail(spec, spec.model_line,

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "model/gpt_config.h"
+#include "model/gpt_layout.h"
 #include "runner/config.h"
 #include "store/records.h"
 #include "store/store.h"
@@ -28,15 +28,15 @@ double training_flops(const ModelShape& shape, std::int64_t non_embedding, doubl
 // Kaplan's overfitting indicator D / (5e3 N^0.74): below 1 overfitting is expected.
 double kaplan_ratio(double tokens, double non_embedding);
 
-// Bytes per rank, fp32: weights + grads + AdamW m and v (16 B/param) / tp, plus activations
-// 4 * micro_batch * n_ctx * [n_layer (9 d + 2 d_ff + 2 n_head n_ctx) / tp + d + 2 vocab].
+// Bytes one rank of the fp32 trainer allocates for its model: exactly the buffers of
+// model::gpt_layout(cfg, micro_batch, tp) (tested against the allocations themselves).
 struct MemoryEstimate {
-  std::int64_t state_bytes = 0;
-  std::int64_t activation_bytes = 0;
+  std::int64_t state_bytes = 0;       // weights, grads, AdamW m and v of this rank's shard
+  std::int64_t activation_bytes = 0;  // activations (all layers), one layer's activation
+                                      // gradients, the attention scratch, the token buffers
   std::int64_t total() const { return state_bytes + activation_bytes; }
 };
-MemoryEstimate estimate_memory(const ModelShape& shape, std::int64_t vocab,
-                               std::int64_t n_params_total, std::int64_t micro_batch,
+MemoryEstimate estimate_memory(const model::GptConfig& cfg, std::int64_t micro_batch,
                                std::int64_t tp);
 
 struct Point {

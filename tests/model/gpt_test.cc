@@ -54,11 +54,11 @@ TEST(Gpt, WholeModelGradcheckFp64) {
   // h = 1e-6: the scaled-up weights make the loss curved enough that h = 1e-5
   // leaves O(h^2) truncation error near 1e-6; round-off at 1e-6 is ~1e-10.
   const auto numeric = testing::numeric_grad(f, model.params().data(), model.num_params(), 1e-6);
-  for (const auto& t : model.layout()) {
+  for (const ParamTensor* t : model.layout().params.fields()) {
     EXPECT_LE(
-        testing::relative_error(analytic.data() + t.offset, numeric.data() + t.offset, t.count),
+        testing::relative_error(analytic.data() + t->offset, numeric.data() + t->offset, t->count),
         1e-6)
-        << t.name;
+        << t->name;
   }
 }
 
@@ -81,16 +81,16 @@ TEST(Gpt, InitIsDeterministicAndSeedDependent) {
   EXPECT_TRUE(std::equal(a.params().begin(), a.params().end(), b.params().begin()));
   EXPECT_FALSE(std::equal(a.params().begin(), a.params().end(), d.params().begin()));
   // GPT-2 init: LayerNorm weights 1, biases 0, matrices with std ~0.02.
-  const auto& ln = a.tensor("ln1w");
+  const ParamTensor& ln = a.layout().params.ln1w;
   for (std::size_t i = 0; i < ln.count; ++i) EXPECT_EQ(a.params()[ln.offset + i], 1.0f);
-  const auto& qb = a.tensor("qkvb");
+  const ParamTensor& qb = a.layout().params.qkvb;
   for (std::size_t i = 0; i < qb.count; ++i) EXPECT_EQ(a.params()[qb.offset + i], 0.0f);
-  const auto& w = a.tensor("wte");
+  const ParamTensor& w = a.layout().params.wte;
   double ss = 0;
   for (std::size_t i = 0; i < w.count; ++i)
     ss += a.params()[w.offset + i] * a.params()[w.offset + i];
   EXPECT_NEAR(std::sqrt(ss / w.count), 0.02, 0.002);
-  const auto& pw = a.tensor("fcprojw");  // residual projection: 0.02 / sqrt(2 L)
+  const ParamTensor& pw = a.layout().params.fcprojw;  // residual projection: 0.02 / sqrt(2 L)
   ss = 0;
   for (std::size_t i = 0; i < pw.count; ++i)
     ss += a.params()[pw.offset + i] * a.params()[pw.offset + i];

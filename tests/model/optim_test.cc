@@ -61,21 +61,21 @@ TEST(AdamW, DecaysMatricesOnlyInTheModel) {
   GptT<double> model(c, 1);
   model.init_params(1);
   // Make biases non-zero so "unchanged" is meaningful.
-  for (const auto& t : model.layout())
-    if (!t.weight_decay)
-      for (std::size_t i = 0; i < t.count; ++i) model.params()[t.offset + i] = 0.25;
+  for (const ParamTensor* t : model.layout().params.fields())
+    if (!t->weight_decay)
+      for (std::size_t i = 0; i < t->count; ++i) model.params()[t->offset + i] = 0.25;
   const std::vector<double> before(model.params().begin(), model.params().end());
   model.zero_grad();
   AdamWConfig opt;
   opt.weight_decay = 0.1f;
   model.adamw_step(opt, 0.5, 1);
   const double factor = 1.0 - 0.5 * double(0.1f);
-  for (const auto& t : model.layout()) {
-    const bool matrix = t.name == "wte" || t.name == "wpe" || t.name == "qkvw" ||
-                        t.name == "attprojw" || t.name == "fcw" || t.name == "fcprojw";
-    EXPECT_EQ(t.weight_decay, matrix) << t.name;
-    for (std::size_t i = t.offset; i < t.offset + t.count; ++i) {
-      EXPECT_NEAR(model.params()[i], matrix ? before[i] * factor : before[i], 1e-15) << t.name;
+  for (const ParamTensor* t : model.layout().params.fields()) {
+    const bool matrix = t->name == "wte" || t->name == "wpe" || t->name == "qkvw" ||
+                        t->name == "attprojw" || t->name == "fcw" || t->name == "fcprojw";
+    EXPECT_EQ(t->weight_decay, matrix) << t->name;
+    for (std::size_t i = t->offset; i < t->offset + t->count; ++i) {
+      EXPECT_NEAR(model.params()[i], matrix ? before[i] * factor : before[i], 1e-15) << t->name;
     }
   }
 }
@@ -135,8 +135,8 @@ TEST(Clipping, TensorParallelCountsReplicatedOnceAndShardsOnce) {
       Gpt model(c, 1, &comm);
       model.init_params(1);
       model.zero_grad();
-      model.grads()[model.tensor("qkvw").offset + 3] = 2.0f;
-      model.grads()[model.tensor("lnfw").offset] = 1.0f;
+      model.grads()[model.layout().params.qkvw.offset + 3] = 2.0f;
+      model.grads()[model.layout().params.lnfw.offset] = 1.0f;
       norms[r] = model.grad_norm();
     });
   }

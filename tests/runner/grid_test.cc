@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <set>
 
 #include <fmt/core.h>
 
 #include "model/comm_threads.h"
 #include "model/gpt.h"
+#include "tests/model/counting_backend.h"
 #include "runner/grid.h"
 #include "ss/error.h"
 #include "tests/store/temp_dir.h"
@@ -66,13 +68,13 @@ TEST(GridFormulas, ParamCountsMatchTheModelsBuffers) {
         model::ThreadComm comm(group, rank);
         model::Gpt gpt(cfg, 1, tp > 1 ? &comm : nullptr);
         std::int64_t rank_sum = 0;
-        for (const model::ParamTensor& t : gpt.layout()) {
-          const auto n = static_cast<std::int64_t>(t.count);
+        for (const model::ParamTensor* t : gpt.layout().params.fields()) {
+          const auto n = static_cast<std::int64_t>(t->count);
           rank_sum += n;
-          if (rank == 0 || t.sharded) total += n;
-          const bool embed = t.name == "wte" || t.name == "wpe";
+          if (rank == 0 || t->sharded) total += n;
+          const bool embed = t->name == "wte" || t->name == "wpe";
           if (rank == 0 && embed) embedding += n;
-          if (t.weight_decay && !embed) matrices += n;
+          if (t->weight_decay && !embed) matrices += n;
         }
         EXPECT_EQ(rank_sum, static_cast<std::int64_t>(gpt.num_params()));
         EXPECT_EQ(gpt.params().size(), gpt.num_params());
@@ -84,19 +86,52 @@ TEST(GridFormulas, ParamCountsMatchTheModelsBuffers) {
   }
 }
 
-TEST(GridFormulas, FlopsKaplanRatioAndMemory) {
+TEST(GridFormulas, FlopsAndKaplanRatio) {
   const ModelShape gpt2{12, 768, 12, 3072, 1024};
   // (6 * 84934656 + 6 * 12 * 1024 * 768) * 1e9
   EXPECT_DOUBLE_EQ(training_flops(gpt2, 84'934'656, 1e9), 5.6623104e17);
   // 1e9 / (5e3 * 84934656^0.74), computed with Python.
   EXPECT_NEAR(kaplan_ratio(1e9, 84'934'656), 0.27133582972899434, 1e-12);
-  // 2 layers, d 64, d_ff 256, 4 heads, n_ctx 64, vocab 256: total 120576 parameters.
-  const MemoryEstimate m = estimate_memory({2, 64, 4, 256, 64}, 256, 120'576, 8, 1);
-  EXPECT_EQ(m.state_bytes, 16 * 120'576);
-  // 4 B * 8 seqs * 64 tokens * [2 * (9*64 + 2*256 + 2*4*64) + 64 + 2*256] = 2048 * 3776.
-  EXPECT_EQ(m.activation_bytes, 7'733'248);
-  const MemoryEstimate split = estimate_memory({2, 64, 4, 256, 64}, 256, 120'576, 8, 2);
-  EXPECT_EQ(split.state_bytes, 8 * 120'576);
+}
+
+// The memory estimate by hand for 2 layers, d 64, d_ff 256, 4 heads, n_ctx 64, vocab 256,
+// micro_batch 8 (BT = 512 positions), then against what the model really allocates.
+TEST(GridFormulas, MemoryEstimateByHand) {
+  const model::GptConfig cfg = gpt_config_of({2, 64, 4, 256, 64}, 256);
+  const MemoryEstimate m = estimate_memory(cfg, 8, 1);
+  EXPECT_EQ(m.state_bytes, 16 * 120'576);  // weights, grads, m, v of 120576 parameters
+  // Activations per layer: 10 BT d (ln1, qkv x3, atty, attproj, res2, ln2, fcproj, res3), 4 BT
+  // (LayerNorm means/rstds), 2 BT d_ff, scores 8*4*64*64 = 722944; two layers, plus encoded,
+  // lnf (BT d each), lnf mean/rstd, losses (BT each), logits (BT vocab): 1644032. One layer's
+  // gradients: 8 BT d + 2 BT d_ff = 524288; attention scratch 131072; tokens 2 BT int32.
+  EXPECT_EQ(m.activation_bytes, 4 * (1'644'032 + 524'288 + 131'072) + 4 * 1024);
+  // tp = 2: replicated tensors (embeddings, LayerNorms, row-parallel biases) 21376 plus half of
+  // the sharded 99200; per layer 6 BT d + 4 BT d/2 + 4 BT + 2 BT d_ff/2 + scores for 2 heads.
+  const MemoryEstimate split = estimate_memory(cfg, 8, 2);
+  EXPECT_EQ(split.state_bytes, 16 * (21'376 + 49'600));
+  EXPECT_EQ(split.activation_bytes, 4 * (1'119'744 + 327'680 + 65'536) + 4 * 1024);
+}
+
+TEST(GridFormulas, MemoryEstimateIsWhatTheModelAllocates) {
+  const std::vector<std::pair<ModelShape, std::int64_t>> shapes = {
+      {{2, 64, 4, 256, 64}, 256}, {{2, 64, 4, 100, 32}, 256}, {{1, 32, 4, 40, 8}, 50257}};
+  for (const auto& [shape, vocab] : shapes) {
+    const model::GptConfig cfg = gpt_config_of(shape, vocab);
+    for (int tp : {1, 2, 4}) {
+      for (int micro_batch : {1, 3}) {
+        SCOPED_TRACE(fmt::format("d_ff {} vocab {} tp {} micro_batch {}", shape.d_ff, vocab, tp,
+                                 micro_batch));
+        model::testing::CountingBackend<float>::Counts counts;
+        model::ThreadCommGroup group(tp);
+        model::ThreadComm comm(group, tp - 1);
+        model::Gpt gpt(cfg, micro_batch, tp > 1 ? &comm : nullptr,
+                       std::make_unique<model::testing::CountingBackend<float>>(counts));
+        const MemoryEstimate m = estimate_memory(cfg, micro_batch, tp);
+        EXPECT_EQ(m.total(), static_cast<std::int64_t>(4 * counts.values + 4 * counts.tokens));
+        EXPECT_EQ(m.state_bytes, static_cast<std::int64_t>(16 * gpt.num_params()));
+      }
+    }
+  }
 }
 
 // A sweep file with `tokens_line` and `extra` (appended at the end) inserted.
