@@ -38,6 +38,7 @@ struct SlurmOptions {
   double flops_per_second = 2e9;
   bool submit = false;
   bool dry_run = false;
+  int array = 0;  // > 0: that many array tasks, each one single-group `scalesweep run`
 };
 
 constexpr int kSignalLeadSeconds = 120;
@@ -46,6 +47,7 @@ constexpr const char* kMarker = "# Written by `scalesweep slurm`";
 // The job's size: worker ranks per node, tasks (workers + rank 0), time limit.
 struct JobShape {
   int workers_per_node = 1;
+  int gpus_per_node = 0;
   int tasks = 2;
   std::string time;
   std::string time_source;  // "--time" or how it was estimated
@@ -86,11 +88,6 @@ std::string shell_quoted(const std::string& flag, const std::string& value) {
 }
 
 JobShape size_job(const SlurmOptions& o, const std::vector<Point>& points) {
-  JobShape shape;
-  shape.workers_per_node =
-      o.gpus_per_node > 0 ? o.gpus_per_node * o.ranks_per_gpu : o.ranks_per_gpu;
-  const int workers = o.nodes * shape.workers_per_node;
-  shape.tasks = workers + 1;
   std::int64_t group = 1;
   double longest = 0, total = 0;
   for (const Point& p : points) {
@@ -98,6 +95,23 @@ JobShape size_job(const SlurmOptions& o, const std::vector<Point>& points) {
     longest = std::max(longest, p.flops_exact / o.flops_per_second);
     total += p.flops_exact / o.flops_per_second;
   }
+  JobShape shape;
+  shape.gpus_per_node = o.gpus_per_node;
+  shape.workers_per_node =
+      o.gpus_per_node > 0 ? o.gpus_per_node * o.ranks_per_gpu : o.ranks_per_gpu;
+  if (o.array > 0) {  // one group per array task, on one node
+    if (o.nodes != 1) {
+      throw InputError(fmt::format(
+          "--array {} with --nodes {}: each array task runs on one node; drop --nodes", o.array,
+          o.nodes));
+    }
+    shape.workers_per_node = static_cast<int>(group);
+    if (o.gpus_per_node > 0) {
+      shape.gpus_per_node = static_cast<int>((group + o.ranks_per_gpu - 1) / o.ranks_per_gpu);
+    }
+  }
+  const int workers = o.nodes * shape.workers_per_node;
+  shape.tasks = workers + 1;
   if (group > workers) {
     throw InputError(fmt::format(
         "{}: a point needs dp*tp = {} worker ranks but --nodes {} x {} worker(s) per node gives "
@@ -109,7 +123,7 @@ JobShape size_job(const SlurmOptions& o, const std::vector<Point>& points) {
     shape.time_source = "--time";
     return shape;
   }
-  const double slots = static_cast<double>(workers / group);
+  const double slots = static_cast<double>(o.array > 0 ? o.array : workers / group);
   const double seconds = std::max(longest, total / slots) * 1.5 + 2 * kSignalLeadSeconds + 60;
   shape.time = slurm_time(seconds);
   shape.time_source =
@@ -123,7 +137,10 @@ std::string sbatch_lines(const SlurmOptions& o, const SweepSpec& spec, const Job
       "#SBATCH --job-name=scalesweep-{}\n#SBATCH --nodes={}\n"
       "#SBATCH --ntasks={}\n",
       spec.name, o.nodes, shape.tasks);
-  if (o.gpus_per_node > 0) out += fmt::format("#SBATCH --gpus-per-node={}\n", o.gpus_per_node);
+  if (o.array > 0) out += fmt::format("#SBATCH --array=0-{}\n", o.array - 1);
+  if (shape.gpus_per_node > 0) {
+    out += fmt::format("#SBATCH --gpus-per-node={}\n", shape.gpus_per_node);
+  }
   out += fmt::format("#SBATCH --time={}\n", shape.time);
   if (!o.partition.empty()) out += fmt::format("#SBATCH --partition={}\n", o.partition);
   if (!o.account.empty()) out += fmt::format("#SBATCH --account={}\n", o.account);
@@ -146,7 +163,7 @@ std::string defaults_block(const SlurmOptions& o, const JobShape& shape, std::si
       kMarker, o.config, points, o.nodes, shape.workers_per_node, shape.time_source,
       shell_quoted("config", fs::absolute(o.config).string()),
       shell_quoted("--store", fs::absolute(o.store).string()), shell_quoted("scalesweep", self),
-      o.gpus_per_node, o.ranks_per_gpu);
+      shape.gpus_per_node, o.ranks_per_gpu);
 }
 
 // The template with its #SBATCH lines replaced by `sbatch` and `defaults` after them.
@@ -262,6 +279,10 @@ void add_slurm_command(CLI::App& app) {
   cmd->add_option("--partition", o->partition, "sbatch --partition");
   cmd->add_option("--account", o->account, "sbatch --account");
   cmd->add_option("--qos", o->qos, "sbatch --qos");
+  cmd->add_option("--array", o->array,
+                  "K array tasks, each one node running one group (largest dp*tp) that claims "
+                  "points from the shared store (for clusters without MPI across nodes)")
+      ->check(CLI::PositiveNumber);
   auto* submit_flag = cmd->add_flag("--submit", o->submit, "write STORE-stem.sbatch and sbatch it");
   cmd->add_flag("--dry-run", o->dry_run, "print the script (the default)")->excludes(submit_flag);
   cmd->callback([o] { run_slurm(*o); });

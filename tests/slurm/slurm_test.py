@@ -354,6 +354,21 @@ class SlurmCli(SlurmBase):
         self.assertFalse(os.path.exists(os.path.join(self.dir, "r.db")))
         self.assertFalse(os.path.exists(os.path.join(self.dir, "r.sbatch")))
 
+    def test_dry_run_array(self):
+        config = self.config(40960)
+        r = self.slurm(config, "--store", "r.db", "--array", "3", "--gpus-per-node", "4",
+                       "--time", "00:30:00")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        sbatch = [line for line in r.stdout.splitlines() if line.startswith("#SBATCH")]
+        # One group (dp*tp = 1) per task: 1 worker + rank 0, 1 GPU, 3 tasks.
+        self.assertEqual(sbatch[:6], [
+            "#SBATCH --job-name=scalesweep-slurmtest", "#SBATCH --nodes=1", "#SBATCH --ntasks=2",
+            "#SBATCH --array=0-2", "#SBATCH --gpus-per-node=1", "#SBATCH --time=00:30:00"])
+        self.assertIn("GPUS_PER_NODE=${GPUS_PER_NODE:-1}", r.stdout.splitlines())
+        r = self.slurm(config, "--store", "r.db", "--array", "3", "--nodes", "2")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("each array task runs on one node", r.stderr)
+
     def test_time_limit_from_the_plan(self):
         config = self.config(40960)
         points = json.loads(run([SCALESWEEP, "plan", config, "--format", "json"]).stdout)["points"]
@@ -381,6 +396,7 @@ class SlurmCli(SlurmBase):
             ("--ranks-per-gpu", "0"): "--ranks-per-gpu",
             ("--gpus-per-node", "-1"): "--gpus-per-node",
             ("--submit", "--dry-run"): "--dry-run",
+            ("--array", "0"): "--array",
         }
         for args, expected in cases.items():
             r = self.slurm(config, "--store", "r.db", *args)
