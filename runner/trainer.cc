@@ -1,7 +1,7 @@
 // The training loop of one point (see trainer.h). Checkpoint layout: dp rank 0 of every tp rank
 // writes its own shard file under <checkpoint_dir>/<point key>/ (tp = 1) or
 // <checkpoint_dir>/<point key>/tp<r>of<n>/ (tp > 1), named io::checkpoint_file_name(step); the
-// store records tp rank 0's file. The checkpoint's `rng` bytes hold the loop's extra state
+// store records tp rank 0's file. The checkpoint's `loop_state` bytes hold the loop's extra state
 // (best train/val loss so far, wall seconds): no RNG is drawn after init, batches are
 // counter-based (io::TrainLoader), so the loader state words plus the step are the data position.
 #include "runner/trainer.h"
@@ -32,7 +32,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// The loop's state beyond params/moments/step/tokens, saved in the checkpoint's rng bytes.
+// The loop's state beyond params/moments/step/tokens, saved in the checkpoint's loop_state bytes.
 struct LoopExtra {
   double best_train = std::numeric_limits<double>::quiet_NaN();
   double best_val = std::numeric_limits<double>::quiet_NaN();
@@ -143,7 +143,7 @@ Resumed resume_from_checkpoint(const TrainJob& job, model::Gpt& gpt,
                           path.string(), read.step, read.params.size()));
         }
         loader.check_state(read.loader, path.string());
-        chosen.extra = decode_extra(read.rng, path);
+        chosen.extra = decode_extra(read.loop_state, path);
         chosen.step = read.step;
         chosen.tokens_seen = read.tokens_seen;
         state = std::move(read);
@@ -396,13 +396,13 @@ void write_checkpoint(Loop& l, std::int64_t step) {
     const std::vector<std::uint8_t> extra_bytes = encode_extra(now);
     const std::vector<std::uint64_t> loader_state = l.loader.state();
     io::CheckpointView view;
-    view.config_hash = l.identity;
+    view.identity = l.identity;
     view.step = step;
     view.tokens_seen = l.result.outcome.tokens_seen;
     view.params = l.gpt.params();
     view.adam_m = l.gpt.adam_m();
     view.adam_v = l.gpt.adam_v();
-    view.rng = extra_bytes;
+    view.loop_state = extra_bytes;
     view.loader = loader_state;
     info = io::write_checkpoint(l.ckpt_dir / io::checkpoint_file_name(step), view);
     io::prune_checkpoints(l.ckpt_dir, static_cast<int>(std::max<std::int64_t>(

@@ -25,11 +25,11 @@ static_assert(std::endian::native == std::endian::little,
 
 namespace {
 
-// Fixed part after the config hash: step, tokens, P, M, V, R, U.
+// Fixed part after the identity: step, tokens, P, M, V, S, U.
 struct CountsBlock {
   int64_t step;
   int64_t tokens_seen;
-  uint64_t n_params, n_adam_m, n_adam_v, n_rng, n_loader;
+  uint64_t n_params, n_adam_m, n_adam_v, n_loop_state, n_loader;
 };
 
 // Writes through the AtomicFile and both hashes: the trailer covers the body, the
@@ -85,8 +85,8 @@ struct FileCloser {
 }  // namespace
 
 CheckpointView view_of(const CheckpointState& s) {
-  return CheckpointView{s.config_hash, s.step,   s.tokens_seen, s.params,
-                        s.adam_m,      s.adam_v, s.rng,         s.loader};
+  return CheckpointView{s.identity, s.step,   s.tokens_seen,  s.params,
+                        s.adam_m,   s.adam_v, s.loop_state, s.loader};
 }
 
 CheckpointInfo write_checkpoint(const std::filesystem::path& path, const CheckpointView& d) {
@@ -102,16 +102,16 @@ CheckpointInfo write_checkpoint(const std::filesystem::path& path, const Checkpo
   const uint32_t version = kCheckpointVersion, reserved = 0;
   w.put(&version, sizeof(version));
   w.put(&reserved, sizeof(reserved));
-  const uint64_t hash_len = d.config_hash.size();
-  w.put(&hash_len, sizeof(hash_len));
-  w.put(d.config_hash.data(), d.config_hash.size());
-  const CountsBlock c{d.step,          d.tokens_seen, d.params.size(), d.adam_m.size(),
-                      d.adam_v.size(), d.rng.size(),  d.loader.size()};
+  const uint64_t identity_len = d.identity.size();
+  w.put(&identity_len, sizeof(identity_len));
+  w.put(d.identity.data(), d.identity.size());
+  const CountsBlock c{d.step,          d.tokens_seen,        d.params.size(), d.adam_m.size(),
+                      d.adam_v.size(), d.loop_state.size(), d.loader.size()};
   w.put(&c, sizeof(c));
   w.put(d.params.data(), d.params.size_bytes());
   w.put(d.adam_m.data(), d.adam_m.size_bytes());
   w.put(d.adam_v.data(), d.adam_v.size_bytes());
-  w.put(d.rng.data(), d.rng.size_bytes());
+  w.put(d.loop_state.data(), d.loop_state.size_bytes());
   w.put(d.loader.data(), d.loader.size_bytes());
   w.put_trailer();
   CheckpointInfo info{path, file.bytes_written(), w.whole_hex()};
@@ -120,7 +120,7 @@ CheckpointInfo write_checkpoint(const std::filesystem::path& path, const Checkpo
 }
 
 CheckpointState read_checkpoint(const std::filesystem::path& path,
-                                std::optional<std::string_view> expected_config_hash) {
+                                std::optional<std::string_view> expected_identity) {
   std::error_code ec;
   const auto file_size = std::filesystem::file_size(path, ec);
   if (ec) bad_checkpoint(path, fmt::format("cannot be read ({})", ec.message()));
@@ -138,25 +138,26 @@ CheckpointState read_checkpoint(const std::filesystem::path& path,
   }
   uint32_t version = 0, reserved = 0;
   if (!r.get(&version, sizeof(version)) || !r.get(&reserved, sizeof(reserved))) truncated();
-  if (version != kCheckpointVersion) {
-    bad_checkpoint(path, fmt::format("format version {}, this build reads version {}", version,
-                                     kCheckpointVersion));
+  if (version < kCheckpointOldestReadable || version > kCheckpointVersion) {
+    bad_checkpoint(path, fmt::format("format version {}, this build reads versions {} to {}",
+                                     version, kCheckpointOldestReadable, kCheckpointVersion));
   }
-  uint64_t hash_len = 0;
-  if (!r.get(&hash_len, sizeof(hash_len))) truncated();
-  if (hash_len > file_size) truncated();
+  // Versions 1 and 2 share the layout below (2 renamed two fields).
+  uint64_t identity_len = 0;
+  if (!r.get(&identity_len, sizeof(identity_len))) truncated();
+  if (identity_len > file_size) truncated();
   CheckpointState s;
-  s.config_hash.resize(hash_len);
-  if (!r.get(s.config_hash.data(), hash_len)) truncated();
+  s.identity.resize(identity_len);
+  if (!r.get(s.identity.data(), identity_len)) truncated();
   CountsBlock c{};
   if (!r.get(&c, sizeof(c))) truncated();
 
   // Expected total size, computed in 128 bits so corrupt counts cannot wrap around.
   const unsigned __int128 expected =
-      static_cast<unsigned __int128>(sizeof(magic) + 8 + 8 + hash_len + sizeof(c)) +
+      static_cast<unsigned __int128>(sizeof(magic) + 8 + 8 + identity_len + sizeof(c)) +
       static_cast<unsigned __int128>(c.n_params + 0ULL) * 4 +
       static_cast<unsigned __int128>(c.n_adam_m) * 4 +
-      static_cast<unsigned __int128>(c.n_adam_v) * 4 + c.n_rng +
+      static_cast<unsigned __int128>(c.n_adam_v) * 4 + c.n_loop_state +
       static_cast<unsigned __int128>(c.n_loader) * 8 + 32;
   if (expected != file_size) {
     if (expected > file_size) truncated();
@@ -173,10 +174,10 @@ CheckpointState read_checkpoint(const std::filesystem::path& path,
   s.params.resize(c.n_params);
   s.adam_m.resize(c.n_adam_m);
   s.adam_v.resize(c.n_adam_v);
-  s.rng.resize(c.n_rng);
+  s.loop_state.resize(c.n_loop_state);
   s.loader.resize(c.n_loader);
   if (!r.get(s.params.data(), c.n_params * 4) || !r.get(s.adam_m.data(), c.n_adam_m * 4) ||
-      !r.get(s.adam_v.data(), c.n_adam_v * 4) || !r.get(s.rng.data(), c.n_rng) ||
+      !r.get(s.adam_v.data(), c.n_adam_v * 4) || !r.get(s.loop_state.data(), c.n_loop_state) ||
       !r.get(s.loader.data(), c.n_loader * 8)) {
     truncated();
   }
@@ -188,10 +189,10 @@ CheckpointState read_checkpoint(const std::filesystem::path& path,
                    "bad checksum (SHA-256 of the contents does not match its trailer; "
                    "the file is corrupt)");
   }
-  if (expected_config_hash && *expected_config_hash != s.config_hash) {
-    bad_checkpoint(path, fmt::format("config hash mismatch: file has '{}', this run expects "
-                                     "'{}' (written by a different config)",
-                                     s.config_hash, *expected_config_hash));
+  if (expected_identity && *expected_identity != s.identity) {
+    bad_checkpoint(path, fmt::format("identity mismatch: file has '{}', this run expects "
+                                     "'{}' (written for another run or shard)",
+                                     s.identity, *expected_identity));
   }
   return s;
 }

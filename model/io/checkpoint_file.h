@@ -1,19 +1,22 @@
 // Checkpoint files: one file holds everything needed to resume a training run.
 //
-// Format (little-endian, version kCheckpointVersion = 1):
+// Format (little-endian, version kCheckpointVersion = 2):
 //   char[8]  magic "SSCKPT\0\0"
 //   u32      version
 //   u32      reserved (0)
-//   u64      config hash length L, then L bytes of config hash (any string, e.g. hex)
+//   u64      identity length L, then L bytes of identity (which run and shard wrote it, e.g.
+//            "point=<key> tp=0/1 n=<params>"; a reader states the one it expects)
 //   i64      step (optimizer steps completed)
 //   i64      tokens seen
 //   u64      number of params P, Adam m values M, Adam v values V (M, V are 0 or P)
-//   u64      RNG state bytes R, loader state values U
-//   f32[P]   params, f32[M] adam_m, f32[V] adam_v, u8[R] rng, u64[U] loader
+//   u64      loop state bytes S, loader state values U
+//   f32[P]   params, f32[M] adam_m, f32[V] adam_v, u8[S] loop_state, u64[U] loader
 //   u8[32]   SHA-256 of every byte above
+// Version 1 has the same bytes; it named the identity "config hash" and the loop state
+// (the caller's own bytes, e.g. the trainer's best losses and wall time) "rng". Both are read.
 // Invariants: files are written atomically (temp in the same directory, fsync, rename,
 // fsync of the directory), so a crash leaves the previous checkpoint intact; a read
-// returns only a file whose sizes, checksum and config hash all match, anything else is
+// returns only a file whose sizes, checksum and identity all match, anything else is
 // an ss::InputError naming the file and what is wrong.
 #pragma once
 
@@ -28,25 +31,26 @@
 namespace ss::io {
 
 inline constexpr char kCheckpointMagic[8] = {'S', 'S', 'C', 'K', 'P', 'T', '\0', '\0'};
-inline constexpr uint32_t kCheckpointVersion = 1;
+inline constexpr uint32_t kCheckpointVersion = 2;
+inline constexpr uint32_t kCheckpointOldestReadable = 1;  // same layout, older field names
 
 // What a reader gets back (owning).
 struct CheckpointState {
-  std::string config_hash;
+  std::string identity;
   int64_t step = 0;
   int64_t tokens_seen = 0;
   std::vector<float> params, adam_m, adam_v;
-  std::vector<uint8_t> rng;
+  std::vector<uint8_t> loop_state;
   std::vector<uint64_t> loader;
 };
 
 // What a writer takes (views, so large parameter buffers are not copied).
 struct CheckpointView {
-  std::string_view config_hash;
+  std::string_view identity;
   int64_t step = 0;
   int64_t tokens_seen = 0;
   std::span<const float> params, adam_m, adam_v;
-  std::span<const uint8_t> rng;
+  std::span<const uint8_t> loop_state;
   std::span<const uint64_t> loader;
 };
 CheckpointView view_of(const CheckpointState& state);
@@ -66,11 +70,12 @@ inline CheckpointInfo write_checkpoint(const std::filesystem::path& path,
   return write_checkpoint(path, view_of(state));
 }
 
-// Reads and validates. Throws ss::InputError naming the file for: missing file, bad
-// magic, other version, truncated/oversized, bad checksum, config hash != expected.
-// Pass std::nullopt to accept any config hash (inspection tools).
+// Reads and validates (versions kCheckpointOldestReadable..kCheckpointVersion). Throws
+// ss::InputError naming the file for: missing file, bad magic, other version,
+// truncated/oversized, bad checksum, identity != expected. Pass std::nullopt to accept any
+// identity (inspection tools).
 CheckpointState read_checkpoint(const std::filesystem::path& path,
-                                std::optional<std::string_view> expected_config_hash);
+                                std::optional<std::string_view> expected_identity);
 
 // Naming convention for a run's checkpoint directory: "step_000001234.ckpt".
 std::string checkpoint_file_name(int64_t step);

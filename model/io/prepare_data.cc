@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include <fmt/core.h>
@@ -147,62 +148,95 @@ fs::path make_temp_sibling(const fs::path& out, const char* tag) {
   return fs::path(buf.data());
 }
 
-}  // namespace
+// Every input check, before anything is written.
+struct CheckedInputs {
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::vector<fs::path> docs;
+  uint64_t total_bytes = 0;
+  fs::path out;  // absolute
+};
 
-PrepareDataResult prepare_data(const PrepareDataOptions& opt, const PrepareDataProgress& progress) {
-  // 1. Every input check, before anything is written.
+CheckedInputs check_inputs(const PrepareDataOptions& opt) {
   if (!(opt.val_fraction >= 0.0 && opt.val_fraction <= 0.5)) {
     throw ss::InputError(fmt::format(
         "prepare-data: --val-fraction {} is outside [0, 0.5]; use e.g. 0.005", opt.val_fraction));
   }
-  auto tokenizer =
+  CheckedInputs in;
+  in.tokenizer =
       make_tokenizer(opt.tokenizer, opt.gpt2_dir.empty() ? default_gpt2_dir() : opt.gpt2_dir);
-  const std::vector<fs::path> docs = collect_documents(opt.inputs);
-  uint64_t total_bytes = 0;
-  for (const auto& d : docs) total_bytes += fs::file_size(d);
-  if (total_bytes == 0) {
+  in.docs = collect_documents(opt.inputs);
+  for (const auto& d : in.docs) in.total_bytes += fs::file_size(d);
+  if (in.total_bytes == 0) {
     throw ss::InputError(fmt::format(
         "prepare-data: the corpus is empty ({} files, 0 bytes); point --input at text files",
-        docs.size()));
+        in.docs.size()));
   }
-  const fs::path out = fs::absolute(opt.out_dir).lexically_normal();
-  check_out_dir(out);
+  in.out = fs::absolute(opt.out_dir).lexically_normal();
+  check_out_dir(in.out);
+  return in;
+}
 
-  // 2. Build the output in a temp directory next to `out`.
-  fs::create_directories(out.parent_path());
-  const fs::path tmp = make_temp_sibling(out, ".tmp-");
+// Tokenizes one document and appends it to the shards: its first (1 - val_fraction) of the
+// tokens to train, the rest to val (then end-of-text to each for GPT-2). Returns its entry
+// of meta.json's sources. `ids16` is reused scratch.
+nlohmann::json append_document(const fs::path& doc, Tokenizer& tokenizer, double val_fraction,
+                               ShardWriter& train, ShardWriter& val,
+                               std::vector<uint16_t>& ids16) {
+  const std::string text = read_document(doc);
+  Sha256 sha;
+  sha.update(text.data(), text.size());
+  const std::vector<uint32_t> ids = tokenizer.encode(text);
+  ids16.assign(ids.begin(), ids.end());  // vocab <= 65536 checked by ShardWriter
+  const auto n_val =
+      static_cast<size_t>(std::llround(static_cast<double>(ids16.size()) * val_fraction));
+  const size_t n_train = ids16.size() - n_val;
+  train.append(std::span<const uint16_t>(ids16.data(), n_train));
+  val.append(std::span<const uint16_t>(ids16.data() + n_train, n_val));
+  if (tokenizer.name() == "gpt2") {
+    const uint16_t eot = kGpt2EndOfText;
+    train.append({&eot, 1});
+    if (n_val > 0) val.append({&eot, 1});
+  }
+  return {{"path", doc.string()},
+          {"bytes", text.size()},
+          {"sha256", to_hex(sha.finish())},
+          {"train_tokens", n_train},
+          {"val_tokens", n_val}};
+}
+
+// Moves the finished temp directory to `out`; an earlier output is moved aside first, then
+// deleted.
+void swap_in(const fs::path& tmp, const fs::path& out) {
+  if (fs::exists(out)) {
+    const fs::path old = make_temp_sibling(out, ".old-");
+    DirGuard old_guard(old);
+    fs::rename(out, old / "out");
+    fs::rename(tmp, out);
+  } else {
+    fs::rename(tmp, out);
+  }
+}
+
+}  // namespace
+
+PrepareDataResult prepare_data(const PrepareDataOptions& opt, const PrepareDataProgress& progress) {
+  const CheckedInputs in = check_inputs(opt);
+
+  // Build the output in a temp directory next to `out`.
+  fs::create_directories(in.out.parent_path());
+  const fs::path tmp = make_temp_sibling(in.out, ".tmp-");
   DirGuard tmp_guard(tmp);
-  ShardWriter train(tmp / "train.bin", tokenizer->vocab_size());
-  ShardWriter val(tmp / "val.bin", tokenizer->vocab_size());
-  const bool add_eot = tokenizer->name() == "gpt2";
-
+  Tokenizer& tokenizer = *in.tokenizer;
+  ShardWriter train(tmp / "train.bin", tokenizer.vocab_size());
+  ShardWriter val(tmp / "val.bin", tokenizer.vocab_size());
   PrepareDataResult result;
   nlohmann::json sources = nlohmann::json::array();
   std::vector<uint16_t> ids16;
-  for (const fs::path& doc : docs) {
-    const std::string text = read_document(doc);
-    Sha256 sha;
-    sha.update(text.data(), text.size());
-    const std::vector<uint32_t> ids = tokenizer->encode(text);
-    ids16.assign(ids.begin(), ids.end());  // vocab <= 65536 checked by ShardWriter
-    const auto n_val =
-        static_cast<size_t>(std::llround(static_cast<double>(ids16.size()) * opt.val_fraction));
-    const size_t n_train = ids16.size() - n_val;
-    train.append(std::span<const uint16_t>(ids16.data(), n_train));
-    val.append(std::span<const uint16_t>(ids16.data() + n_train, n_val));
-    if (add_eot) {
-      const uint16_t eot = kGpt2EndOfText;
-      train.append({&eot, 1});
-      if (n_val > 0) val.append({&eot, 1});
-    }
-    sources.push_back({{"path", doc.string()},
-                       {"bytes", text.size()},
-                       {"sha256", to_hex(sha.finish())},
-                       {"train_tokens", n_train},
-                       {"val_tokens", n_val}});
+  for (const fs::path& doc : in.docs) {
+    sources.push_back(append_document(doc, tokenizer, opt.val_fraction, train, val, ids16));
     result.documents += 1;
-    result.input_bytes += text.size();
-    if (progress) progress(result.input_bytes, total_bytes);
+    result.input_bytes += sources.back()["bytes"].get<uint64_t>();
+    if (progress) progress(result.input_bytes, in.total_bytes);
   }
   result.train_tokens = train.token_count();
   result.val_tokens = val.token_count();
@@ -213,11 +247,11 @@ PrepareDataResult prepare_data(const PrepareDataOptions& opt, const PrepareDataP
   val.commit();
   const nlohmann::json meta = {
       {"format", "SSTOK v1 (model/io/shard.h)"},
-      {"tokenizer", tokenizer->name()},
-      {"vocab_size", tokenizer->vocab_size()},
+      {"tokenizer", tokenizer.name()},
+      {"vocab_size", tokenizer.vocab_size()},
       {"val_fraction", opt.val_fraction},
       {"split", "last val_fraction of each document's tokens goes to val.bin"},
-      {"end_of_text_between_documents", add_eot},
+      {"end_of_text_between_documents", tokenizer.name() == "gpt2"},
       {"documents", result.documents},
       {"input_bytes", result.input_bytes},
       {"train_tokens", result.train_tokens},
@@ -226,17 +260,9 @@ PrepareDataResult prepare_data(const PrepareDataOptions& opt, const PrepareDataP
   write_text_atomic(tmp / "meta.json", meta.dump(2) + "\n");
   fsync_directory(tmp);
 
-  // 3. Swap it in: an earlier output is moved aside first, then deleted.
-  if (fs::exists(out)) {
-    const fs::path old = make_temp_sibling(out, ".old-");
-    DirGuard old_guard(old);
-    fs::rename(out, old / "out");
-    fs::rename(tmp, out);
-  } else {
-    fs::rename(tmp, out);
-  }
+  swap_in(tmp, in.out);
   tmp_guard.release();
-  fsync_directory(out.parent_path());
+  fsync_directory(in.out.parent_path());
   return result;
 }
 

@@ -87,12 +87,20 @@ Gpt2Tokenizer::~Gpt2Tokenizer() = default;
 
 Gpt2Tokenizer::Gpt2Tokenizer(const std::filesystem::path& encoder_json,
                              const std::filesystem::path& vocab_bpe) {
+  const auto str_to_id = load_encoder(encoder_json);
+  load_merges(vocab_bpe, str_to_id);
+  compile_pretokenizer();
+}
+
+// encoder.json: token string -> id; ids must be exactly 0..N-1. Fills id_to_bytes_ and
+// byte_to_id_; returns the token string -> id map the merges are read with.
+std::unordered_map<std::string, uint32_t> Gpt2Tokenizer::load_encoder(
+    const std::filesystem::path& encoder_json) {
   const std::array<uint32_t, 256> byte_cp = bytes_to_unicode();
   std::array<int, 512> cp_to_byte{};
   cp_to_byte.fill(-1);
   for (int b = 0; b < 256; ++b) cp_to_byte[byte_cp[b]] = b;
 
-  // encoder.json: token string -> id; ids must be exactly 0..N-1.
   nlohmann::json enc;
   try {
     enc = nlohmann::json::parse(read_text_file(encoder_json));
@@ -135,8 +143,12 @@ Gpt2Tokenizer::Gpt2Tokenizer(const std::filesystem::path& encoder_json,
     }
     byte_to_id_[b] = it->second;
   }
+  return str_to_id;
+}
 
-  // vocab.bpe: "#version" line, then "a b" per line; rank = order.
+// vocab.bpe: "#version" line, then "a b" per line; rank = order. Fills merges_.
+void Gpt2Tokenizer::load_merges(const std::filesystem::path& vocab_bpe,
+                                const std::unordered_map<std::string, uint32_t>& str_to_id) {
   std::istringstream lines(read_text_file(vocab_bpe));
   std::string line;
   uint32_t rank = 0;
@@ -161,7 +173,10 @@ Gpt2Tokenizer::Gpt2Tokenizer(const std::filesystem::path& encoder_json,
     merges_.emplace(key, Merge{rank++, m->second});  // first occurrence keeps its rank
   }
   if (merges_.empty()) bad_vocab(vocab_bpe, "has no merges");
+}
 
+// The GPT-2 pre-tokenizer regex (regex_, match_data_).
+void Gpt2Tokenizer::compile_pretokenizer() {
   int err = 0;
   PCRE2_SIZE err_offset = 0;
   regex_.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(kGpt2Pattern), PCRE2_ZERO_TERMINATED,

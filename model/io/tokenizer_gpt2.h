@@ -48,6 +48,12 @@ class Gpt2Tokenizer final : public Tokenizer {
     void operator()(pcre2_real_match_data_8* data) const;
   };
 
+  // The constructor's steps, in order.
+  std::unordered_map<std::string, uint32_t> load_encoder(const std::filesystem::path& encoder_json);
+  void load_merges(const std::filesystem::path& vocab_bpe,
+                   const std::unordered_map<std::string, uint32_t>& str_to_id);
+  void compile_pretokenizer();
+
   // Appends the BPE tokens of one pre-tokenized piece (raw bytes) to out, via the cache.
   void encode_piece(std::string_view piece, std::vector<uint32_t>& out);
 

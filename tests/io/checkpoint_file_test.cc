@@ -1,10 +1,13 @@
 // Checkpoint files: round trip of every field, the reported size and sha256 (checked
 // against OpenSSL's command line tool), atomic writes, every corruption (truncate, flip a
-// byte, wrong config hash, wrong magic, other version, trailing bytes, missing file) as an
+// byte, wrong identity, wrong magic, other version, trailing bytes, missing file) as an
 // ss::InputError naming the file, and keep-last-K pruning.
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <vector>
 #include <memory>
 
 #include "model/io/checkpoint_file.h"
@@ -21,7 +24,7 @@ using testing::write_bytes;
 
 CheckpointState sample_state() {
   CheckpointState s;
-  s.config_hash = "cfg-3f2a";
+  s.identity = "cfg-3f2a";
   s.step = 1234;
   s.tokens_seen = 987654321012LL;
   for (int i = 0; i < 1000; ++i) {
@@ -29,7 +32,7 @@ CheckpointState sample_state() {
     s.adam_m.push_back(-0.5f * i);
     s.adam_v.push_back(1e-8f * i);
   }
-  s.rng = {1, 2, 3, 250, 0};
+  s.loop_state = {1, 2, 3, 250, 0};
   s.loader = {1, 42, 0xffffffffffffffffULL};
   return s;
 }
@@ -69,14 +72,48 @@ TEST(CheckpointFile, RoundTripsEveryFieldAndReportsSizeAndSha256) {
   EXPECT_EQ(list_dir(dir.path()), std::vector<std::string>{"step_000001234.ckpt"});
 
   const CheckpointState r = read_checkpoint(path, "cfg-3f2a");
-  EXPECT_EQ(r.config_hash, s.config_hash);
+  EXPECT_EQ(r.identity, s.identity);
   EXPECT_EQ(r.step, s.step);
   EXPECT_EQ(r.tokens_seen, s.tokens_seen);
   EXPECT_EQ(r.params, s.params);
   EXPECT_EQ(r.adam_m, s.adam_m);
   EXPECT_EQ(r.adam_v, s.adam_v);
-  EXPECT_EQ(r.rng, s.rng);
+  EXPECT_EQ(r.loop_state, s.loop_state);
   EXPECT_EQ(r.loader, s.loader);
+}
+
+// A version-1 file (fields then named "config hash" and "rng") written by write_checkpoint
+// at commit e2fb372, before the rename, with the values checked here (265 bytes). Version 2
+// has the same bytes: re-writing it changes only the version word and the trailer.
+TEST(CheckpointFile, ReadsVersionOneFiles) {
+  const std::filesystem::path v1 =
+      std::filesystem::path(SS_TEST_REPO_ROOT) / "tests/io/data/checkpoint_v1.ckpt";
+  const std::string v1_bytes = read_bytes(v1);
+  ASSERT_EQ(v1_bytes.size(), 265u);
+  ASSERT_EQ(v1_bytes[8], 1);
+  const CheckpointState s = read_checkpoint(v1, "point=0123456789abcdef tp=0/1 n=6");
+  EXPECT_EQ(s.identity, "point=0123456789abcdef tp=0/1 n=6");
+  EXPECT_EQ(s.step, 7);
+  EXPECT_EQ(s.tokens_seen, 14336);
+  EXPECT_EQ(s.params, (std::vector<float>{0.5f, -1.25f, 3.0f, 0.125f, -0.0625f, 2.5f}));
+  EXPECT_EQ(s.adam_m, (std::vector<float>{0.01f, 0.02f, -0.03f, 0.04f, -0.05f, 0.06f}));
+  EXPECT_EQ(s.adam_v, (std::vector<float>{1e-4f, 2e-4f, 3e-4f, 4e-4f, 5e-4f, 6e-4f}));
+  ASSERT_EQ(s.loop_state.size(), 24u);  // the trainer's best train, best val, wall seconds
+  double loop[3];
+  std::memcpy(loop, s.loop_state.data(), sizeof(loop));
+  EXPECT_EQ(loop[0], 2.75);
+  EXPECT_EQ(loop[1], 2.5);
+  EXPECT_EQ(loop[2], 12.5);
+  EXPECT_EQ(s.loader, (std::vector<uint64_t>{1, 1000000, 64}));
+  expect_bad_checkpoint(v1, "point=0123456789abcdef tp=1/2 n=6", "identity mismatch");
+
+  TempDir dir;
+  write_checkpoint(dir / "v2.ckpt", s);
+  const std::string v2_bytes = read_bytes(dir / "v2.ckpt");
+  ASSERT_EQ(v2_bytes.size(), v1_bytes.size());
+  EXPECT_EQ(v2_bytes[8], 2);
+  EXPECT_EQ(v2_bytes.substr(0, 8), v1_bytes.substr(0, 8));
+  EXPECT_EQ(v2_bytes.substr(9, v2_bytes.size() - 9 - 32), v1_bytes.substr(9, v1_bytes.size() - 9 - 32));
 }
 
 TEST(CheckpointFile, EmptyAdamStateAndOverwrite) {
@@ -110,7 +147,7 @@ TEST(CheckpointFile, EveryCorruptionIsAnInputErrorNamingTheFile) {
   const std::string good = read_bytes(good_path);
 
   expect_bad_checkpoint(dir / "missing.ckpt", std::nullopt, "cannot be read");
-  expect_bad_checkpoint(good_path, "other-config", "config hash mismatch");
+  expect_bad_checkpoint(good_path, "other-config", "identity mismatch");
 
   for (size_t cut : {size_t{0}, size_t{5}, size_t{40}, good.size() / 2, good.size() - 1}) {
     write_bytes(dir / "cut.ckpt", good.substr(0, cut));
@@ -126,6 +163,9 @@ TEST(CheckpointFile, EveryCorruptionIsAnInputErrorNamingTheFile) {
   version[8] = 9;
   write_bytes(dir / "version.ckpt", version);
   expect_bad_checkpoint(dir / "version.ckpt", std::nullopt, "format version 9");
+  version[8] = 0;
+  write_bytes(dir / "version0.ckpt", version);
+  expect_bad_checkpoint(dir / "version0.ckpt", std::nullopt, "format version 0");
 
   // One flipped bit in the parameters, in the loader state, and in the trailer itself.
   for (size_t pos : {size_t{200}, good.size() - 40, good.size() - 1}) {
