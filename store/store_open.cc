@@ -1,12 +1,19 @@
 // Opening a store: validation before any write, then pragmas and migrations.
-// Invariant: a file that is not ours, or is newer than kSchemaVersion, is only ever opened
-// read-only and is rejected with ss::InputError before anything could write to it.
+// Invariants: a file that is not ours, or is newer than kSchemaVersion, is only ever opened
+// read-only and is rejected with ss::InputError before anything could write to it; reading
+// (that probe, `status`, scalefit) creates no file beside the store (open_reader); a writer is
+// refused up front (InputError) when the file, its -wal/-shm or its directory is not writable,
+// so SQLite never creates side files it cannot use; every StoreError from opening names the
+// store's path.
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 #include <sqlite3.h>
 #include <sys/vfs.h>
 
+#include <unistd.h>
+
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -23,6 +30,87 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char kSqliteMagic[] = "SQLite format 3";  // 15 chars + the NUL = the 16-byte header
+
+// "file:" URI of `path` with `query`; %, ? and # in the path are escaped.
+std::string sqlite_uri(const fs::path& path, const char* query) {
+  std::string uri = "file:";
+  for (const char c : fs::absolute(path).string()) {
+    if (c == '%' || c == '?' || c == '#')
+      uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    else
+      uri += c;
+  }
+  return uri + "?" + query;
+}
+
+// Whether SQLite keeps state beside `path` right now (a WAL, its index, a rollback journal):
+// then the file alone is not the whole database and immutable=1 would read a stale one.
+bool has_side_files(const fs::path& path) {
+  std::error_code ec;
+  for (const char* suffix : {"-wal", "-shm", "-journal"})
+    if (fs::exists(path.string() + suffix, ec)) return true;
+  return false;
+}
+
+// Whether the file's header says WAL mode (bytes 18 and 19, the read/write versions, are 2).
+bool wal_header(const fs::path& path) {
+  std::array<char, 20> header{};
+  std::ifstream in(path, std::ios::binary);
+  in.read(header.data(), header.size());
+  return in.gcount() == 20 && header[18] == 2 && header[19] == 2;
+}
+
+// A reader's connection, which creates nothing beside the store:
+// - a WAL store with no -wal/-shm (no writer has it open, nothing is pending): immutable=1
+//   (mode=ro would create a -wal and -shm that a read-only connection never removes);
+// - otherwise mode=ro (a rollback-journal store, or a WAL store whose side files exist), and
+//   immutable=1 where even the -shm cannot be made (read-only directory or file system),
+//   unless the WAL holds writes the main file lacks.
+SQLite::Database open_reader(const fs::path& path, int busy_timeout_ms) {
+  const int flags = SQLite::OPEN_READONLY | SQLite::OPEN_URI;
+  if (!has_side_files(path) && wal_header(path))
+    return SQLite::Database(sqlite_uri(path, "immutable=1"), flags, busy_timeout_ms);
+  try {
+    SQLite::Database db(sqlite_uri(path, "mode=ro"), flags, busy_timeout_ms);
+    db.execAndGet("SELECT count(*) FROM sqlite_master");  // opens the -wal/-shm now
+    return db;
+  } catch (const SQLite::Exception& e) {
+    const int primary = e.getErrorCode() & 0xff;
+    if (primary != SQLITE_READONLY && primary != SQLITE_CANTOPEN) throw;
+    std::error_code ec;
+    const fs::path wal = path.string() + "-wal";
+    if (fs::exists(wal, ec) && fs::file_size(wal, ec) > 0)
+      throw InputError(fmt::format(
+          "store {} cannot be read here: its write-ahead log {} holds recent writes and this "
+          "place is read-only ({}); copy the store with its -wal file to a writable directory",
+          path.string(), wal.string(), e.what()));
+    return SQLite::Database(sqlite_uri(path, "immutable=1"), flags, busy_timeout_ms);
+  }
+}
+
+// A writer needs the file and its directory writable (SQLite creates -wal/-shm or -journal
+// there); refusing here keeps SQLite from leaving side files it cannot use.
+void check_writable(const fs::path& path, bool exists) {
+  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (exists && ::access(path.c_str(), W_OK) != 0)
+    throw InputError(fmt::format(
+        "store {} is not writable ({}); make it writable (chmod u+w {}) or read it with "
+        "`scalesweep status` / scalefit, which only read",
+        path.string(), std::strerror(errno), path.string()));
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string side = path.string() + suffix;
+    if (::access(side.c_str(), F_OK) == 0 && ::access(side.c_str(), W_OK) != 0)
+      throw InputError(fmt::format(
+          "store {}: {} is not writable ({}); make it writable (chmod u+w {}), or delete it "
+          "when no process has the store open",
+          path.string(), side, std::strerror(errno), side));
+  }
+  if (::access(parent.c_str(), W_OK | X_OK) != 0)
+    throw InputError(fmt::format(
+        "store {}: directory {} is not writable ({}); SQLite writes its journal beside the "
+        "store: move the store to a writable directory",
+        path.string(), fs::absolute(parent).string(), std::strerror(errno)));
+}
 
 [[noreturn]] void throw_not_ours(const fs::path& path, const std::string& why) {
   throw InputError(fmt::format(
@@ -53,8 +141,7 @@ int inspect_existing(const fs::path& path, int busy_timeout_ms) {
   try {
     // busy_timeout: another process may hold a write lock right now (rollback journal mode
     // blocks readers during its commit); wait for it like any other access would.
-    SQLite::Database probe =
-        SS_SQL(SQLite::Database(path.string(), SQLite::OPEN_READONLY, busy_timeout_ms));
+    SQLite::Database probe = SS_SQL(open_reader(path, busy_timeout_ms));
     version = read_schema_version(probe);
   } catch (const StoreError& e) {
     // Only "not a database" / "malformed" mean the file is not ours; a lock timeout or an I/O
@@ -62,6 +149,8 @@ int inspect_existing(const fs::path& path, int busy_timeout_ms) {
     const int primary = e.sqlite_code() & 0xff;
     if (primary != SQLITE_NOTADB && primary != SQLITE_CORRUPT) throw;
     throw_not_ours(path, fmt::format("SQLite cannot read it: {}", e.what()));
+  } catch (const InputError&) {
+    throw;  // open_reader's own verdict (a WAL it cannot read here)
   } catch (const std::runtime_error& e) {
     throw_not_ours(path, e.what());
   }
@@ -96,9 +185,10 @@ SQLite::Database open_database(const fs::path& path, const StoreOptions& options
                     "another path",
                     path.string(), parent.string()));
   }
-  const int flags =
-      options.read_only ? SQLite::OPEN_READONLY : (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  return SS_SQL(SQLite::Database(path.string(), flags, options.busy_timeout_ms));
+  if (options.read_only) return SS_SQL(open_reader(path, options.busy_timeout_ms));
+  check_writable(path, exists);
+  return SS_SQL(SQLite::Database(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+                                 options.busy_timeout_ms));
 }
 
 }  // namespace
@@ -153,7 +243,7 @@ double unix_now() {
   return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
-Store::Store(const std::filesystem::path& path, const StoreOptions& options)
+Store::Store(const std::filesystem::path& path, const StoreOptions& options) try
     : path_(path), db_(open_database(path, options)) {
   SS_SQL(db_.exec("PRAGMA foreign_keys=ON"));
   if (options.read_only) return;
@@ -168,6 +258,8 @@ Store::Store(const std::filesystem::path& path, const StoreOptions& options)
   // transactions, never corrupt the file) and makes each commit much cheaper.
   if (journal == JournalMode::kWal) SS_SQL(db_.exec("PRAGMA synchronous=NORMAL"));
   migrate_schema(db_, kSchemaVersion);
+} catch (const StoreError& e) {
+  throw StoreError(fmt::format("store {}: {}", path.string(), e.what()), e.sqlite_code());
 }
 
 int Store::schema_version() {

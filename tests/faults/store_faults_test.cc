@@ -1,0 +1,145 @@
+// Fault family 4: stores in read-only places and rejected stores. Real stores made by the real
+// `scalesweep plan --store` / `scalesweep run` (mpirun), then each reader and writer (status,
+// scalefit, plan --store, run) pointed at them: readers work and create nothing; writers refuse
+// with one line (exit 2) before SQLite creates anything; a rejected store (schema 99,
+// truncated, not a database) is left byte for byte as it was, with no -wal/-shm beside it.
+#include <gtest/gtest.h>
+
+#include "tests/faults/fault_harness.h"
+#include "tests/faults/sweep_fixture.h"
+
+#ifndef SCALEFIT_BIN
+#error "SCALEFIT_BIN must name the scalefit binary"
+#endif
+
+namespace ss::faults {
+namespace {
+
+class StoreFaults : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(work());
+    // Open to `nobody` (the unprivileged cases): the temp root is 0700 by mkdtemp.
+    fs::permissions(dir_.path(), fs::perms::all, fs::perm_options::replace);
+    fs::permissions(work(), fs::perms::all, fs::perm_options::replace);
+    write_sweep(work(), {.d_model = "[16, 24, 32]", .seeds = "[1]"});  // 3 sizes: L(N) fits
+  }
+  fs::path work() const { return dir_ / "work"; }
+  Outcome sh(const std::string& cmd) { return run_command(cmd, work(), dir_ / "scratch"); }
+  // The sweep trained to the end (3 done points) by the real run command.
+  void train_store(const std::string& name = "s.db") {
+    const Outcome o = sh(mpirun_run("sweep.toml --store " + name));
+    ASSERT_EQ(o.rc, 0) << o.all();
+  }
+  // `cmd` must fail with exit 2 and one line holding `needles`, changing nothing in work().
+  void expect_refused(const std::string& cmd, const std::vector<std::string>& needles) {
+    const Listing before = listing(work());
+    const auto rows = row_counts(work() / "s.db");
+    const Outcome o = sh(cmd);
+    expect_one_line(o, 2, needles);
+    EXPECT_EQ(listing_diff(before, listing(work())), "") << cmd;
+    EXPECT_EQ(row_counts(work() / "s.db"), rows) << cmd;
+  }
+  std::string status(const std::string& db = "s.db") { return scalesweep() + " status " + db; }
+  std::string plan(const std::string& db = "s.db") {
+    return scalesweep() + " plan sweep.toml --store " + db;
+  }
+  std::string fit(const std::string& db = "s.db") {
+    return std::string(SCALEFIT_BIN) + " " + db + " --law kaplan-n --bootstrap 0 -q";
+  }
+  std::string run(const std::string& db = "s.db") { return mpirun_run("sweep.toml --store " + db); }
+  TempDir dir_;
+};
+
+TEST_F(StoreFaults, ReadersCreateNothingBesideAStore) {
+  train_store();
+  const Listing before = listing(work());
+  const Outcome s = sh(status());
+  EXPECT_EQ(s.rc, 0) << s.all();
+  EXPECT_NE(s.out.find("3 done"), std::string::npos) << s.out;
+  const Outcome f = sh(fit() + " --no-store-write");
+  EXPECT_EQ(f.rc, 0) << f.all();
+  EXPECT_EQ(listing_diff(before, listing(work())), "");  // no -wal, no -shm
+}
+
+TEST_F(StoreFaults, ReadersWorkInAReadOnlyDirectory) {
+  train_store();
+  const auto rows = row_counts(work() / "s.db");
+  if (auto why = make_read_only(work())) GTEST_SKIP() << *why;
+  const Listing before = listing(work());
+  const Outcome s = sh(status());
+  EXPECT_EQ(s.rc, 0) << s.all();
+  EXPECT_NE(s.out.find("3 done"), std::string::npos) << s.out;
+  const Outcome f = sh(fit());  // fits, and says once that it cannot write them back
+  EXPECT_EQ(f.rc, 0) << f.all();
+  EXPECT_NE(f.out.find("kaplan-n"), std::string::npos) << f.out;
+  EXPECT_NE(f.err.find("not written back"), std::string::npos) << f.err;
+  EXPECT_EQ(lines_of(f.err).size(), 1u) << f.err;
+  EXPECT_EQ(listing_diff(before, listing(work())), "");
+  EXPECT_EQ(row_counts(work() / "s.db"), rows);
+}
+
+TEST_F(StoreFaults, WritersRefuseAReadOnlyDirectory) {
+  ASSERT_EQ(sh(plan()).rc, 0);
+  if (auto why = make_read_only(work())) GTEST_SKIP() << *why;
+  expect_refused(plan(), {"s.db", "not writable"});
+  expect_refused(run(), {"s.db", "not writable"});
+  expect_refused(plan("new.db"), {"new.db", "not writable"});
+}
+
+TEST_F(StoreFaults, A0444StoreIsRefusedAndLeavesNoSideFileForTheNextRun) {
+  ASSERT_EQ(sh(as_unprivileged(plan())).rc, 0);  // the store belongs to the user who runs
+  fs::permissions(work() / "s.db",
+                  fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read,
+                  fs::perm_options::replace);
+  if (::geteuid() == 0 && sh("command -v setpriv").rc != 0)
+    GTEST_SKIP() << "root without setpriv: 0444 is not read-only for root";
+  expect_refused(as_unprivileged(plan()), {"s.db", "not writable", "chmod u+w"});
+  expect_refused(as_unprivileged(run()), {"s.db", "not writable", "chmod u+w"});
+  // The user fixes the mode; the next writer works (no 0444 -shm was left to break it).
+  fs::permissions(work() / "s.db", fs::perms::owner_write, fs::perm_options::add);
+  const Outcome again = sh(as_unprivileged(plan()));
+  EXPECT_EQ(again.rc, 0) << again.all();
+}
+
+// Rejected stores: every command refuses them and leaves them byte for byte.
+class RejectedStore : public StoreFaults {
+ protected:
+  void expect_every_command_refuses(const std::string& needle) {
+    for (const auto& cmd : {status(), plan(), fit(), run()})
+      expect_refused(cmd, {"s.db", needle});
+  }
+};
+
+TEST_F(RejectedStore, Schema99) {
+  ASSERT_EQ(sh(plan()).rc, 0);
+  ASSERT_EQ(sh("/usr/bin/python3 -c \"import sqlite3; c = sqlite3.connect('s.db'); "
+               "c.execute(\\\"update meta set value = '99' where key = 'schema_version'\\\"); "
+               "c.commit(); c.close()\"")
+                .rc,
+            0);
+  ASSERT_FALSE(fs::exists(work() / "s.db-wal"));
+  expect_every_command_refuses("schema_version 99");
+}
+
+TEST_F(RejectedStore, TruncatedFile) {
+  ASSERT_EQ(sh(plan()).rc, 0);
+  fs::resize_file(work() / "s.db", fs::file_size(work() / "s.db") / 3);
+  expect_every_command_refuses("not a ScaleSweep store");
+}
+
+TEST_F(RejectedStore, NotADatabase) {
+  write_text(work() / "s.db", "name,loss\nsmall,3.2\n");
+  expect_every_command_refuses("not a ScaleSweep store");
+}
+
+TEST_F(RejectedStore, SqliteHeaderWithGarbage) {
+  std::string bytes = "SQLite format 3";
+  bytes.push_back('\0');
+  bytes += std::string(4080, 'x');
+  write_text(work() / "s.db", bytes);
+  expect_every_command_refuses("not a ScaleSweep store");
+}
+
+}  // namespace
+}  // namespace ss::faults
