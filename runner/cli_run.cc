@@ -10,6 +10,7 @@
 #include <exception>
 
 #include "model/comm_mpi.h"
+#include "runner/cli_checks.h"
 #include "runner/signals.h"
 #include "runner/sweep_run.h"
 #include "ss/error.h"
@@ -31,11 +32,12 @@ class MpiSession {
   MpiSession& operator=(const MpiSession&) = delete;
 };
 
-int run_command(const SweepRunOptions& options, const TrainFunction& train) {
+int run_command(const SweepRunOptions& options, const TrainFunction& train,
+                const PreflightFunction& preflight) {
   const StopSignalWatcher signals;  // before MPI_Init: see signals.h
   const MpiSession mpi;
   try {
-    return run_sweep(options, train, signals);
+    return run_sweep(options, train, signals, preflight);
   } catch (const InputError&) {
     throw;  // rank 0's start-up check only (run_sweep): every other rank returned in step
   } catch (const std::exception& e) {
@@ -50,7 +52,8 @@ int run_command(const SweepRunOptions& options, const TrainFunction& train) {
 
 }  // namespace
 
-std::shared_ptr<int> add_run_command(CLI::App& app, TrainFunction train) {
+std::shared_ptr<int> add_run_command(CLI::App& app, TrainFunction train,
+                                     PreflightFunction preflight) {
   auto options = std::make_shared<SweepRunOptions>();
   auto exit_code = std::make_shared<int>(0);
   CLI::App* run = app.add_subcommand(
@@ -69,23 +72,23 @@ std::shared_ptr<int> add_run_command(CLI::App& app, TrainFunction train) {
   run->add_option("--lease-seconds", options->lease_seconds,
                   "lease on a claimed point, renewed every third of it; a crashed job's points "
                   "are reclaimed after it expires")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   run->add_option("--gpus-per-node", options->gpus_per_node,
                   "GPUs per node; worker i on a node uses GPU (local rank / ranks-per-gpu) mod "
                   "this (0: CPU backend)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   run->add_option("--ranks-per-gpu", options->ranks_per_gpu,
                   "worker ranks sharing one GPU (packs small models)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   run->add_option("--summary-seconds", options->summary_seconds,
                   "period of the progress summary line")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
-  run->callback([options, exit_code, train = std::move(train)] {
-    *exit_code = run_command(*options, train);
+  run->callback([options, exit_code, train = std::move(train), preflight = std::move(preflight)] {
+    *exit_code = run_command(*options, train, preflight);
   });
   return exit_code;
 }

@@ -10,6 +10,7 @@
 
 #include <memory>
 
+#include "runner/preflight.h"
 #include "runner/worker_sink.h"
 
 namespace ss::runner {
@@ -17,6 +18,8 @@ namespace ss::runner {
 // Adds the `run` subcommand; `train` trains one point (the real trainer in scalesweep, a fake
 // one in the MPI tests). The returned int holds the subcommand's exit code after parse() (0 when
 // `run` did not execute); main() returns it.
-std::shared_ptr<int> add_run_command(CLI::App& app, TrainFunction train);
+// `preflight` checks what the points will need before the store is opened (run_sweep).
+std::shared_ptr<int> add_run_command(CLI::App& app, TrainFunction train,
+                                     PreflightFunction preflight = {});
 
 }  // namespace ss::runner

@@ -372,10 +372,11 @@ class Coordinator {
 }  // namespace
 
 int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
-              const StopSignalWatcher& signals) {
+              const StopSignalWatcher& signals, const PreflightFunction& preflight) {
   int rank = 0, world_size = 1;
   SS_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
   SS_MPI(MPI_Comm_size(MPI_COMM_WORLD, &world_size));
+  const int ranks_on_node = count_ranks_on_node();  // collective: before rank 0's checks
 
   // Rank 0 validates everything and opens the store; the verdict and the config text go to all.
   std::string error, config_path = options.config, config_text;
@@ -405,6 +406,7 @@ int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
               options.config, p.key, p.dp * p.tp, world_size - 1, p.dp * p.tp + 1));
         }
       }
+      if (preflight) preflight(*spec, points, ranks_on_node - 1);  // rank 0 trains nothing
       store::StoreOptions store_options;
       store_options.create_if_missing = true;
       store_options.journal = journal;
@@ -422,7 +424,6 @@ int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
   }
   broadcast_string(config_path);
   broadcast_string(config_text);
-  const int ranks_on_node = count_ranks_on_node();
 
   if (rank != 0) {
     const SweepSpec worker_spec = parse_sweep_spec(config_text, config_path);

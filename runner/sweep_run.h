@@ -25,6 +25,7 @@
 #include <string>
 
 #include "runner/lease_owner.h"
+#include "runner/preflight.h"
 #include "runner/signals.h"
 #include "runner/worker_sink.h"
 
@@ -47,7 +48,9 @@ struct SweepRunOptions {
 // bad config/store before any work starts (nothing written; the workers then return
 // kExitBadInput). Any other exception, on any rank (an InputError after start-up included), means
 // the job cannot continue: the caller aborts the MPI job.
+// `preflight` (may be empty) runs on rank 0 after the config and grid checks, before the store
+// is opened; its InputError ends the job like any other start-up check.
 int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
-              const StopSignalWatcher& signals);
+              const StopSignalWatcher& signals, const PreflightFunction& preflight = {});
 
 }  // namespace ss::runner

@@ -103,6 +103,12 @@ class Store {
                           double now = unix_now());
   // NaN/Inf at `step`: status diverged (final, not retried).
   void mark_diverged(std::int64_t run_id, std::int64_t step, double now = unix_now());
+  // `scalesweep retry`: every run whose status is in `statuses` (and whose point key is in
+  // `points`, when given) goes back to pending with attempts 0 and error, diverged_step and
+  // finished cleared; metrics and checkpoints stay, so a retried run resumes from its newest
+  // checkpoint. One transaction; returns the runs reset (their records before the reset).
+  std::vector<RunRecord> reset_runs(std::span<const std::string> statuses,
+                                    std::span<const std::string> points);
 
   // ---- metrics, checkpoints, events --------------------------------------------------------
   // Inserts the rows in one transaction; INSERT OR REPLACE on (run, step), so a resumed run

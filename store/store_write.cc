@@ -211,6 +211,29 @@ void Store::mark_diverged(std::int64_t run_id, std::int64_t step, double now) {
   SS_SQL(transaction.commit());
 }
 
+std::vector<RunRecord> Store::reset_runs(std::span<const std::string> statuses,
+                                         std::span<const std::string> points) {
+  ImmediateTransaction transaction(db_);
+  std::vector<RunRecord> reset;
+  for (const std::string& status : statuses) {
+    RunFilter filter;
+    filter.status = status;
+    filter.points.assign(points.begin(), points.end());
+    for (auto& run : list_runs(filter)) reset.push_back(std::move(run));
+  }
+  auto update = prepare(db_,
+                        "UPDATE runs SET status='pending', attempts=0, error=NULL, "
+                        "diverged_step=NULL, finished=NULL, lease_owner=NULL, "
+                        "lease_expires=NULL WHERE id=?");
+  for (const RunRecord& run : reset) {
+    update.bind(1, run.id);
+    SS_SQL(update.exec());
+    SS_SQL(update.reset());
+  }
+  transaction.commit();
+  return reset;
+}
+
 void Store::insert_metrics(std::span<const MetricRow> rows) {
   auto transaction = begin_immediate(db_);
   auto insert = prepare(db_,

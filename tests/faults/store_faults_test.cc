@@ -22,7 +22,10 @@ class StoreFaults : public ::testing::Test {
     // Open to `nobody` (the unprivileged cases): the temp root is 0700 by mkdtemp.
     fs::permissions(dir_.path(), fs::perms::all, fs::perm_options::replace);
     fs::permissions(work(), fs::perms::all, fs::perm_options::replace);
-    write_sweep(work(), {.d_model = "[16, 24, 32]", .seeds = "[1]"});  // 3 sizes: L(N) fits
+    // 3 sizes (L(N) fits); checkpoints outside work(), which some cases make read-only.
+    write_sweep(work(), {.d_model = "[16, 24, 32]",
+                         .seeds = "[1]",
+                         .schedule = "checkpoint_dir = \"" + (dir_ / "ckpt").string() + "\"\n"});
   }
   fs::path work() const { return dir_ / "work"; }
   Outcome sh(const std::string& cmd) { return run_command(cmd, work(), dir_ / "scratch"); }
@@ -106,8 +109,7 @@ TEST_F(StoreFaults, A0444StoreIsRefusedAndLeavesNoSideFileForTheNextRun) {
 class RejectedStore : public StoreFaults {
  protected:
   void expect_every_command_refuses(const std::string& needle) {
-    for (const auto& cmd : {status(), plan(), fit(), run()})
-      expect_refused(cmd, {"s.db", needle});
+    for (const auto& cmd : {status(), plan(), fit(), run()}) expect_refused(cmd, {"s.db", needle});
   }
 };
 

@@ -50,11 +50,13 @@ inline std::vector<std::uint16_t> text_tokens(std::size_t n) {
 // text of its lines, so a case replaces just the part it breaks.
 struct SweepToml {
   std::string data = "tokenizer = \"bytes\"\ntrain = \"train.bin\"\nval = \"val.bin\"\n";
+  std::string n_layer = "[1]";
   std::string d_model = "[16]";
   std::string seeds = "[1, 2]";
   std::string schedule = "checkpoint_dir = \"ckpt\"\n";
   std::string text() const {
-    return "name = \"faults\"\n[data]\n" + data + "[model]\nn_layer = [1]\nd_model = " + d_model +
+    return "name = \"faults\"\n[data]\n" + data + "[model]\nn_layer = " + n_layer +
+           "\nd_model = " + d_model +
            "\nd_head = 8\nn_ctx = 16\n[tokens]\nabsolute = [256]\n"
            "[train]\nbatch_tokens = 64\nmicro_batch = 4\nlr = [1e-2]\nwarmup_steps = 1\n"
            "seeds = " +
@@ -72,7 +74,9 @@ inline void write_sweep(const fs::path& dir, const SweepToml& toml = {}) {
   write_text(dir / "sweep.toml", toml.text());
 }
 
-inline std::string scalesweep() { return SCALESWEEP_BIN; }
+inline std::string scalesweep() {
+  return SCALESWEEP_BIN;
+}
 
 // `mpirun -np N scalesweep run ARGS` with a 120 s guard (a hang is a failure, exit 124).
 inline std::string mpirun_run(const std::string& args, int np = 2) {

@@ -1,0 +1,50 @@
+// Preflight: everything the points of a sweep will need from the machine, checked by rank 0 of
+// `scalesweep run` (and by `scalesweep train` for its one point) BEFORE the store is opened:
+// token shards (present, valid header and length, every token < vocab, vocabulary equal to the
+// tokenizer's and within the model's, enough tokens for a step and an eval), the checkpoint
+// directory (creatable and writable), and memory per rank (the grid's estimate against what
+// the rank has). Invariant: reads only, creates nothing; a failure is one ss::InputError line
+// naming the file as given and, for relative paths, resolved against the working directory.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "runner/config.h"
+#include "runner/grid.h"
+
+namespace ss::runner {
+
+// The seam `scalesweep run` calls on rank 0 before it opens the store (preflight_sweep for the
+// real trainer; none for a fake one that reads no data). Throws ss::InputError.
+using PreflightFunction =
+    std::function<void(const SweepSpec& spec, std::span<const Point> points, int workers_on_node)>;
+
+// Checks the shard [data] `role` ("train" / "val") at `path` for models of `model_vocab` and
+// windows of `n_ctx` tokens, tokenized by `tokenizer`. `config` is the sweep file (messages).
+void check_data_shard(const std::string& path, const char* role, const std::string& tokenizer,
+                      std::int64_t model_vocab, std::int64_t n_ctx, const std::string& config);
+
+// The checkpoint directory exists and is a writable directory, or can be made: its nearest
+// existing ancestor is a writable directory. Makes nothing.
+void check_checkpoint_dir(const std::string& dir, const std::string& config);
+
+// Memory this process may still use: MemAvailable (/proc/meminfo), lowered by a cgroup limit
+// (v2 memory.max - memory.current, or v1's). nullopt where neither can be read.
+struct MemoryBudget {
+  std::int64_t bytes = 0;
+  std::string source;  // e.g. "MemAvailable" or "cgroup memory.max"
+};
+std::optional<MemoryBudget> available_memory();
+
+// Each point's estimated bytes per rank (Point::memory) against the memory available on this
+// node shared by `workers_on_node` training ranks.
+void check_memory(std::span<const Point> points, int workers_on_node, const std::string& config);
+
+// All of the above for every point of `spec` (each distinct shard and n_ctx once).
+void preflight_sweep(const SweepSpec& spec, std::span<const Point> points, int workers_on_node);
+
+}  // namespace ss::runner
