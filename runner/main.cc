@@ -51,10 +51,12 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    if (launcher_rank() == 0)
-      fmt::print(
-          stderr, "scalesweep: error: {}; see `scalesweep{} --help`\n", e.what(),
-          app.get_subcommands().empty() ? "" : " " + app.get_subcommands().front()->get_name());
+    // Every rank fails the same parse; rank 0 alone reports it and exits 2. Another rank exiting
+    // non-zero first would make mpirun abort the job before rank 0's line is out.
+    if (launcher_rank() != 0) return 0;
+    fmt::print(
+        stderr, "scalesweep: error: {}; see `scalesweep{} --help`\n", e.what(),
+        app.get_subcommands().empty() ? "" : " " + app.get_subcommands().front()->get_name());
     return ss::kExitBadInput;
   } catch (const ss::InputError& e) {
     fmt::print(stderr, "scalesweep: error: {}\n", e.what());

@@ -420,7 +420,9 @@ int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
   SS_MPI(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
   if (!ok) {
     if (rank == 0) throw InputError(error);
-    return kExitBadInput;
+    // 0, not 2: rank 0 alone reports the job's failure (its line, exit 2). A worker exiting
+    // non-zero first makes mpirun abort the job, which could kill rank 0 before its line is out.
+    return 0;
   }
   broadcast_string(config_path);
   broadcast_string(config_text);

@@ -45,11 +45,12 @@ struct SweepRunOptions {
 // Runs this rank's part. MPI must be initialised (MPI_THREAD_FUNNELED at least) and `signals`
 // constructed before MPI_Init. Returns 0 when every point of the sweep has ended (done, failed
 // or diverged) and ss::kExitRequeue after a stop signal. Throws ss::InputError on rank 0 for a
-// bad config/store before any work starts (nothing written; the workers then return
-// kExitBadInput). Any other exception, on any rank (an InputError after start-up included), means
-// the job cannot continue: the caller aborts the MPI job.
-// `preflight` (may be empty) runs on rank 0 after the config and grid checks, before the store
-// is opened; its InputError ends the job like any other start-up check.
+// bad config/store before any work starts (nothing written; the workers then return 0,
+// so that rank 0's line is out before mpirun sees a non-zero exit and aborts the job). Any other
+// exception, on any rank (an InputError after start-up included), means the job cannot continue:
+// the caller aborts the MPI job. `preflight` (may be empty) runs on rank 0 after the config and
+// grid checks, before the store is opened; its InputError ends the job like any other start-up
+// check.
 int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
               const StopSignalWatcher& signals, const PreflightFunction& preflight = {});
 
