@@ -1,5 +1,6 @@
 // `scalesweep train` (see cli_train.h). Order matters for "bad input writes nothing": the config,
-// the grid, the point and the data shards are all checked before the store is opened.
+// the grid, the point and its preflight (runner/preflight.h: shards, checkpoint directory,
+// memory) are all checked before the store is opened.
 #include "runner/cli_train.h"
 
 #include <fmt/core.h>
@@ -13,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "model/io/shard.h"
 #include "runner/config.h"
 #include "runner/grid.h"
+#include "runner/preflight.h"
 #include "runner/lease_owner.h"
 #include "runner/signals.h"
 #include "runner/run_recorder.h"
@@ -49,35 +50,6 @@ const Point& find_point(const std::vector<Point>& points, const std::string& wan
       fmt::format("--point {}: no such point in {} (indices 0..{} or a 16-hex key; "
                   "list them with `scalesweep plan {}`)",
                   wanted, config, points.size() - 1, config));
-}
-
-void check_shard(const std::string& path, const char* role, std::int64_t vocab, std::int64_t n_ctx,
-                 const std::string& config) {
-  if (path.empty()) {
-    throw InputError(
-        fmt::format("{}: [data] {} is not set; `scalesweep train` needs token "
-                    "shards (write them with `scalesweep prepare-data`)",
-                    config, role));
-  }
-  if (!std::filesystem::exists(path)) {
-    throw InputError(
-        fmt::format("{}: [data] {} = \"{}\": no such file; run `scalesweep "
-                    "prepare-data` first or fix the path",
-                    config, role, path));
-  }
-  const io::Shard shard(path);  // InputError naming the file when it is not a valid shard
-  if (static_cast<std::int64_t>(shard.vocab()) > vocab) {
-    throw InputError(
-        fmt::format("{}: shard vocabulary {} > the model's {}; prepare it with the "
-                    "config's tokenizer",
-                    path, shard.vocab(), vocab));
-  }
-  if (shard.size() < static_cast<std::uint64_t>(n_ctx) + 2) {
-    throw InputError(
-        fmt::format("{}: {} tokens, a window of n_ctx = {} needs at least {}; use "
-                    "more text",
-                    path, shard.size(), n_ctx, n_ctx + 2));
-  }
 }
 
 // The training loop's reports go straight to the run's recorder; stop on SIGUSR1/SIGTERM.
@@ -168,8 +140,7 @@ int train_command(const TrainOptionsCli& options) {
   const SweepSpec spec = load_sweep_spec(options.config);
   const std::vector<Point> points = expand_grid(spec);
   const Point& point = find_point(points, options.point, options.config);
-  check_shard(spec.data.train, "train", point.vocab, point.shape.n_ctx, options.config);
-  check_shard(spec.data.val, "val", point.vocab, point.shape.n_ctx, options.config);
+  preflight_sweep(spec, {&point, 1}, 1);  // the same checks as `run`, for this one point
 
   store::StoreOptions store_options;
   store_options.create_if_missing = true;

@@ -213,7 +213,7 @@ void Store::mark_diverged(std::int64_t run_id, std::int64_t step, double now) {
 
 std::vector<RunRecord> Store::reset_runs(std::span<const std::string> statuses,
                                          std::span<const std::string> points) {
-  ImmediateTransaction transaction(db_);
+  auto transaction = begin_immediate(db_);
   std::vector<RunRecord> reset;
   for (const std::string& status : statuses) {
     RunFilter filter;
@@ -230,7 +230,7 @@ std::vector<RunRecord> Store::reset_runs(std::span<const std::string> statuses,
     SS_SQL(update.exec());
     SS_SQL(update.reset());
   }
-  transaction.commit();
+  SS_SQL(transaction.commit());
   return reset;
 }
 
