@@ -14,6 +14,7 @@
 
 #include "analysis/overfit_flags.h"
 #include "store/store.h"
+#include "tests/support/process.h"
 
 #include <SQLiteCpp/Database.h>
 
@@ -63,9 +64,8 @@ class ScalefitCli : public ::testing::Test {
     const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
     const std::string cmd =
         scalefit_bin() + " " + args + " > " + out.string() + " 2> " + err.string();
-    const int status = std::system(cmd.c_str());
     RunResult r;
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.rc = ss::testing::run_command(cmd).rc;
     r.out = slurp(out);
     r.err = slurp(err);
     return r;

@@ -12,7 +12,7 @@
 
 #include "model/io/checkpoint_file.h"
 #include "ss/error.h"
-#include "temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace ss::io {
 namespace {

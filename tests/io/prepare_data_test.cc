@@ -13,7 +13,8 @@
 #include "model/io/prepare_data.h"
 #include "model/io/shard.h"
 #include "ss/error.h"
-#include "temp_dir.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
 
 namespace ss::io {
 namespace {
@@ -31,14 +32,12 @@ std::string shard_as_text(const fs::path& p) {
   return text;
 }
 
+// The shared runner (tests/support/process.h), in the (command, output) -> exit code form used
+// here; stderr joins stdout.
 int run_command(const std::string& cmd, std::string& output) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen((cmd + " 2>&1").c_str(), "r"), pclose);
-  char buf[4096];
-  size_t n;
-  output.clear();
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe.get())) > 0) output.append(buf, n);
-  const int status = pclose(pipe.release());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const auto result = ss::testing::run_command(cmd + " 2>&1");
+  output = result.out;
+  return result.rc;
 }
 
 // Corpus: two 200-byte documents in a directory (plus a hidden file that is skipped).

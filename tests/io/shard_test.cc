@@ -7,7 +7,7 @@
 
 #include "model/io/shard.h"
 #include "ss/error.h"
-#include "temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace ss::io {
 namespace {

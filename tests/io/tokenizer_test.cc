@@ -12,7 +12,8 @@
 #include "model/io/tokenizer.h"
 #include "model/io/tokenizer_gpt2.h"
 #include "ss/error.h"
-#include "temp_dir.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
 
 namespace ss::io {
 namespace {
@@ -43,15 +44,12 @@ std::vector<std::string> sample_texts() {
           "\r\n\r\n"};
 }
 
+// The shared runner (tests/support/process.h), in the (command, output) -> exit code form used
+// here.
 int run_command(const std::string& cmd, std::string& output) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  if (!pipe) return -1;
-  char buf[4096];
-  size_t n;
-  output.clear();
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe.get())) > 0) output.append(buf, n);
-  const int status = pclose(pipe.release());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const auto result = ss::testing::run_command(cmd);
+  output = result.out;
+  return result.rc;
 }
 
 std::unique_ptr<Tokenizer> gpt2_or_skip() {

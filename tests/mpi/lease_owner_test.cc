@@ -11,7 +11,7 @@
 #include <map>
 
 #include "store/store.h"
-#include "tests/store/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace ss::runner {
 namespace {

@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "store/store.h"
-#include "tests/mpi/shell_process.h"
+#include "tests/support/process.h"
 
 namespace {
 
@@ -85,11 +85,11 @@ class SweepMpi : public ::testing::Test {
         FAKE_SWEEP_BIN + " " + fake_args + " run '" + config.string() + "' --store '" +
         (store.empty() ? db() : store).string() + "' --summary-seconds 1000 " + run_args + " >>'" +
         log + "' 2>&1";
-    const pid_t pid = ss::test::spawn_shell(cmd);
+    const pid_t pid = ss::testing::spawn_shell(cmd);
     EXPECT_GT(pid, 0) << cmd;
     return pid;
   }
-  static int wait_exit(pid_t pid) { return ss::test::wait_exit(pid); }
+  static int wait_exit(pid_t pid) { return ss::testing::wait_exit(pid); }
   int run(int np, const std::string& fake_args, const fs::path& config,
           const std::string& run_args = "") {
     return wait_exit(start(np, fake_args, config, run_args));

@@ -1,8 +1,10 @@
 // `scalesweep run` with the real GPT trainer (runner/trainer.h) under mpirun, on tiny byte-level
 // models and token shards written here: a mini sweep completes with one metric row per step;
 // dp = 2 and tp = 2 give the same per-step losses as dp = tp = 1 on the same global batch
-// (1e-4 relative over 50 steps); a SIGUSR1 stop (sent to mpirun) + resume gives exactly the
-// losses of an uninterrupted run (CPU backend, same seeds).
+// (1e-4 relative over 50 steps); a SIGUSR1 stop (sent to mpirun) + resume, and a SIGKILL of
+// every rank + re-run, give exactly the losses of an uninterrupted run (CPU backend, same seeds).
+// The interrupted runs use hold_sweep (tests/mpi/hold_sweep_main.cc: the same runner and trainer,
+// holding at a given step until stopped), so the signal or kill always lands mid-run.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -17,7 +19,7 @@
 #include <thread>
 
 #include "store/store.h"
-#include "tests/mpi/shell_process.h"
+#include "tests/support/process.h"
 
 namespace {
 
@@ -88,18 +90,19 @@ class SweepReal : public ::testing::Test {
     return path;
   }
 
-  pid_t start(int np, const fs::path& cfg, const fs::path& store,
-              const std::string& run_args = "") {
+  // `binary` is scalesweep, or hold_sweep with its --hold-at-step option.
+  pid_t start(int np, const fs::path& cfg, const fs::path& store, const std::string& run_args = "",
+              const std::string& binary = SCALESWEEP_BIN) {
     const std::string cmd =
         "cd '" + dir_.string() + "' && exec timeout 150 mpirun --oversubscribe -np " +
-        std::to_string(np) + " -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS " + SCALESWEEP_BIN +
+        std::to_string(np) + " -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS " + binary +
         " run '" + cfg.string() + "' --store '" + store.string() + "' --summary-seconds 1000 " +
         run_args + " >>run.log 2>&1";
-    const pid_t pid = ss::test::spawn_shell(cmd);
+    const pid_t pid = ss::testing::spawn_shell(cmd);
     EXPECT_GT(pid, 0) << cmd;
     return pid;
   }
-  static int wait_exit(pid_t pid) { return ss::test::wait_exit(pid); }
+  static int wait_exit(pid_t pid) { return ss::testing::wait_exit(pid); }
   int run(int np, const fs::path& cfg, const fs::path& store, const std::string& run_args = "") {
     return wait_exit(start(np, cfg, store, run_args));
   }
@@ -110,17 +113,21 @@ class SweepReal : public ::testing::Test {
     for (pid_t c; in >> c;) out.push_back(c);
     return out;
   }
-  // Waits until the run of `store` has a checkpoint and is before half of `steps`.
-  static bool wait_for_checkpoint(const fs::path& store, std::int64_t steps) {
-    for (int i = 0; i < 600; ++i) {
+  // hold_sweep holding at `step` (a checkpoint step): the command line, for start().
+  static std::string hold_at(std::int64_t step) {
+    return std::string(HOLD_SWEEP_BIN) + " --hold-at-step " + std::to_string(step);
+  }
+  // Waits (up to 120 s) until the only run of `store` has its checkpoint of `step` recorded.
+  static bool wait_for_checkpoint(const fs::path& store, std::int64_t step) {
+    for (int i = 0; i < 2400; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (!fs::exists(store)) continue;
       try {
         Store s = open(store);
         const auto runs = s.list_runs();
-        if (!runs.empty() && !s.latest_checkpoints(runs[0].id).empty()) {
-          return runs[0].step < steps / 2;
-        }
+        if (runs.empty()) continue;
+        const auto newest = s.latest_checkpoints(runs[0].id, 1);
+        if (!newest.empty() && newest[0].step == step) return true;
       } catch (const std::exception&) {  // being created
       }
     }
@@ -205,17 +212,21 @@ TEST_F(SweepReal, StopAndResumeReproducesAnUninterruptedRun) {
   ASSERT_EQ(run(2, config("whole", 1, 1, steps, "[1]", 20), dir_ / "whole.db"), 0) << log();
   const auto cfg = config("cut", 1, 1, steps, "[1]", 20);
   const fs::path store = dir_ / "cut.db";
-  const pid_t job = start(2, cfg, store);
-  // Signal mpirun (it forwards SIGUSR1 to every rank; rank 0 coordinates the stop) once the run
-  // has a checkpoint and is still going. `job` is timeout(1), which would die of SIGUSR1.
-  bool signalled = false;
-  if (wait_for_checkpoint(store, steps)) {
-    const auto mpirun = children(job);
-    signalled = !mpirun.empty() && kill(mpirun[0], SIGUSR1) == 0;
+  const pid_t job = start(2, cfg, store, "", hold_at(100));
+  // The run holds at step 100 (its checkpoint recorded) until stopped. Signal mpirun (it
+  // forwards SIGUSR1 to every rank; rank 0 coordinates the stop); `job` is timeout(1), which
+  // would die of SIGUSR1.
+  ASSERT_TRUE(wait_for_checkpoint(store, 100)) << log();
+  const auto mpirun = children(job);
+  ASSERT_FALSE(mpirun.empty());
+  ASSERT_EQ(kill(mpirun[0], SIGUSR1), 0);
+  ASSERT_EQ(wait_exit(job), 3) << log();
+  {
+    Store s = open(store);
+    const auto run = s.list_runs().at(0);
+    EXPECT_EQ(run.status, "pending");  // released
+    EXPECT_EQ(run.step, 100);
   }
-  const int first = wait_exit(job);
-  if (!signalled || first == 0) GTEST_SKIP() << "the run ended before it could be signalled";
-  ASSERT_EQ(first, 3) << log();
   ASSERT_EQ(run(2, cfg, store), 0) << log();
   const auto resumed = losses(store), whole = losses(dir_ / "whole.db");
   ASSERT_EQ(resumed.size(), whole.size());
@@ -229,16 +240,14 @@ TEST_F(SweepReal, KilledRankThenRerunReproducesAnUninterruptedRun) {
   ASSERT_EQ(run(2, config("whole", 1, 1, steps, "[1]", 20), dir_ / "whole.db"), 0) << log();
   const auto cfg = config("killed", 1, 1, steps, "[1]", 20);
   const fs::path store = dir_ / "killed.db";
-  const pid_t job = start(2, cfg, store, "--lease-seconds 2");
-  bool killed = false;
-  if (wait_for_checkpoint(store, steps)) {
-    const auto mpirun = children(job);
-    const auto ranks = mpirun.empty() ? std::vector<pid_t>{} : children(mpirun[0]);
-    for (const pid_t rank : ranks) killed = kill(rank, SIGKILL) == 0 || killed;  // every rank
-  }
-  const int first = wait_exit(job);
-  if (!killed || first == 0) GTEST_SKIP() << "the run ended before it could be killed";
-  ASSERT_NE(first, 0);
+  const pid_t job = start(2, cfg, store, "--lease-seconds 2", hold_at(100));
+  ASSERT_TRUE(wait_for_checkpoint(store, 100)) << log();  // it holds there until killed
+  const auto mpirun = children(job);
+  ASSERT_FALSE(mpirun.empty());
+  const auto ranks = children(mpirun[0]);
+  ASSERT_EQ(ranks.size(), 2u);
+  for (const pid_t rank : ranks) EXPECT_EQ(kill(rank, SIGKILL), 0);  // every rank
+  ASSERT_NE(wait_exit(job), 0);
   {
     Store s = open(store);
     ASSERT_EQ(s.list_runs().at(0).status, "running");  // left behind with a live lease

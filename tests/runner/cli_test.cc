@@ -9,7 +9,8 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "tests/store/temp_dir.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -29,9 +30,8 @@ class CliTest : public ::testing::Test {
     const auto out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
     const std::string command = std::string("cd '") + SS_SOURCE_DIR + "' && '" + SCALESWEEP_BIN +
                                 "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
-    const int status = std::system(command.c_str());
     Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.code = ss::testing::run_command(command).rc;
     r.out = read_bytes(out);
     r.err = read_bytes(err);
     return r;

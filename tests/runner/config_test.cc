@@ -4,7 +4,7 @@
 
 #include "runner/config.h"
 #include "ss/error.h"
-#include "tests/store/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace ss::runner {
 namespace {

@@ -13,7 +13,7 @@
 #include "tests/model/counting_backend.h"
 #include "runner/grid.h"
 #include "ss/error.h"
-#include "tests/store/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace ss::runner {
 namespace {

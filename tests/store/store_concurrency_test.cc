@@ -13,7 +13,7 @@
 #include <fmt/core.h>
 
 #include "store/store.h"
-#include "tests/store/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace ss::store {
 namespace {

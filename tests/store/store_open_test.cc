@@ -8,7 +8,7 @@
 #include "store/migrations.h"
 #include "store/sqlite_check.h"
 #include "store/store.h"
-#include "tests/store/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace ss::store {
 namespace {

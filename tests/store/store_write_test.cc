@@ -7,7 +7,7 @@
 
 #include "store/sqlite_check.h"
 #include "store/store.h"
-#include "tests/store/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace ss::store {
 namespace {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "store/store.h"
+#include "tests/support/process.h"
 #include "tests/trainer/trainer_fixture.h"
 
 extern char** environ;
@@ -40,11 +41,7 @@ pid_t spawn_scalesweep(const std::vector<std::string>& args, const fs::path& log
   return pid;
 }
 
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+using ss::testing::wait_exit;
 
 int run_scalesweep(const std::vector<std::string>& args, const fs::path& log) {
   return wait_exit(spawn_scalesweep(args, log));

@@ -17,6 +17,7 @@
 #include "runner/config.h"
 #include "runner/grid.h"
 #include "runner/worker_sink.h"
+#include "tests/support/temp_dir.h"
 
 namespace ss::runner::testing {
 
@@ -43,21 +44,7 @@ struct TinySweep {
   std::string train, val;      // default: the fixture's shards
 };
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "ss-trainer-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using ss::testing::TempDir;
 
 // A repeating English sentence as byte tokens.
 inline std::vector<std::uint16_t> repeating_corpus(std::size_t n_tokens) {
