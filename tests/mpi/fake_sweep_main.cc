@@ -14,8 +14,8 @@
 #include <fstream>
 
 #include "runner/cli_run.h"
-#include "ss/error.h"
 #include "tests/mpi/fake_trainer.h"
+#include "tests/support/cli_main.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"fake_sweep: scalesweep run with a fake trainer (tests only)"};
@@ -34,17 +34,5 @@ int main(int argc, char** argv) {
     std::ofstream(std::filesystem::path(pid_dir) / fmt::format("rank-{}.pid", rank))
         << ::getpid() << "\n";
   }
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : ss::kExitBadInput;
-  } catch (const ss::InputError& e) {
-    fmt::print(stderr, "fake_sweep: error: {}\n", e.what());
-    return ss::kExitBadInput;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "fake_sweep: error: {}\n", e.what());
-    return 1;
-  }
-  return *exit_code;
+  return ss::testing::parse_and_run(app, argc, argv, "fake_sweep", exit_code);
 }

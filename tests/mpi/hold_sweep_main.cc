@@ -14,7 +14,7 @@
 
 #include "runner/cli_run.h"
 #include "runner/trainer.h"
-#include "ss/error.h"
+#include "tests/support/cli_main.h"
 
 namespace {
 
@@ -57,17 +57,5 @@ int main(int argc, char** argv) {
         HoldingSink holding(sink, *hold_at);
         return ss::runner::train_point(job, holding);
       });
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : ss::kExitBadInput;
-  } catch (const ss::InputError& e) {
-    fmt::print(stderr, "hold_sweep: error: {}\n", e.what());
-    return ss::kExitBadInput;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "hold_sweep: error: {}\n", e.what());
-    return 1;
-  }
-  return *exit_code;
+  return ss::testing::parse_and_run(app, argc, argv, "hold_sweep", exit_code);
 }
