@@ -104,8 +104,9 @@ TEST(Gpt, NormalInitScalesOnlyTheResidualProjections) {
   Gpt a(c, 1), b(c, 1);
   a.init_params(5);
   b.init_params(5, false);
-  for (const auto& t : a.layout()) {
-    const bool projection = t.name == "attprojw" || t.name == "fcprojw";
+  for (const ParamTensor* tp : a.layout().params.fields()) {
+    const ParamTensor& t = *tp;
+    const bool projection = t.kind == ParamKind::kResidualMatrix;
     for (std::size_t i = 0; i < t.count; ++i) {
       const float x = a.params()[t.offset + i], y = b.params()[t.offset + i];
       if (projection) {
