@@ -11,17 +11,12 @@
 #include "runner/device_binding.h"
 #include "runner/signals.h"
 #include "ss/error.h"
+#include "tests/support/fake_env.h"
 
 namespace ss::runner {
 namespace {
 
-EnvLookup env_of(std::map<std::string, std::string> vars) {
-  return [vars](const std::string& name) -> std::optional<std::string> {
-    const auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
+using ss::test::env_of;
 
 TEST(DeviceBinding, LocalRankFromOpenMpiThenSlurmThenHydra) {
   EXPECT_EQ(node_local_rank(env_of({})), std::nullopt);

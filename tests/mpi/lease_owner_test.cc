@@ -11,18 +11,13 @@
 #include <map>
 
 #include "store/store.h"
+#include "tests/support/fake_env.h"
 #include "tests/support/temp_dir.h"
 
 namespace ss::runner {
 namespace {
 
-EnvLookup env_of(std::map<std::string, std::string> vars) {
-  return [vars](const std::string& name) -> std::optional<std::string> {
-    const auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
+using ss::test::env_of;
 
 // A child that sleeps until killed; reaped by kill_child.
 pid_t sleeping_child() {
