@@ -1,6 +1,8 @@
-// The bridge between scalefit and analysis/laws (ss_laws): which laws exist, which points each
-// uses, running the fits with bootstrap and turning ss_laws' results into LawFit. Invariant: a
-// law the data cannot support is a LawSkip with a one-line reason, never a fit on bad data.
+// The bridge between scalefit and analysis/laws (ss_laws): FitData becomes the laws' input, each
+// requested law is fitted with bootstrap, and compute-optimal allocations are computed for the
+// --budget values. The fits are ss::laws::LawFit (one type from the law to the report).
+// Invariant: a law the data cannot support is a LawSkip with a one-line reason, never a fit on
+// bad data.
 #pragma once
 
 #include <cstdint>
@@ -8,16 +10,16 @@
 #include <vector>
 
 #include "analysis/fit_data.h"
-#include "analysis/law_fit.h"
+#include "analysis/laws/laws.h"
 #include "analysis/progress.h"
 
 namespace ss::analysis {
 
-// Every law name scalefit accepts, in report order.
-const std::vector<std::string>& known_law_names();
-
-// Parses --law (a comma list, or "all"). Throws ss::InputError on an unknown name.
-std::vector<std::string> parse_law_list(const std::string& text);
+// A law that could not be fitted to this data, with the reason (one line).
+struct LawSkip {
+  std::string law;
+  std::string reason;
+};
 
 struct LawRunOptions {
   int bootstrap = 1000;
@@ -27,12 +29,21 @@ struct LawRunOptions {
 };
 
 struct LawRunResult {
-  std::vector<LawFit> fits;
+  std::vector<laws::LawFit> fits;
   std::vector<LawSkip> skipped;
+  // laws::allocate_compute of all fits for each budget, budgets in the order given.
+  std::vector<laws::Allocation> allocations;
 };
+
+// The laws' input for `data`: final points (with S and B) and train-loss curves.
+laws::LawInput to_law_input(const FitData& data);
 
 // Fits each law of `laws` to `data`, with allocations for options.budgets.
 LawRunResult run_laws(const FitData& data, const std::vector<std::string>& laws,
                       const LawRunOptions& options, ProgressLine& progress);
+
+// The rows of `allocations` that belong to `law`, in budget order.
+std::vector<laws::Allocation> allocations_of(const std::vector<laws::Allocation>& allocations,
+                                             const std::string& law);
 
 }  // namespace ss::analysis

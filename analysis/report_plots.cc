@@ -60,7 +60,7 @@ bool fit_parabola(const std::vector<double>& x, const std::vector<double>& y, do
   return true;
 }
 
-PlotSeries law_curve(const LawFit& fit, std::size_t index, std::vector<double> x,
+PlotSeries law_curve(const laws::LawFit& fit, std::size_t index, std::vector<double> x,
                      std::vector<double> y, const std::string& suffix) {
   PlotSeries s;
   s.label = fit.law + suffix;
@@ -75,7 +75,7 @@ PlotSeries law_curve(const LawFit& fit, std::size_t index, std::vector<double> x
 
 // Final loss against N (by_n) or D, points coloured by the other variable; each law that
 // predicts loss is drawn at the median of the other variable.
-NamedPlot loss_vs(const FitData& data, const std::vector<LawFit>& fits, bool by_n) {
+NamedPlot loss_vs(const FitData& data, const std::vector<laws::LawFit>& fits, bool by_n) {
   NamedPlot plot;
   plot.file = by_n ? "loss_vs_n.svg" : "loss_vs_d.svg";
   const std::string var = by_n ? "N" : "D";
@@ -102,11 +102,12 @@ NamedPlot loss_vs(const FitData& data, const std::vector<LawFit>& fits, bool by_
   std::nth_element(others.begin(), others.begin() + others.size() / 2, others.end());
   const double median = others[others.size() / 2];
   for (std::size_t i = 0; i < fits.size(); ++i) {
-    if (!fits[i].predict_loss) continue;
+    const laws::LawSpec& spec = laws::find_law(fits[i].law);
+    if (!spec.loss) continue;
     const auto xs = log_space(xlo, xhi, 80);
     std::vector<double> ys;
     for (double x : xs)
-      ys.push_back(by_n ? fits[i].predict_loss(x, median) : fits[i].predict_loss(median, x));
+      ys.push_back(by_n ? spec.loss(fits[i], x, median) : spec.loss(fits[i], median, x));
     plot.spec.series.push_back(
         law_curve(fits[i], i, xs, ys, fmt::format(" ({}={})", other, format_number(median))));
   }
@@ -164,7 +165,7 @@ std::vector<IsoFlopGroup> group_isoflop(const std::vector<FitPoint>& points,
   return groups;
 }
 
-std::vector<NamedPlot> build_report_plots(const FitData& data, const std::vector<LawFit>& fits,
+std::vector<NamedPlot> build_report_plots(const FitData& data, const std::vector<laws::LawFit>& fits,
                                           const std::vector<RunOverfit>& flags,
                                           std::vector<PlotSkip>& skipped) {
   std::vector<NamedPlot> plots;
@@ -283,9 +284,10 @@ std::vector<NamedPlot> build_report_plots(const FitData& data, const std::vector
     auto [clo, chi] = range_of(data.points, &FitPoint::c);
     bool any_law = false;
     for (std::size_t i = 0; i < fits.size(); ++i) {
-      if (!fits[i].allocate) continue;
+      const laws::LawSpec& spec = laws::find_law(fits[i].law);
+      if (!spec.optimal_n) continue;
       std::vector<double> xs = log_space(clo, chi * 100, 50), ys;
-      for (double c : xs) ys.push_back(fits[i].allocate(c).n_opt);
+      for (double c : xs) ys.push_back(spec.optimal_n(fits[i], c));
       plot.spec.series.push_back(law_curve(fits[i], i, xs, ys, " N_opt(C)"));
       any_law = true;
     }

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "analysis/fit_data.h"
-#include "analysis/law_fit.h"
+#include "analysis/laws/laws.h"
 #include "analysis/overfit_flags.h"
 #include "analysis/svg_plot.h"
 
@@ -40,7 +40,7 @@ struct IsoFlopGroup {
 std::vector<IsoFlopGroup> group_isoflop(const std::vector<FitPoint>& points,
                                         double tolerance_decades = 0.05);
 
-std::vector<NamedPlot> build_report_plots(const FitData& data, const std::vector<LawFit>& fits,
+std::vector<NamedPlot> build_report_plots(const FitData& data, const std::vector<laws::LawFit>& fits,
                                           const std::vector<RunOverfit>& flags,
                                           std::vector<PlotSkip>& skipped);
 

@@ -62,8 +62,7 @@ std::string report_markdown(const ReportInput& in, const std::vector<NamedPlot>&
     }
     md +=
         fmt::format("| {} | {} | {} | {} | {} |\n", f.law, params, f.n_points,
-                    f.residual ? fmt::format("{} ({})", format_number(*f.residual), f.residual_kind)
-                               : std::string("–"),
+                    fmt::format("{} ({})", format_number(f.residual), f.residual_kind),
                     f.points_used);
   }
   for (const auto& s : in.skipped) md += fmt::format("\n- not fitted: **{}**: {}", s.law, s.reason);
@@ -78,9 +77,10 @@ std::string report_markdown(const ReportInput& in, const std::vector<NamedPlot>&
     for (double b : in.budgets) md += fmt::format(" C = {} |", format_number(b)), rule += "---|";
     md += "\n" + rule + "\n";
     for (const auto& f : in.fits) {
-      if (f.allocations.empty()) continue;
+      const auto rows = allocations_of(in.allocations, f.law);
+      if (rows.empty()) continue;
       md += fmt::format("| {} |", f.law);
-      for (const auto& a : f.allocations)
+      for (const auto& a : rows)
         md += fmt::format(" N = {}, D = {}, D/N = {}, L = {} |", format_number(a.n_opt),
                           format_number(a.d_opt), format_number(a.d_opt / a.n_opt),
                           opt_number(a.loss));
@@ -120,11 +120,11 @@ std::string fits_json_text(const ReportInput& in) {
       ci[name] = {json_number(range.first), json_number(range.second)};
     j["ci"] = ci;
     j["n_points"] = f.n_points;
-    j["residual"] = f.residual ? json_number(*f.residual) : nlohmann::json(nullptr);
+    j["residual"] = json_number(f.residual);
     j["residual_kind"] = f.residual_kind;
     j["points_used"] = f.points_used;
     nlohmann::json allocations = nlohmann::json::array();
-    for (const auto& a : f.allocations)
+    for (const auto& a : allocations_of(in.allocations, f.law))
       allocations.push_back({{"budget", json_number(a.budget)},
                              {"N_opt", json_number(a.n_opt)},
                              {"D_opt", json_number(a.d_opt)},

@@ -9,15 +9,16 @@
 #include <vector>
 
 #include "analysis/fit_data.h"
-#include "analysis/law_fit.h"
+#include "analysis/law_runner.h"
 #include "analysis/overfit_flags.h"
 
 namespace ss::analysis {
 
 struct ReportInput {
   const FitData* data = nullptr;
-  std::vector<LawFit> fits;
+  std::vector<laws::LawFit> fits;
   std::vector<LawSkip> skipped;
+  std::vector<laws::Allocation> allocations;  // LawRunResult::allocations
   std::vector<RunOverfit> flags;
   std::vector<double> budgets;
   std::string command_line;  // how scalefit was called, for the report header

@@ -9,8 +9,9 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <algorithm>
+#include <cmath>
 #include <optional>
-#include <sstream>
 
 #include "analysis/csv_input.h"
 #include "analysis/fit_data.h"
@@ -33,39 +34,43 @@ namespace fs = std::filesystem;
 struct Options {
   std::string input;
   std::string columns;
-  std::string laws = "all";
+  std::vector<std::string> laws{"all"};
   int drop_highest = 0;
   std::string where = "status=done";
   double min_tokens = 0;
   int bootstrap = 1000;
   std::uint64_t seed = 0;
   int threads = 0;
-  std::string budgets;
+  std::vector<double> budgets;
   std::string out;
   double overfit_gap = 0.1;
   bool no_store_write = false;
   bool quiet = false;
 };
 
-std::vector<double> parse_budgets(const std::string& text) {
-  std::vector<double> budgets;
-  if (text.empty()) return budgets;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    std::size_t used = 0;
-    double value = 0;
-    try {
-      value = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || !(value > 0) || !std::isfinite(value))
-      throw InputError(fmt::format(
-          "--budget: '{}' is not a positive FLOP count; write e.g. --budget 1e21,1e23", item));
-    budgets.push_back(value);
-  }
-  return budgets;
+// --budget values: a FLOP count, finite and > 0 (checked per comma-separated item).
+const CLI::Validator kFlopBudget(
+    [](std::string& text) {
+      std::size_t used = 0;
+      double value = 0;
+      try {
+        value = std::stod(text, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used == text.size() && value > 0 && std::isfinite(value)) return std::string();
+      return fmt::format("'{}' is not a positive FLOP count; write e.g. --budget 1e21,1e23", text);
+    },
+    "FLOPS");
+
+// --law values: the law table's names or "all", in the order given, without repeats.
+std::vector<std::string> resolve_laws(const std::vector<std::string>& given) {
+  std::vector<std::string> laws;
+  for (const auto& name : given)
+    for (const auto& law : name == "all" ? laws::law_names() : std::vector<std::string>{name})
+      if (std::find(laws.begin(), laws.end(), law) == laws.end()) laws.push_back(law);
+  if (laws.empty()) throw InputError("--law: empty list; name at least one law, or all");
+  return laws;
 }
 
 FitData read_input(const Options& o) {
@@ -103,7 +108,7 @@ FitData read_input(const Options& o) {
   return data;
 }
 
-void print_summary(const LawRunResult& result, const std::vector<double>& budgets) {
+void print_summary(const LawRunResult& result) {
   for (const auto& f : result.fits) {
     std::string line = fmt::format("{:<13} n={:<4}", f.law, f.n_points);
     for (const auto& [name, value] : f.params)
@@ -112,23 +117,22 @@ void print_summary(const LawRunResult& result, const std::vector<double>& budget
     for (const auto& [name, range] : f.ci)
       fmt::print("{:<13}   {} 95% CI [{}, {}]\n", "", name, format_number(range.first),
                  format_number(range.second));
-    for (const auto& a : f.allocations)
+    for (const auto& a : allocations_of(result.allocations, f.law))
       fmt::print("{:<13}   C={}: N_opt={} D_opt={} D/N={} loss={}\n", "", format_number(a.budget),
                  format_number(a.n_opt), format_number(a.d_opt), format_number(a.d_opt / a.n_opt),
                  a.loss ? format_number(*a.loss) : "-");
   }
   for (const auto& s : result.skipped) fmt::print("{:<13} not fitted: {}\n", s.law, s.reason);
-  (void)budgets;
 }
 
-std::string params_json(const LawFit& f) {
+std::string params_json(const laws::LawFit& f) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [name, value] : f.params)
     j[name] = std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
   return j.dump();
 }
 
-std::string ci_json(const LawFit& f) {
+std::string ci_json(const laws::LawFit& f) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [name, range] : f.ci) j[name] = {range.first, range.second};
   return j.dump();
@@ -179,14 +183,14 @@ bool write_store(const FitData& data, const LawRunResult& result,
 }
 
 int run(const Options& o, const std::string& command_line) {
-  const std::vector<std::string> laws = parse_law_list(o.laws);
-  const bool explicit_laws = o.laws != "all";
+  const std::vector<std::string> laws = resolve_laws(o.laws);
+  const bool explicit_laws =
+      std::find(o.laws.begin(), o.laws.end(), std::string("all")) == o.laws.end();
   if (o.bootstrap < 0)
     throw InputError(fmt::format("--bootstrap {}: must be >= 0 (0 = no CIs)", o.bootstrap));
   if (o.threads < 0) throw InputError(fmt::format("--threads {}: must be >= 0", o.threads));
   if (!(o.overfit_gap > 0))
     throw InputError(fmt::format("--overfit-gap {}: must be > 0", o.overfit_gap));
-  const std::vector<double> budgets = parse_budgets(o.budgets);
   if (!o.out.empty()) check_report_target(o.out, o.input);
   FitData data = read_input(o);
   drop_highest_loss(data, o.drop_highest);
@@ -197,7 +201,7 @@ int run(const Options& o, const std::string& command_line) {
   run_options.bootstrap = o.bootstrap;
   run_options.seed = o.seed;
   run_options.threads = o.threads;
-  run_options.budgets = budgets;
+  run_options.budgets = o.budgets;
   LawRunResult result = run_laws(data, laws, run_options, progress);
   if (explicit_laws && !result.skipped.empty()) {
     const auto& s = result.skipped.front();
@@ -207,15 +211,16 @@ int run(const Options& o, const std::string& command_line) {
   if (result.fits.empty())
     throw InputError(fmt::format("{}: no law could be fitted ({} ...); see --law", data.source,
                                  result.skipped.empty() ? "" : result.skipped.front().reason));
-  print_summary(result, budgets);
+  print_summary(result);
 
   if (!o.out.empty()) {
     ReportInput report;
     report.data = &data;
     report.fits = result.fits;
     report.skipped = result.skipped;
+    report.allocations = result.allocations;
     report.flags = flags;
-    report.budgets = budgets;
+    report.budgets = o.budgets;
     report.command_line = command_line;
     report.bootstrap = o.bootstrap;
     report.overfit_gap = o.overfit_gap;
@@ -244,9 +249,11 @@ int main(int argc, char** argv) {
   app.add_option("--columns", o.columns,
                  "CSV only: ROLE=HEADER list, roles N, D, C, loss, run "
                  "(e.g. N=\"Model Size\",C=\"Training FLOP\",loss=loss)");
-  app.add_option("--law", o.laws,
-                 "kaplan-n|kaplan-d|kaplan-c|kaplan-nd|kaplan-ns|chinchilla-1|chinchilla-2|"
-                 "chinchilla-3|all (comma list ok)")
+  std::vector<std::string> law_choices = ss::laws::law_names();
+  law_choices.emplace_back("all");
+  app.add_option("--law", o.laws, "comma list of laws, or all")
+      ->delimiter(',')
+      ->check(CLI::IsMember(law_choices))
       ->capture_default_str();
   app.add_option("--drop-highest", o.drop_highest, "drop the K highest-loss points");
   app.add_option("--where", o.where, "store only: status=done|all|failed|...")
@@ -257,7 +264,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "bootstrap seed")->capture_default_str();
   app.add_option("--threads", o.threads, "worker threads (0: all cores)")->capture_default_str();
   app.add_option("--budget", o.budgets,
-                 "FLOP budgets for the compute-optimal table, e.g. 1e21,1e23");
+                 "FLOP budgets for the compute-optimal table, e.g. 1e21,1e23")
+      ->delimiter(',')
+      ->check(ss::analysis::kFlopBudget);
   app.add_option("--out", o.out, "report directory (fits.json, points.csv, report.md, SVGs)");
   app.add_option("--overfit-gap", o.overfit_gap, "flag runs whose final val - train exceeds this")
       ->capture_default_str();
@@ -266,8 +275,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : ss::kExitBadInput;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    ss::log::error("{}", e.what());                 // one line: option, value, what is allowed
+    return ss::kExitBadInput;
   }
   std::string command_line = "scalefit";
   for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];

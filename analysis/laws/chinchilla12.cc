@@ -26,7 +26,7 @@ struct BudgetMinimum {
 };
 
 // Fits the two power laws to per-budget minima; needs >= min_budgets budgets.
-CoreFit fit_allocation_laws(const std::string& law, const std::vector<BudgetMinimum>& minima) {
+LawFit fit_allocation_laws(const std::string& law, const std::vector<BudgetMinimum>& minima) {
   require_count(law, minima.size(), 2, "usable FLOP budgets");
   std::vector<double> lc, ln, ld;
   for (const BudgetMinimum& m : minima) {
@@ -36,7 +36,7 @@ CoreFit fit_allocation_laws(const std::string& law, const std::vector<BudgetMini
   }
   const LineFit n_line = fit_line(law, lc, ln);
   const LineFit d_line = fit_line(law, lc, ld);
-  CoreFit fit;
+  LawFit fit;
   fit.params = {{"a", n_line.slope},
                 {"b", d_line.slope},
                 {"k_N", std::exp(n_line.intercept)},
@@ -68,9 +68,9 @@ std::optional<double> loss_at(const std::vector<CurveStep>& steps, double c) {
 
 }  // namespace
 
-CoreFit fit_chinchilla1(const LawInput& input, const FitOptions& options, const CoreFit*, int) {
+LawFit fit_chinchilla1(const LawInput& input, const FitOptions& options, const LawFit*, int) {
   const std::string law = "chinchilla-1";
-  require_count(law, input.points.size(), static_cast<std::size_t>(law_min_points(law)),
+  require_count(law, input.points.size(), static_cast<std::size_t>(find_law(law).min_points),
                 "runs (final points)");
   if (options.approach1_budgets < 2)
     throw InputError(
@@ -114,7 +114,7 @@ CoreFit fit_chinchilla1(const LawInput& input, const FitOptions& options, const 
     else
       ++skipped;
   }
-  CoreFit fit = fit_allocation_laws(law, minima);
+  LawFit fit = fit_allocation_laws(law, minima);
   fit.points_used = fmt::format(
       "{}: per budget (of {} log-spaced, {} skipped with < 2 runs), the lowest-loss run",
       runs.empty() ? "final points only (envelope of final points within half a budget step)"
@@ -126,9 +126,9 @@ CoreFit fit_chinchilla1(const LawInput& input, const FitOptions& options, const 
   return fit;
 }
 
-CoreFit fit_chinchilla2(const LawInput& input, const FitOptions& options, const CoreFit*, int) {
+LawFit fit_chinchilla2(const LawInput& input, const FitOptions& options, const LawFit*, int) {
   const std::string law = "chinchilla-2";
-  require_count(law, input.points.size(), static_cast<std::size_t>(law_min_points(law)),
+  require_count(law, input.points.size(), static_cast<std::size_t>(find_law(law).min_points),
                 "runs (final points)");
   if (!(options.isoflop_tolerance > 0))
     throw InputError(fmt::format("{}: isoflop_tolerance = {}; use a positive log10 width", law,
@@ -216,7 +216,7 @@ CoreFit fit_chinchilla2(const LawInput& input, const FitOptions& options, const 
         "{}: needs at least 2 isoFLOP budgets with >= 3 distinct N and a parabola opening "
         "upwards, got {} of {} budgets; add isoFLOP runs or widen isoflop_tolerance",
         law, minima.size(), groups.size()));
-  CoreFit fit = fit_allocation_laws(law, minima);
+  LawFit fit = fit_allocation_laws(law, minima);
   fit.details["budgets"] = budgets;
   fit.details["notes"] = notes;
   fit.points_used = fmt::format(

@@ -106,10 +106,10 @@ std::vector<Point5> refit_starts(const Point5& best) {
 
 }  // namespace
 
-CoreFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const CoreFit* full,
+LawFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const LawFit* full,
                         int threads) {
   const std::string law = "chinchilla-3";
-  require_count(law, input.points.size(), static_cast<std::size_t>(law_min_points(law)),
+  require_count(law, input.points.size(), static_cast<std::size_t>(find_law(law).min_points),
                 "runs (final points)");
   std::vector<double> log_n, log_d, log_loss;
   std::set<double> sizes, tokens;
@@ -125,9 +125,9 @@ CoreFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const 
 
   std::vector<Point5> starts;
   if (full) {
-    starts = refit_starts({std::log(param_of(*full, "A")), std::log(param_of(*full, "B")),
-                           std::log(param_of(*full, "E")), param_of(*full, "alpha"),
-                           param_of(*full, "beta")});
+    starts = refit_starts({std::log(full->param("A")), std::log(full->param("B")),
+                           std::log(full->param("E")), full->param("alpha"),
+                           full->param("beta")});
   } else {
     starts = epoch_grid();
   }
@@ -177,7 +177,7 @@ CoreFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const 
   const double a = beta / (alpha + beta), b = alpha / (alpha + beta);
   const double G = std::pow(alpha * A / (beta * B), 1.0 / (alpha + beta));
 
-  CoreFit fit;
+  LawFit fit;
   fit.params = {{"E", E},       {"A", A}, {"B", B}, {"alpha", alpha},
                 {"beta", beta}, {"a", a}, {"b", b}, {"G", G}};
   fit.n_points = static_cast<std::int64_t>(input.points.size());

@@ -11,12 +11,6 @@
 
 namespace ss::laws::detail {
 
-double param_of(const CoreFit& fit, const std::string& name) {
-  for (const auto& [key, value] : fit.params)
-    if (key == name) return value;
-  throw std::out_of_range("ss_laws: no parameter " + name);
-}
-
 namespace {
 bool positive(double v) {
   return std::isfinite(v) && v > 0;

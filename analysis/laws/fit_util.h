@@ -1,6 +1,7 @@
-// Internal to ss_laws: what each law's core fit returns, the per-law entry points, input checks,
-// log-space least squares and a deterministic parallel loop. Invariant: a core fit either returns
-// a complete CoreFit or throws ss::InputError (one line); it never returns a partial result.
+// Internal to ss_laws: the per-law fit functions named by the law table, input checks,
+// log-space least squares and a deterministic parallel loop. Invariant: a fit function either
+// returns a complete LawFit (params in its spec's order) or throws ss::InputError (one line); it
+// never returns a partial result.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -19,32 +20,15 @@
 
 namespace ss::laws::detail {
 
-// A law's point estimate on one data set (the full data or one bootstrap resample).
-struct CoreFit {
-  std::vector<std::pair<std::string, double>> params;
-  std::int64_t n_points = 0;
-  double residual = 0;
-  std::string residual_kind;
-  std::string points_used;
-  std::string description;
-  nlohmann::json details = nlohmann::json::object();
-};
-
-double param_of(const CoreFit& fit, const std::string& name);
-
-// full: nullptr for the full-data fit; for a bootstrap refit, the full-data result (warm starts).
-// threads: how many threads this one fit may use (1 inside the bootstrap).
-using CoreFn = CoreFit (*)(const LawInput& input, const FitOptions& options, const CoreFit* full,
-                           int threads);
-
-CoreFit fit_kaplan_n(const LawInput&, const FitOptions&, const CoreFit*, int);
-CoreFit fit_kaplan_d(const LawInput&, const FitOptions&, const CoreFit*, int);
-CoreFit fit_kaplan_c(const LawInput&, const FitOptions&, const CoreFit*, int);
-CoreFit fit_kaplan_nd(const LawInput&, const FitOptions&, const CoreFit*, int);
-CoreFit fit_kaplan_ns(const LawInput&, const FitOptions&, const CoreFit*, int);
-CoreFit fit_chinchilla1(const LawInput&, const FitOptions&, const CoreFit*, int);
-CoreFit fit_chinchilla2(const LawInput&, const FitOptions&, const CoreFit*, int);
-CoreFit fit_chinchilla3(const LawInput&, const FitOptions&, const CoreFit*, int);
+// The fit functions of the law table (laws.cc), one per law.
+LawFit fit_kaplan_n(const LawInput&, const FitOptions&, const LawFit*, int);
+LawFit fit_kaplan_d(const LawInput&, const FitOptions&, const LawFit*, int);
+LawFit fit_kaplan_c(const LawInput&, const FitOptions&, const LawFit*, int);
+LawFit fit_kaplan_nd(const LawInput&, const FitOptions&, const LawFit*, int);
+LawFit fit_kaplan_ns(const LawInput&, const FitOptions&, const LawFit*, int);
+LawFit fit_chinchilla1(const LawInput&, const FitOptions&, const LawFit*, int);
+LawFit fit_chinchilla2(const LawInput&, const FitOptions&, const LawFit*, int);
+LawFit fit_chinchilla3(const LawInput&, const FitOptions&, const LawFit*, int);
 
 // Throws ss::InputError unless every point/curve step is finite and positive where it must be.
 void check_input(const LawInput& input);

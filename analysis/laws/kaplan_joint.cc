@@ -82,9 +82,9 @@ const Outcome<K>& best_of(const std::string& law, const std::vector<Outcome<K>>&
 
 }  // namespace
 
-CoreFit fit_kaplan_nd(const LawInput& input, const FitOptions&, const CoreFit* full, int threads) {
+LawFit fit_kaplan_nd(const LawInput& input, const FitOptions&, const LawFit* full, int threads) {
   const std::string law = "kaplan-nd";
-  require_count(law, input.points.size(), static_cast<std::size_t>(law_min_points(law)),
+  require_count(law, input.points.size(), static_cast<std::size_t>(find_law(law).min_points),
                 "runs (final points)");
   std::set<double> sizes, tokens;
   for (const FinalPoint& p : input.points) sizes.insert(p.n), tokens.insert(p.d);
@@ -93,8 +93,8 @@ CoreFit fit_kaplan_nd(const LawInput& input, const FitOptions&, const CoreFit* f
 
   std::vector<std::array<double, 4>> starts;
   if (full)
-    starts.push_back({std::log(param_of(*full, "Nc")), std::log(param_of(*full, "Dc")),
-                      param_of(*full, "alpha_N"), param_of(*full, "alpha_D")});
+    starts.push_back({std::log(full->param("Nc")), std::log(full->param("Dc")),
+                      full->param("alpha_N"), full->param("alpha_D")});
   for (double ln_nc : {15.0, 25.0, 35.0})
     for (double ln_dc : {15.0, 25.0, 35.0})
       for (double an : {0.05, 0.2, 0.5})
@@ -120,7 +120,7 @@ CoreFit fit_kaplan_nd(const LawInput& input, const FitOptions&, const CoreFit* f
       o.cost = summary.final_cost;
   });
   const Outcome<4>& best = best_of(law, outcomes);
-  CoreFit fit;
+  LawFit fit;
   fit.params = {{"Nc", std::exp(best.p[0])},
                 {"Dc", std::exp(best.p[1])},
                 {"alpha_N", best.p[2]},
@@ -135,7 +135,7 @@ CoreFit fit_kaplan_nd(const LawInput& input, const FitOptions&, const CoreFit* f
   return fit;
 }
 
-CoreFit fit_kaplan_ns(const LawInput& input, const FitOptions& options, const CoreFit* full,
+LawFit fit_kaplan_ns(const LawInput& input, const FitOptions& options, const LawFit* full,
                       int threads) {
   const std::string law = "kaplan-ns";
   struct Sample {
@@ -171,7 +171,7 @@ CoreFit fit_kaplan_ns(const LawInput& input, const FitOptions& options, const Co
       samples.push_back({p.n, *p.steps, *p.batch_tokens, p.loss});
     }
   }
-  require_count(law, samples.size(), static_cast<std::size_t>(law_min_points(law)),
+  require_count(law, samples.size(), static_cast<std::size_t>(find_law(law).min_points),
                 from_curves ? "curve steps with S and B" : "runs (final points)");
   std::set<double> sizes;
   for (const Sample& s : samples) sizes.insert(s.n);
@@ -179,9 +179,9 @@ CoreFit fit_kaplan_ns(const LawInput& input, const FitOptions& options, const Co
 
   std::vector<std::array<double, 5>> starts;
   if (full)
-    starts.push_back({std::log(param_of(*full, "Nc")), param_of(*full, "alpha_N"),
-                      std::log(param_of(*full, "Sc")), param_of(*full, "alpha_S"),
-                      std::log(param_of(*full, "B_star"))});
+    starts.push_back({std::log(full->param("Nc")), full->param("alpha_N"),
+                      std::log(full->param("Sc")), full->param("alpha_S"),
+                      std::log(full->param("B_star"))});
   for (double ln_nc : {20.0, 32.0})
     for (double an : {0.076, 0.3})
       for (double ln_sc : {5.0, 8.0, 12.0})
@@ -189,7 +189,7 @@ CoreFit fit_kaplan_ns(const LawInput& input, const FitOptions& options, const Co
           for (double ln_b : {15.0, 19.0, 23.0})
             if (!full || (an == 0.076 && as == 0.8 && ln_b == 19.0))
               starts.push_back({ln_nc, an, ln_sc, as, ln_b});
-  const double alpha_b0 = full ? param_of(*full, "alpha_B") : kKaplanAlphaB;
+  const double alpha_b0 = full ? full->param("alpha_B") : kKaplanAlphaB;
 
   std::vector<Outcome<5>> outcomes(starts.size());
   parallel_for(starts.size(), threads, [&](std::size_t s) {
@@ -214,7 +214,7 @@ CoreFit fit_kaplan_ns(const LawInput& input, const FitOptions& options, const Co
       o.cost = summary.final_cost;
   });
   const Outcome<5>& best = best_of(law, outcomes);
-  CoreFit fit;
+  LawFit fit;
   fit.params = {{"Nc", std::exp(best.p[0])},     {"alpha_N", best.p[1]},
                 {"Sc", std::exp(best.p[2])},     {"alpha_S", best.p[3]},
                 {"B_star", std::exp(best.p[4])}, {"alpha_B", best.alpha_b}};

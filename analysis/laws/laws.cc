@@ -20,28 +20,21 @@
 namespace ss::laws {
 namespace {
 
-struct LawSpec {
-  const char* name;
-  int min_points;
-  detail::CoreFn fit;
-};
-
-const std::vector<LawSpec>& law_table() {
-  static const std::vector<LawSpec> table{
-      {"kaplan-n", 3, detail::fit_kaplan_n},        {"kaplan-d", 3, detail::fit_kaplan_d},
-      {"kaplan-c", 3, detail::fit_kaplan_c},        {"kaplan-nd", 5, detail::fit_kaplan_nd},
-      {"kaplan-ns", 6, detail::fit_kaplan_ns},      {"chinchilla-1", 3, detail::fit_chinchilla1},
-      {"chinchilla-2", 6, detail::fit_chinchilla2}, {"chinchilla-3", 8, detail::fit_chinchilla3}};
-  return table;
-}
-
-const LawSpec& find_law(const std::string& law) {
-  for (const LawSpec& spec : law_table())
-    if (law == spec.name) return spec;
+[[noreturn]] void throw_unknown(std::string_view law) {
   std::string known;
   for (const LawSpec& spec : law_table())
     known += (known.empty() ? "" : ", ") + std::string(spec.name);
   throw InputError(fmt::format("laws: unknown law '{}'; use one of {}", law, known));
+}
+
+// The table's promise: a fit's parameters are the spec's, in its order.
+void check_param_names(const LawSpec& spec, const LawFit& fit) {
+  bool same = fit.params.size() == spec.params.size();
+  for (std::size_t i = 0; same && i < spec.params.size(); ++i)
+    same = fit.params[i].first == spec.params[i];
+  if (!same)
+    throw std::logic_error(
+        fmt::format("laws: {} returned parameters that differ from its table row", spec.name));
 }
 
 // splitmix64: decorrelates the generator seeds of neighbouring resamples.
@@ -83,16 +76,95 @@ double percentile(const std::vector<double>& sorted, double q) {
   return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
 }
 
-double get(const LawFit& fit, const char* name) {
-  return fit.param(name);
-}
-
 }  // namespace
 
 double LawFit::param(const std::string& name) const {
   for (const auto& [key, value] : params)
     if (key == name) return value;
   throw std::out_of_range("LawFit " + law + ": no parameter " + name);
+}
+
+namespace {
+
+// ---- the laws' predictions and allocations, named by the table below ----------------------
+
+double loss_kaplan_n(const LawFit& f, double n, double) {
+  return std::pow(f.param("Nc") / n, f.param("alpha_N"));
+}
+double loss_kaplan_d(const LawFit& f, double, double d) {
+  return std::pow(f.param("Dc") / d, f.param("alpha_D"));
+}
+double loss_kaplan_c(const LawFit& f, double n, double d) {
+  return predict_loss_compute(f, 6.0 * n * d);
+}
+double loss_kaplan_nd(const LawFit& f, double n, double d) {
+  const double an = f.param("alpha_N"), ad = f.param("alpha_D");
+  return std::pow(std::pow(f.param("Nc") / n, an / ad) + f.param("Dc") / d, ad);
+}
+double loss_chinchilla3(const LawFit& f, double n, double d) {
+  return f.param("E") + f.param("A") / std::pow(n, f.param("alpha")) +
+         f.param("B") / std::pow(d, f.param("beta"));
+}
+
+double optimal_n_power(const LawFit& f, double c) {
+  return f.param("k_N") * std::pow(c, f.param("a"));
+}
+double optimal_n_chinchilla3(const LawFit& f, double c) {
+  return f.param("G") * std::pow(c / 6.0, f.param("a"));
+}
+// L^(1/alpha_D) = P N^-k + Q N with k = alpha_N/alpha_D, P = Nc^k, Q = 6 Dc / C: its derivative
+// vanishes at N = (k P / Q)^(1/(1+k)), the one minimum of L(N, C/(6N)) over N.
+double optimal_n_kaplan_nd(const LawFit& f, double c) {
+  const double k = f.param("alpha_N") / f.param("alpha_D");
+  const double log_p = k * std::log(f.param("Nc"));
+  const double log_q = std::log(6.0 * f.param("Dc") / c);
+  return std::exp((std::log(k) + log_p - log_q) / (1.0 + k));
+}
+
+}  // namespace
+
+const std::vector<LawSpec>& law_table() {
+  using namespace detail;
+  static const std::vector<LawSpec> table{
+      {.name = "kaplan-n", .params = {"Nc", "alpha_N"}, .min_points = 3, .fit = fit_kaplan_n,
+       .loss = loss_kaplan_n},
+      {.name = "kaplan-d", .params = {"Dc", "alpha_D"}, .min_points = 3, .fit = fit_kaplan_d,
+       .loss = loss_kaplan_d},
+      {.name = "kaplan-c", .params = {"Cc", "alpha_C"}, .min_points = 3, .fit = fit_kaplan_c,
+       .loss = loss_kaplan_c},
+      {.name = "kaplan-nd",
+       .params = {"Nc", "Dc", "alpha_N", "alpha_D"},
+       .min_points = 5,
+       .fit = fit_kaplan_nd,
+       .loss = loss_kaplan_nd,
+       .optimal_n = optimal_n_kaplan_nd,
+       .allocation_note = "argmin over N of L(N, C/(6N)) (closed form)"},
+      {.name = "kaplan-ns",
+       .params = {"Nc", "alpha_N", "Sc", "alpha_S", "B_star", "alpha_B"},
+       .min_points = 6,
+       .fit = fit_kaplan_ns},
+      {.name = "chinchilla-1",
+       .params = {"a", "b", "k_N", "k_D"},
+       .min_points = 3,
+       .fit = fit_chinchilla1,
+       .optimal_n = optimal_n_power,
+       .loss_from = "chinchilla-3",
+       .allocation_note = "N_opt = k_N C^a; D_opt = C/(6 N_opt)"},
+      {.name = "chinchilla-2",
+       .params = {"a", "b", "k_N", "k_D"},
+       .min_points = 6,
+       .fit = fit_chinchilla2,
+       .optimal_n = optimal_n_power,
+       .loss_from = "chinchilla-3",
+       .allocation_note = "N_opt = k_N C^a; D_opt = C/(6 N_opt)"},
+      {.name = "chinchilla-3",
+       .params = {"E", "A", "B", "alpha", "beta", "a", "b", "G"},
+       .min_points = 8,
+       .fit = fit_chinchilla3,
+       .loss = loss_chinchilla3,
+       .optimal_n = optimal_n_chinchilla3,
+       .allocation_note = "N_opt = G (C/6)^a (closed form); D_opt = C/(6 N_opt)"}};
+  return table;
 }
 
 const std::vector<std::string>& law_names() {
@@ -104,8 +176,10 @@ const std::vector<std::string>& law_names() {
   return names;
 }
 
-int law_min_points(const std::string& law) {
-  return find_law(law).min_points;
+const LawSpec& find_law(std::string_view name) {
+  for (const LawSpec& spec : law_table())
+    if (name == spec.name) return spec;
+  throw_unknown(name);
 }
 
 LawFit fit_law(const std::string& law, const LawInput& input, const FitOptions& options) {
@@ -126,17 +200,13 @@ LawFit fit_law(const std::string& law, const LawInput& input, const FitOptions& 
       options.progress(stage, done, total);
     };
 
-  const detail::CoreFit full = spec.fit(input, serial, nullptr, threads);
-  LawFit fit;
+  LawFit fit = spec.fit(input, serial, nullptr, threads);
   fit.law = spec.name;
-  fit.params = full.params;
-  fit.n_points = full.n_points;
-  fit.residual = full.residual;
-  fit.residual_kind = full.residual_kind;
-  fit.points_used = full.points_used;
-  fit.description = full.description;
-  fit.details = full.details;
+  check_param_names(spec, fit);
+  fit.ci.clear();
+  fit.bootstrap_failed = 0;
   if (options.bootstrap == 0) return fit;
+  const LawFit& full = fit;
 
   const auto count = static_cast<std::size_t>(options.bootstrap);
   std::vector<std::vector<double>> samples(count);  // empty: that resample failed
@@ -146,7 +216,7 @@ LawFit fit_law(const std::string& law, const LawInput& input, const FitOptions& 
   const std::string stage = fmt::format("{} bootstrap", spec.name);
   detail::parallel_for(count, threads, [&](std::size_t i) {
     try {
-      const detail::CoreFit refit = spec.fit(resample(input, options.seed, i), quiet, &full, 1);
+      const LawFit refit = spec.fit(resample(input, options.seed, i), quiet, &full, 1);
       std::vector<double> values;
       for (const auto& [name, value] : refit.params) values.push_back(value);
       if (values.size() == full.params.size() &&
@@ -175,23 +245,15 @@ LawFit fit_law(const std::string& law, const LawInput& input, const FitOptions& 
 }
 
 std::optional<double> predict_loss(const LawFit& fit, double n, double d) {
-  if (fit.law == "kaplan-n") return std::pow(get(fit, "Nc") / n, get(fit, "alpha_N"));
-  if (fit.law == "kaplan-d") return std::pow(get(fit, "Dc") / d, get(fit, "alpha_D"));
-  if (fit.law == "kaplan-c") return predict_loss_compute(fit, 6.0 * n * d);
-  if (fit.law == "kaplan-nd") {
-    const double an = get(fit, "alpha_N"), ad = get(fit, "alpha_D");
-    return std::pow(std::pow(get(fit, "Nc") / n, an / ad) + get(fit, "Dc") / d, ad);
-  }
-  if (fit.law == "chinchilla-3")
-    return get(fit, "E") + get(fit, "A") / std::pow(n, get(fit, "alpha")) +
-           get(fit, "B") / std::pow(d, get(fit, "beta"));
-  return std::nullopt;
+  const LawSpec& spec = find_law(fit.law);
+  if (!spec.loss) return std::nullopt;
+  return spec.loss(fit, n, d);
 }
 
 double predict_loss_ns(const LawFit& fit, double n, double steps, double batch_tokens) {
-  const double term_n = std::pow(get(fit, "Nc") / n, get(fit, "alpha_N"));
-  const double sc = get(fit, "Sc"), as = get(fit, "alpha_S");
-  const double b_star = get(fit, "B_star"), ab = get(fit, "alpha_B");
+  const double term_n = std::pow(fit.param("Nc") / n, fit.param("alpha_N"));
+  const double sc = fit.param("Sc"), as = fit.param("alpha_S");
+  const double b_star = fit.param("B_star"), ab = fit.param("alpha_B");
   // rhs(L) = term_n + (Sc / S_min(L))^alpha_S with S_min = S / (1 + B*/(L^(1/alpha_B) B)):
   // decreasing in L, so L = rhs(L) has one root in [term_n, rhs(term_n)]; bisect it.
   auto rhs = [&](double loss) {
@@ -207,45 +269,31 @@ double predict_loss_ns(const LawFit& fit, double n, double steps, double batch_t
 }
 
 double predict_loss_compute(const LawFit& fit, double c) {
-  return std::pow(get(fit, "Cc") / c, get(fit, "alpha_C"));
+  return std::pow(fit.param("Cc") / c, fit.param("alpha_C"));
 }
 
 std::vector<Allocation> allocate_compute(const std::vector<LawFit>& fits, double budget) {
   if (!(std::isfinite(budget) && budget > 0))
     throw InputError(fmt::format("laws: FLOP budget must be finite and > 0, got {}", budget));
-  const LawFit* approach3 = nullptr;
-  for (const LawFit& f : fits)
-    if (f.law == "chinchilla-3") approach3 = &f;
   std::vector<Allocation> rows;
   for (const LawFit& f : fits) {
+    const LawSpec& spec = find_law(f.law);
+    if (!spec.optimal_n) continue;
     Allocation row;
     row.law = f.law;
     row.budget = budget;
-    if (f.law == "chinchilla-1" || f.law == "chinchilla-2") {
-      row.n_opt = get(f, "k_N") * std::pow(budget, get(f, "a"));
-      row.note = "N_opt = k_N C^a; D_opt = C/(6 N_opt)";
-      row.note += approach3 ? "; loss from chinchilla-3" : "; no loss (fit chinchilla-3 too)";
-    } else if (f.law == "chinchilla-3") {
-      row.n_opt = get(f, "G") * std::pow(budget / 6.0, get(f, "a"));
-      row.note = "N_opt = G (C/6)^a (closed form); D_opt = C/(6 N_opt)";
-    } else if (f.law == "kaplan-nd") {
-      // L^(1/alpha_D) = P N^-k + Q N with k = alpha_N/alpha_D, P = Nc^k, Q = 6 Dc / C: its
-      // derivative vanishes at N = (k P / Q)^(1/(1+k)), the one minimum (the exact solution of
-      // the numerical minimisation over N).
-      const double k = get(f, "alpha_N") / get(f, "alpha_D");
-      const double log_p = k * std::log(get(f, "Nc"));
-      const double log_q = std::log(6.0 * get(f, "Dc") / budget);
-      row.n_opt = std::exp((std::log(k) + log_p - log_q) / (1.0 + k));
-      row.note = "argmin over N of L(N, C/(6N)) (closed form)";
-    } else {
-      continue;
-    }
+    row.n_opt = spec.optimal_n(f, budget);
     row.d_opt = budget / (6.0 * row.n_opt);
     row.tokens_per_param = row.d_opt / row.n_opt;
-    if (f.law == "chinchilla-1" || f.law == "chinchilla-2") {
-      if (approach3) row.loss = predict_loss(*approach3, row.n_opt, row.d_opt);
-    } else {
-      row.loss = predict_loss(f, row.n_opt, row.d_opt);
+    row.note = spec.allocation_note;
+    if (spec.loss) {
+      row.loss = spec.loss(f, row.n_opt, row.d_opt);
+    } else if (!spec.loss_from.empty()) {
+      const auto source = std::find_if(fits.begin(), fits.end(),
+                                       [&](const LawFit& g) { return g.law == spec.loss_from; });
+      if (source != fits.end()) row.loss = predict_loss(*source, row.n_opt, row.d_opt);
+      row.note += source != fits.end() ? fmt::format("; loss from {}", spec.loss_from)
+                                       : fmt::format("; no loss (fit {} too)", spec.loss_from);
     }
     rows.push_back(row);
   }

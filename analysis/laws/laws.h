@@ -26,6 +26,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -76,34 +77,64 @@ struct FitOptions {
 };
 
 struct LawFit {
-  std::string law;                                                    // one of law_names()
-  std::vector<std::pair<std::string, double>> params;                 // display order
+  std::string law;                                                    // a law_table() name
+  std::vector<std::pair<std::string, double>> params;                 // the spec's order
   std::vector<std::pair<std::string, std::pair<double, double>>> ci;  // 2.5/97.5 percentiles
   std::int64_t n_points = 0;
   double residual = 0;                // see residual_kind
   std::string residual_kind;          // e.g. "RMS of log-loss residuals", "Huber objective (sum)"
   std::string points_used;            // one line
   std::string description;            // the law's formula and any caveat, one line
-  nlohmann::json details;             // plotting data: frontier, per-budget minima, parabolas, ...
+  nlohmann::json details = nlohmann::json::object();  // plotting data: per-budget profiles, ...
   std::int64_t bootstrap_failed = 0;  // resamples the law could not be fitted to (skipped)
 
   // Parameter by name; throws std::out_of_range if absent.
   double param(const std::string& name) const;
 };
 
-// The eight law names, in report order.
-const std::vector<std::string>& law_names();
+// One law's entry in the law table: everything known about a law besides its fitted numbers.
+// Adding a law is adding one row to law_table() (laws.cc). Per-law metadata (e.g. a future
+// fit-quality rule) belongs here.
+struct LawSpec {
+  // full: nullptr for the full-data fit; for a bootstrap refit, the full-data result (warm
+  // starts). threads: how many threads this one fit may use (1 inside the bootstrap). Returns
+  // a complete fit (law, ci, bootstrap_failed are filled by fit_law) or throws ss::InputError.
+  using FitFn = LawFit (*)(const LawInput& input, const FitOptions& options, const LawFit* full,
+                           int threads);
+  using LossFn = double (*)(const LawFit& fit, double n, double d);
+  using OptimalNFn = double (*)(const LawFit& fit, double c);
 
-// Minimum number of (selected) points a law needs, for messages and callers.
-int law_min_points(const std::string& law);
+  std::string_view name;
+  std::vector<std::string_view> params;  // a fit's parameter names, in display order
+  int min_points = 0;                    // fewest (selected) points the law needs
+  FitFn fit = nullptr;
+  // Predicted loss at (N, D) (a law without a D term ignores D); nullptr: no loss at (N, D).
+  LossFn loss = nullptr;
+  // Compute-optimal N for a budget C (D_opt = C / (6 N_opt)); nullptr: the law does not
+  // allocate.
+  OptimalNFn optimal_n = nullptr;
+  // For an allocating law without `loss`: the law whose fit (when present) gives the loss at
+  // the optimum.
+  std::string_view loss_from;
+  std::string_view allocation_note;  // how optimal_n is derived, one line
+};
+
+// Every law, in report order.
+const std::vector<LawSpec>& law_table();
+
+// The table row named `name`; throws ss::InputError naming the known laws otherwise.
+const LawSpec& find_law(std::string_view name);
+
+// The law names, in report order.
+const std::vector<std::string>& law_names();
 
 // Fits one law (with bootstrap CIs when options.bootstrap > 0). Throws ss::InputError on an
 // unknown law, non-positive/non-finite inputs, or too few usable points.
 LawFit fit_law(const std::string& law, const LawInput& input, const FitOptions& options);
 
-// Predicted loss at (N, D) for laws with a loss: kaplan-n (ignores D), kaplan-d (ignores N),
-// kaplan-c (C = 6ND), kaplan-nd, chinchilla-3. kaplan-ns: loss at S = D / B_ref steps is not
-// defined here (see predict_loss_ns). Returns nullopt for chinchilla-1/2.
+// Predicted loss at (N, D) for laws whose spec has `loss`: kaplan-n (ignores D), kaplan-d
+// (ignores N), kaplan-c (C = 6ND), kaplan-nd, chinchilla-3. nullopt for the others (kaplan-ns:
+// see predict_loss_ns; chinchilla-1/2 have no loss).
 std::optional<double> predict_loss(const LawFit& fit, double n, double d);
 
 // kaplan-ns: L(N, S, B) with S_min = S / (1 + B_crit(L)/B) solved self-consistently.
@@ -123,9 +154,9 @@ struct Allocation {
   std::string note;            // how it was derived
 };
 
-// A row per fit that can allocate (chinchilla-1/2 from N_opt = k_N C^a with loss from
-// chinchilla-3 when present in `fits`; chinchilla-3 in closed form G (C/6)^a; kaplan-nd by
-// minimising L(N, C/(6N)) over N numerically). Other laws give no row.
+// A row per fit whose spec has optimal_n (chinchilla-1/2: N_opt = k_N C^a, loss from the
+// chinchilla-3 fit when present in `fits`; chinchilla-3: closed form G (C/6)^a; kaplan-nd:
+// argmin over N of L(N, C/(6N)) in closed form). Other laws give no row.
 std::vector<Allocation> allocate_compute(const std::vector<LawFit>& fits, double budget);
 
 // Serialises a fit (params, ci, n_points, residual, points_used, details) for fits.json.

@@ -18,9 +18,9 @@ namespace ss::laws::detail {
 namespace {
 
 // L = (X_c / X)^alpha on (X, L) pairs.
-CoreFit fit_power(const std::string& law, const std::vector<std::pair<double, double>>& xl,
+LawFit fit_power(const std::string& law, const std::vector<std::pair<double, double>>& xl,
                   const std::string& xc_name, const std::string& alpha_name) {
-  require_count(law, xl.size(), static_cast<std::size_t>(law_min_points(law)), "selected points");
+  require_count(law, xl.size(), static_cast<std::size_t>(find_law(law).min_points), "selected points");
   std::vector<double> x, y;
   for (const auto& [v, loss] : xl) {
     x.push_back(std::log(v));
@@ -33,7 +33,7 @@ CoreFit fit_power(const std::string& law, const std::vector<std::pair<double, do
         "(X_c/X)^alpha needs a falling loss",
         law, xc_name.substr(0, 1), line.slope));
   const double alpha = -line.slope;
-  CoreFit fit;
+  LawFit fit;
   fit.params = {{xc_name, std::exp(line.intercept / alpha)}, {alpha_name, alpha}};
   fit.n_points = static_cast<std::int64_t>(xl.size());
   fit.residual = line.rms;
@@ -60,13 +60,13 @@ std::vector<const FinalPoint*> best_per_group(const LawInput& input, Key key, Be
 
 }  // namespace
 
-CoreFit fit_kaplan_n(const LawInput& input, const FitOptions&, const CoreFit*, int) {
+LawFit fit_kaplan_n(const LawInput& input, const FitOptions&, const LawFit*, int) {
   const auto chosen = best_per_group(
       input, [](const FinalPoint& p) { return p.n; },
       [](const FinalPoint& a, const FinalPoint& b) { return a.d > b.d; });
   std::vector<std::pair<double, double>> xl;
   for (const FinalPoint* p : chosen) xl.emplace_back(p->n, p->loss);
-  CoreFit fit = fit_power("kaplan-n", xl, "Nc", "alpha_N");
+  LawFit fit = fit_power("kaplan-n", xl, "Nc", "alpha_N");
   fit.points_used = fmt::format(
       "per model size N, the run with the largest D (closest to convergence): {} of {} runs",
       xl.size(), input.points.size());
@@ -74,13 +74,13 @@ CoreFit fit_kaplan_n(const LawInput& input, const FitOptions&, const CoreFit*, i
   return fit;
 }
 
-CoreFit fit_kaplan_d(const LawInput& input, const FitOptions&, const CoreFit*, int) {
+LawFit fit_kaplan_d(const LawInput& input, const FitOptions&, const LawFit*, int) {
   const auto chosen = best_per_group(
       input, [](const FinalPoint& p) { return p.d; },
       [](const FinalPoint& a, const FinalPoint& b) { return a.n > b.n; });
   std::vector<std::pair<double, double>> xl;
   for (const FinalPoint* p : chosen) xl.emplace_back(p->d, p->loss);
-  CoreFit fit = fit_power("kaplan-d", xl, "Dc", "alpha_D");
+  LawFit fit = fit_power("kaplan-d", xl, "Dc", "alpha_D");
   fit.points_used = fmt::format(
       "per token count D, the run with the largest N (the least model-limited): {} of {} runs",
       xl.size(), input.points.size());
@@ -88,7 +88,7 @@ CoreFit fit_kaplan_d(const LawInput& input, const FitOptions&, const CoreFit*, i
   return fit;
 }
 
-CoreFit fit_kaplan_c(const LawInput& input, const FitOptions&, const CoreFit*, int) {
+LawFit fit_kaplan_c(const LawInput& input, const FitOptions&, const LawFit*, int) {
   std::vector<std::pair<double, double>> cl;  // (C, loss) candidates
   const auto runs = curves_by_run(input);
   const bool from_curves = !runs.empty();
@@ -103,7 +103,7 @@ CoreFit fit_kaplan_c(const LawInput& input, const FitOptions&, const CoreFit*, i
   std::vector<std::pair<double, double>> frontier;
   for (const auto& point : cl)
     if (frontier.empty() || point.second < frontier.back().second) frontier.push_back(point);
-  CoreFit fit = fit_power("kaplan-c", frontier, "Cc", "alpha_C");
+  LawFit fit = fit_power("kaplan-c", frontier, "Cc", "alpha_C");
   fit.points_used =
       from_curves ? fmt::format(
                         "compute frontier: lower envelope of loss vs C over {} runs' loss curves "

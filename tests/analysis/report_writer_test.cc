@@ -1,8 +1,8 @@
 // The --out directory: fits.json shape (params under their names, ci, n_points, allocations),
 // points.csv rows, report.md sections and embeds, replacement of an earlier report only (never
-// of the user's files), and a failed write leaving nothing behind. The LawFit here is built by hand (a chinchilla-3 law
-// with Epoch's published parameters), so the expected numbers come from the formula, not from
-// the code under test.
+// of the user's files), and a failed write leaving nothing behind. The LawFit here is built by
+// hand (a chinchilla-3 law with Epoch's published parameters, a/b/G from the closed form), so
+// the expected numbers come from the formula, not from the code under test.
 #include "analysis/report_writer.h"
 #include "ss/error.h"
 
@@ -46,17 +46,26 @@ class ReportWriterTest : public ::testing::Test {
                                 "csv",
                                 {},
                                 {}});
-    LawFit f;
+    laws::LawFit f;
     f.law = "chinchilla-3";
-    f.params = {{"E", 1.817}, {"A", 482.0}, {"B", 2085.0}, {"alpha", 0.348}, {"beta", 0.366}};
+    // a, b, G from Hoffmann's closed form: a = beta/(alpha+beta), b = alpha/(alpha+beta),
+    // G = (alpha A / (beta B))^(1/(alpha+beta)).
+    const double alpha = 0.348, beta = 0.366;
+    f.params = {{"E", 1.817},
+                {"A", 482.0},
+                {"B", 2085.0},
+                {"alpha", alpha},
+                {"beta", beta},
+                {"a", beta / (alpha + beta)},
+                {"b", alpha / (alpha + beta)},
+                {"G", std::pow(alpha * 482.0 / (beta * 2085.0), 1.0 / (alpha + beta))}};
     f.ci = {{"alpha", {0.317, 0.373}}};
     f.n_points = 9;
     f.residual = 0.01;
-    f.predict_loss = [](double n, double d) { return loss(n, d); };
-    f.allocations.push_back({1e21, 1e9, 1e21 / 6e9, 2.5});
     input_.data = &data_;
     input_.fits = {f};
     input_.skipped = {{"kaplan-ns", "needs steps and batch size"}};
+    input_.allocations = {{"chinchilla-3", 1e21, 1e9, 1e21 / 6e9, 1e21 / 6e9 / 1e9, 2.5, ""}};
     input_.flags = compute_overfit_flags(data_, {});
     input_.budgets = {1e21};
     input_.command_line = "scalefit grid.csv";

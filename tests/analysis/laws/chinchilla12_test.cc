@@ -202,8 +202,8 @@ TEST(Allocation, RowsMatchBruteForceMinimisation) {
 
 TEST(LawNames, TableAndJson) {
   EXPECT_EQ(law_names().size(), 8u);
-  EXPECT_EQ(law_min_points("chinchilla-3"), 8);
-  EXPECT_THROW(law_min_points("kaplan-x"), InputError);
+  EXPECT_EQ(find_law("chinchilla-3").min_points, 8);
+  EXPECT_THROW(find_law("kaplan-x"), InputError);
   LawFit fit;
   fit.law = "kaplan-n";
   fit.params = {{"Nc", 1e13}, {"alpha_N", 0.07}};
@@ -212,6 +212,26 @@ TEST(LawNames, TableAndJson) {
   EXPECT_EQ(j["params"]["alpha_N"], 0.07);
   EXPECT_EQ(j["ci"]["alpha_N"][1], 0.08);
   EXPECT_EQ(j["param_order"][0], "Nc");
+}
+
+// Every row of the law table, fitted to one isoFLOP grid (with S and B for kaplan-ns): the fit
+// has the row's parameter names in its order, and predicts / allocates exactly when the row
+// says it can.
+TEST(LawTable, EveryLawKeepsItsRowsPromises) {
+  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  LawInput input = isoflop_input(truth, kBudgets, 9, 0.1);
+  for (FinalPoint& p : input.points) {
+    p.batch_tokens = 5e5;
+    p.steps = std::ceil(p.d / 5e5);
+  }
+  for (const LawSpec& spec : law_table()) {
+    const LawFit fit = fit_law(std::string(spec.name), input, no_bootstrap());
+    ASSERT_EQ(fit.params.size(), spec.params.size()) << spec.name;
+    for (std::size_t i = 0; i < spec.params.size(); ++i)
+      EXPECT_EQ(fit.params[i].first, spec.params[i]) << spec.name;
+    EXPECT_EQ(predict_loss(fit, 1e9, 2e10).has_value(), spec.loss != nullptr) << spec.name;
+    EXPECT_EQ(allocate_compute({fit}, 1e21).size(), spec.optimal_n ? 1u : 0u) << spec.name;
+  }
 }
 
 }  // namespace

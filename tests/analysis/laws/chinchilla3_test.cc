@@ -83,6 +83,10 @@ TEST(Chinchilla3, RecoversTruthUnderNoiseAndOutliersAndBootstrapCoversIt) {
   }
 }
 
+// The one test of the Chinchilla refit (the xcheck copy with looser tolerances was removed):
+// Epoch's 240 points (5 highest-loss rows dropped), fit inside Epoch's 95% CIs and within 10%
+// (A, B) or 0.01 (E, beta), 0.008 (alpha) of their point estimates; bootstrap CIs that hold our
+// estimate and overlap Epoch's; no failed resample.
 TEST(Chinchilla3, EpochRefitOfChinchillaData) {
   LawInput input;
   input.points = testing::read_chinchilla_csv(CHINCHILLA_CSV, 5);
@@ -105,7 +109,7 @@ TEST(Chinchilla3, EpochRefitOfChinchillaData) {
   EXPECT_NEAR(fit.param("A"), 482, 0.1 * 482);
   EXPECT_NEAR(fit.param("B"), 2085, 0.1 * 2085);
   EXPECT_NEAR(fit.param("E"), 1.817, 0.01);
-  EXPECT_NEAR(fit.param("alpha"), 0.348, 0.01);
+  EXPECT_NEAR(fit.param("alpha"), 0.348, 0.008);
   EXPECT_NEAR(fit.param("beta"), 0.366, 0.01);
   EXPECT_GT(fit.param("a"), 0.46);
   EXPECT_LT(fit.param("a"), 0.53);

@@ -1,16 +1,13 @@
 // run_laws on top of ss_laws (analysis/laws/laws.h), the project's law library: FitData is
 // converted to ss::laws::LawInput (final points with S and B; train-loss curves), each law is
-// fitted with fit_law (an ss::InputError from it becomes a LawSkip with its one-line reason),
-// and predictions / allocations are wrapped as callables. Invariant: the allocation of every
-// law is computed with all fits of this run in view (chinchilla-1/2 borrow chinchilla-3's loss).
-#include <memory>
-
+// fitted with fit_law (an ss::InputError from it becomes a LawSkip with its one-line reason).
+// Invariant: the allocation of every law is computed with all fits of this run in view
+// (chinchilla-1/2 borrow chinchilla-3's loss).
 #include "analysis/law_runner.h"
-#include "analysis/laws/laws.h"
+
 #include "ss/error.h"
 
 namespace ss::analysis {
-namespace {
 
 laws::LawInput to_law_input(const FitData& data) {
   laws::LawInput input;
@@ -40,8 +37,6 @@ laws::LawInput to_law_input(const FitData& data) {
   return input;
 }
 
-}  // namespace
-
 LawRunResult run_laws(const FitData& data, const std::vector<std::string>& law_list,
                       const LawRunOptions& options, ProgressLine& progress) {
   const laws::LawInput input = to_law_input(data);
@@ -51,50 +46,26 @@ LawRunResult run_laws(const FitData& data, const std::vector<std::string>& law_l
   fit_options.threads = options.threads;
   fit_options.progress = [&progress](const std::string& stage, std::size_t done,
                                      std::size_t total) { progress.report(stage, done, total); };
-  auto fitted = std::make_shared<std::vector<laws::LawFit>>();
   LawRunResult result;
   for (const auto& law : law_list) {
     try {
-      fitted->push_back(laws::fit_law(law, input, fit_options));
+      result.fits.push_back(laws::fit_law(law, input, fit_options));
     } catch (const InputError& e) {
       result.skipped.push_back({law, e.what()});
     }
   }
-  for (std::size_t i = 0; i < fitted->size(); ++i) {
-    const laws::LawFit& lf = (*fitted)[i];
-    LawFit f;
-    f.law = lf.law;
-    f.params = lf.params;
-    f.ci = lf.ci;
-    f.n_points = lf.n_points;
-    f.residual = lf.residual;
-    f.residual_kind = lf.residual_kind;
-    f.points_used = lf.points_used;
-    if (laws::predict_loss(lf, 1e9, 1e10).has_value())
-      f.predict_loss = [fitted, i](double n, double d) {
-        return laws::predict_loss((*fitted)[i], n, d).value_or(NAN);
-      };
-    if (!laws::allocate_compute({lf}, 1e21).empty() || lf.law == "chinchilla-1" ||
-        lf.law == "chinchilla-2") {
-      const std::string name = lf.law;
-      f.allocate = [fitted, name](double c) {
-        Allocation a;
-        a.budget = c;
-        a.n_opt = a.d_opt = NAN;
-        for (const auto& row : laws::allocate_compute(*fitted, c))
-          if (row.law == name) {
-            a.n_opt = row.n_opt;
-            a.d_opt = row.d_opt;
-            a.loss = row.loss;
-          }
-        return a;
-      };
-    }
-    if (f.allocate)
-      for (double c : options.budgets) f.allocations.push_back(f.allocate(c));
-    result.fits.push_back(std::move(f));
-  }
+  for (double c : options.budgets)
+    for (auto& row : laws::allocate_compute(result.fits, c))
+      result.allocations.push_back(std::move(row));
   return result;
+}
+
+std::vector<laws::Allocation> allocations_of(const std::vector<laws::Allocation>& allocations,
+                                             const std::string& law) {
+  std::vector<laws::Allocation> rows;
+  for (const auto& row : allocations)
+    if (row.law == law) rows.push_back(row);
+  return rows;
 }
 
 }  // namespace ss::analysis
