@@ -63,11 +63,12 @@ std::string shape_text(const ModelShape& s) {
                      s.d_model, s.n_head, s.d_ff, s.n_ctx);
 }
 
-// D values of one shape, in file order (isoFLOP points outside the ratio window are dropped).
-std::vector<std::int64_t> tokens_for_shape(const SweepSpec& spec, const ModelShape& shape,
-                                           const ParamCounts& params) {
+// D values of one shape, in file order, each with the isoFLOP budget that gave it (isoFLOP
+// points outside the ratio window are dropped).
+std::vector<std::pair<std::int64_t, std::optional<double>>> tokens_for_shape(
+    const SweepSpec& spec, const ModelShape& shape, const ParamCounts& params) {
   const double n = static_cast<double>(params.non_embedding);
-  std::vector<std::int64_t> out;
+  std::vector<std::pair<std::int64_t, std::optional<double>>> out;
   for (double v : spec.tokens.values) {
     double d = v;
     if (spec.tokens.mode == TokenMode::kPerParam) d = v * n;
@@ -87,7 +88,8 @@ std::vector<std::int64_t> tokens_for_shape(const SweepSpec& spec, const ModelSha
       if (spec.tokens.min_ratio && ratio < *spec.tokens.min_ratio) continue;
       if (spec.tokens.max_ratio && ratio > *spec.tokens.max_ratio) continue;
     }
-    out.push_back(rounded);
+    out.emplace_back(rounded, spec.tokens.mode == TokenMode::kIsoflop ? std::optional(v)
+                                                                      : std::nullopt);
   }
   return out;
 }
@@ -107,7 +109,7 @@ std::vector<Point> expand_grid(const SweepSpec& spec) {
                        "fixed lr for models this large",
                        lrs.front(), params.non_embedding, shape_text(shape)));
     }
-    for (std::int64_t tokens : tokens_for_shape(spec, shape, params)) {
+    for (const auto& [tokens, budget] : tokens_for_shape(spec, shape, params)) {
       for (std::int64_t batch : spec.train.batch_tokens) {
         for (double lr : lrs) {
           for (std::int64_t seed : spec.train.seeds) {
@@ -116,6 +118,7 @@ std::vector<Point> expand_grid(const SweepSpec& spec) {
             p.shape = shape;
             p.vocab = spec.vocab;
             p.tokens = tokens;
+            p.budget = budget;
             p.batch_tokens = batch;
             p.micro_batch = spec.train.micro_batch;
             p.grad_accum = batch / shape.n_ctx / (spec.train.micro_batch * spec.dp);
@@ -190,6 +193,7 @@ store::RunPlan to_run_plan(const Point& p, std::int64_t sweep_id) {
   r.dp = p.dp;
   r.tp = p.tp;
   r.flops = p.flops;
+  r.budget = p.budget;
   return r;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,7 @@ struct Point {
   ModelShape shape;
   std::int64_t vocab = 0;
   std::int64_t tokens = 0;        // target D
+  std::optional<double> budget;   // the tokens.isoflop budget C that gave D (nullopt otherwise)
   std::int64_t batch_tokens = 0;  // per optimizer step
   std::int64_t micro_batch = 0;   // sequences per micro step per dp rank
   std::int64_t grad_accum = 0;    // micro steps per optimizer step

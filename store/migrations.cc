@@ -1,4 +1,4 @@
-// Schema migration steps (v0 -> v1: the base schema; v1 -> v2: run_flags). The SQL text is the
+// Schema migration steps (v0 -> v1: the base schema; v1 -> v2: run_flags; v2 -> v3: runs.budget). The SQL text is the
 // contract of store/schema.md, copied verbatim; never edit a released step, add a new one.
 #include "store/migrations.h"
 
@@ -76,10 +76,16 @@ CREATE TABLE run_flags(
   updated REAL NOT NULL);
 )sql";
 
+// The isoFLOP budget each run was planned for (NULL for runs not planned on an isoFLOP grid and
+// for every run registered before v3): scalefit groups isoFLOP profiles by it.
+constexpr std::string_view kV2ToV3 = R"sql(
+ALTER TABLE runs ADD COLUMN budget REAL;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> steps = {{0, kV0ToV1}, {1, kV1ToV2}};
+  static const std::vector<Migration> steps = {{0, kV0ToV1}, {1, kV1ToV2}, {2, kV2ToV3}};
   return steps;
 }
 

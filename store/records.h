@@ -43,6 +43,9 @@ struct RunPlan {
   double lr = 0;
   std::int64_t seed = 0, dp = 1, tp = 1;
   double flops = 0;  // planned (6N + 6 n_layer n_ctx d_model) * D
+  // The isoFLOP budget C the point was planned for (tokens.isoflop); nullopt otherwise and for
+  // runs registered before schema v3.
+  std::optional<double> budget;
 };
 
 // A full `runs` row: the plan plus the progress columns.

@@ -13,7 +13,7 @@ namespace {
 constexpr const char* kRunColumns =
     "id, sweep_id, point, point_index, n_layer, d_model, n_head, d_ff, n_ctx, vocab, n_params, "
     "n_params_embedding, n_params_total, tokens, batch_tokens, steps, lr, seed, dp, tp, flops, "
-    "status, attempts, lease_owner, lease_expires, step, tokens_seen, final_train_loss, "
+    "{budget}, status, attempts, lease_owner, lease_expires, step, tokens_seen, final_train_loss, "
     "final_val_loss, best_train_loss, best_val_loss, diverged_step, error, created, started, "
     "finished, wall_seconds";
 
@@ -30,7 +30,15 @@ std::optional<std::string> optional_text(const SQLite::Column& c) {
   return c.getString();
 }
 
-// Reads a row selected with kRunColumns.
+// kRunColumns for a store at `schema_version`: runs.budget exists from v3 on; an older store
+// opened read-only (scalefit, status: never migrated) reads NULL for it.
+std::string run_columns(int schema_version) {
+  std::string columns = kRunColumns;
+  columns.replace(columns.find("{budget}"), 8, schema_version >= 3 ? "budget" : "NULL");
+  return columns;
+}
+
+// Reads a row selected with run_columns().
 RunRecord read_run(SQLite::Statement& s) {
   RunRecord r;
   int i = 0;
@@ -56,6 +64,7 @@ RunRecord read_run(SQLite::Statement& s) {
   p.dp = s.getColumn(i++).getInt64();
   p.tp = s.getColumn(i++).getInt64();
   p.flops = s.getColumn(i++).getDouble();
+  p.budget = optional_double(s.getColumn(i++));
   r.status = s.getColumn(i++).getString();
   r.attempts = s.getColumn(i++).getInt64();
   r.lease_owner = optional_text(s.getColumn(i++));
@@ -91,7 +100,7 @@ std::vector<SweepRecord> Store::list_sweeps() {
 }
 
 std::vector<RunRecord> Store::list_runs(const RunFilter& filter) {
-  const std::string sql = std::string("SELECT ") + kRunColumns +
+  const std::string sql = "SELECT " + run_columns(schema_version()) +
                           " FROM runs WHERE (?1 IS NULL OR sweep_id=?1) AND (?2 IS NULL OR "
                           "status=?2) AND (?3 IS NULL OR point IN (SELECT value FROM "
                           "json_each(?3))) ORDER BY sweep_id, point_index, id";
@@ -105,7 +114,7 @@ std::vector<RunRecord> Store::list_runs(const RunFilter& filter) {
 }
 
 std::optional<RunRecord> Store::find_run(std::int64_t run_id) {
-  const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE id=?";
+  const std::string sql = "SELECT " + run_columns(schema_version()) + " FROM runs WHERE id=?";
   auto s = prepare(db_, sql.c_str());
   s.bind(1, run_id);
   if (!SS_SQL(s.executeStep())) return std::nullopt;

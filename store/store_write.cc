@@ -52,15 +52,15 @@ std::int64_t Store::insert_point_rows(std::span<const RunPlan> points,
       db_,
       "INSERT OR IGNORE INTO runs(sweep_id, point, point_index, n_layer, d_model, n_head, d_ff, "
       "n_ctx, vocab, n_params, n_params_embedding, n_params_total, tokens, batch_tokens, steps, "
-      "lr, seed, dp, tp, flops, status, created) "
-      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?)");
+      "lr, seed, dp, tp, flops, budget, status, created) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?)");
   const double now = unix_now();
   std::int64_t inserted = 0;
   for (const RunPlan& p : points) {
-    SQLite::bind(insert, sweep_id.value_or(p.sweep_id), p.point, p.point_index, p.n_layer,
-                 p.d_model, p.n_head, p.d_ff, p.n_ctx, p.vocab, p.n_params, p.n_params_embedding,
-                 p.n_params_total, p.tokens, p.batch_tokens, p.steps, p.lr, p.seed, p.dp, p.tp,
-                 p.flops, now);
+    bind_nullable(insert, sweep_id.value_or(p.sweep_id), p.point, p.point_index, p.n_layer,
+                  p.d_model, p.n_head, p.d_ff, p.n_ctx, p.vocab, p.n_params,
+                  p.n_params_embedding, p.n_params_total, p.tokens, p.batch_tokens, p.steps, p.lr,
+                  p.seed, p.dp, p.tp, p.flops, p.budget, now);
     inserted += SS_SQL(insert.exec());
     SS_SQL(insert.reset());
   }

@@ -237,7 +237,7 @@ TEST_F(ScalefitCli, StoreRunFlagsAndFitsAreWrittenBack) {
       scalefit(db.string() + " --law chinchilla-3 --bootstrap 10 -q --out " + out.string());
   ASSERT_EQ(r.rc, 0) << r.err;
   store::Store check(db, {.read_only = true});
-  EXPECT_EQ(check.schema_version(), 2);
+  EXPECT_EQ(check.schema_version(), 3);
   const auto flags = check.list_run_flags();
   ASSERT_EQ(flags.size(), runs.size());
   const auto all_runs = check.list_runs();
@@ -288,11 +288,13 @@ TEST_F(ScalefitCli, NoStoreWriteLeavesTheStoreAlone) {
   EXPECT_TRUE(check.list_run_flags().empty());
 }
 
-// A v1 store (what an older scalesweep wrote: no run_flags table) is migrated to v2 when
-// scalefit opens it for writing, and left at v1 with --no-store-write.
+// A v1 store (what an older scalesweep wrote: no run_flags table, no runs.budget) is migrated
+// to the current version when scalefit opens it for writing, and left at v1 with
+// --no-store-write.
 void downgrade_to_v1(const fs::path& db) {
   SQLite::Database raw(db.string(), SQLite::OPEN_READWRITE);
   raw.exec("DROP TABLE run_flags");
+  raw.exec("ALTER TABLE runs DROP COLUMN budget");
   raw.exec("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
 }
 
@@ -307,7 +309,7 @@ TEST_F(ScalefitCli, V1StoreIsMigratedWhenWritten) {
   const RunResult r = scalefit(db.string() + " --law kaplan-n --bootstrap 5 -q");
   ASSERT_EQ(r.rc, 0) << r.err;
   store::Store check(db, {.read_only = true});
-  EXPECT_EQ(check.schema_version(), 2);
+  EXPECT_EQ(check.schema_version(), 3);
   EXPECT_EQ(check.list_run_flags().size(), synthetic_grid().size());
 }
 
@@ -364,7 +366,11 @@ TEST_F(ScalefitCli, NeitherCsvNorStore) {
 TEST_F(ScalefitCli, UnknownLawAndBadBudget) {
   const auto csv = write("a.csv", "n,d,l\n1e8,1e9,3\n");
   expect_bad_input(csv.string() + " --columns N=n,D=d,loss=l --law chinchilla-9", "chinchilla-9");
+  expect_bad_input(csv.string() + " --columns N=n,D=d,loss=l --law kaplan-n,bogus", "bogus");
   expect_bad_input(csv.string() + " --columns N=n,D=d,loss=l --budget 1e21,abc", "--budget");
+  for (const char* bad : {"-1e21", "0", "inf", "1e21x", "1e21,-5"})
+    expect_bad_input(csv.string() + " --columns N=n,D=d,loss=l --budget " + bad,
+                     "is not a positive FLOP count");
 }
 
 }  // namespace

@@ -71,6 +71,12 @@ TEST_F(CliTest, PlanStoreTwiceRegistersEachPointOnce) {
   EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM runs WHERE status='pending'").getInt(), 16);
   EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM sweeps").getInt(), 1);
   EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "wal");
+  // configs/quickstart.toml's isoflop = [9e10, 2.7e11, 3e10]: 4 shapes per budget.
+  EXPECT_EQ(raw.execAndGet("SELECT group_concat(n, ',') FROM (SELECT count(*) AS n FROM runs "
+                           "GROUP BY budget ORDER BY budget)")
+                .getString(),
+            "4,4,4");
+  EXPECT_EQ(raw.execAndGet("SELECT min(budget) FROM runs").getDouble(), 3e10);
 
   const Result status = scalesweep("status " + db.string());
   ASSERT_EQ(status.code, 0) << status.err;

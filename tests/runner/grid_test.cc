@@ -204,6 +204,12 @@ TEST_F(GridTest, IsoflopExpansion) {
   EXPECT_EQ(points[6].shape.d_model, 256);
   EXPECT_EQ(points[6].tokens, 305'176);
   EXPECT_NEAR(points[6].flops, 6e12, 6e12 * 1e-6);
+  // Each point keeps the budget that gave its D; the store gets it (runs.budget).
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    EXPECT_EQ(points[i].budget, i % 2 == 0 ? 6e12 : 6e13) << i;
+    EXPECT_EQ(to_run_plan(points[i], 1).budget, points[i].budget) << i;
+  }
+  EXPECT_FALSE(expand(sweep_text("per_param = [20]"))[0].budget.has_value());
 }
 
 TEST_F(GridTest, IsoflopRatioWindowFiltersAndAnEmptyGridIsAnError) {
@@ -325,6 +331,7 @@ TEST_F(GridTest, RunPlanCarriesThePoint) {
   EXPECT_EQ(plan.n_params_total, points[3].params.total);
   EXPECT_EQ(plan.steps, points[3].steps);
   EXPECT_DOUBLE_EQ(plan.flops, points[3].flops);
+  EXPECT_FALSE(plan.budget.has_value());  // not an isoFLOP grid
 }
 
 }  // namespace

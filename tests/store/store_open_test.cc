@@ -1,8 +1,13 @@
-// Opening stores: creation, schema v1 -> v2 migration of a hand-made v1 file, and refusal
-// (ss::InputError, file bytes unchanged) of missing, foreign and newer-version files.
+// Opening stores: creation, schema migrations (a hand-made v1 file; a v2 store written by the
+// scalesweep of main at e2fb372, tests/store/fixtures/), and refusal (ss::InputError, file
+// bytes unchanged) of missing, foreign and newer-version files.
 #include <gtest/gtest.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+
+#include <map>
+#include <string>
+#include <vector>
 
 #include "ss/error.h"
 #include "store/migrations.h"
@@ -50,14 +55,17 @@ TEST(StoreOpen, CreatesEveryTableAtTheCurrentVersion) {
   TempDir dir;
   Store store(dir / "s.db", create_options());
   EXPECT_EQ(store.schema_version(), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 2);
+  EXPECT_EQ(kSchemaVersion, 3);
   EXPECT_EQ(store.journal_mode(), "wal");
   SQLite::Database raw((dir / "s.db").string());
   for (const char* table :
        {"meta", "sweeps", "runs", "metrics", "checkpoints", "fits", "events", "run_flags"}) {
     EXPECT_TRUE(raw.tableExists(table)) << table;
   }
-  EXPECT_EQ(raw.execAndGet("SELECT value FROM meta WHERE key='schema_version'").getString(), "2");
+  EXPECT_EQ(raw.execAndGet("SELECT value FROM meta WHERE key='schema_version'").getString(), "3");
+  EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM pragma_table_info('runs') WHERE name='budget'")
+                .getInt(),
+            1);
 }
 
 TEST(StoreOpen, DeleteJournalModeOnRequest) {
@@ -149,16 +157,92 @@ INSERT INTO runs(id, sweep_id, point, point_index, n_layer, d_model, n_head, d_f
     EXPECT_EQ(store.schema_version(), 1);
   }
   Store store(path, StoreOptions{});
-  EXPECT_EQ(store.schema_version(), 2);
+  EXPECT_EQ(store.schema_version(), 3);
   const auto runs = store.list_runs();
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].id, 7);
+  EXPECT_FALSE(runs[0].plan.budget.has_value());
   EXPECT_EQ(runs[0].plan.point, "p7");
   EXPECT_EQ(runs[0].status, "done");
   const RunFlagsRecord flag{7, 0.5, true, 0.1, std::nullopt, false, 0};
   store.write_run_flags(std::span(&flag, 1));
   ASSERT_EQ(store.list_run_flags().size(), 1u);
   EXPECT_TRUE(store.list_run_flags()[0].kaplan_flag);
+}
+
+// Every row of every v2 table as text, in rowid/key order, with the column names: what a
+// migration must keep.
+std::map<std::string, std::vector<std::string>> dump_v2_tables(const std::filesystem::path& path) {
+  SQLite::Database raw(path.string(), SQLite::OPEN_READONLY);
+  std::map<std::string, std::vector<std::string>> out;
+  for (const char* table :
+       {"meta", "sweeps", "runs", "metrics", "checkpoints", "fits", "events", "run_flags"}) {
+    // The v2 columns only (v3 adds runs.budget).
+    std::string columns;
+    SQLite::Statement info(raw, std::string("SELECT name FROM pragma_table_info('") + table +
+                                    "') WHERE name != 'budget' ORDER BY cid");
+    while (info.executeStep())
+      columns += (columns.empty() ? "" : ", ") + info.getColumn(0).getString();
+    SQLite::Statement rows(raw, "SELECT " + columns + " FROM " + table + " ORDER BY 1, 2");
+    while (rows.executeStep()) {
+      std::string row;
+      for (int c = 0; c < rows.getColumnCount(); ++c)
+        row += (rows.getColumn(c).isNull() ? "NULL" : rows.getColumn(c).getString()) + "|";
+      out[table].push_back(row);
+    }
+  }
+  return out;
+}
+
+// tests/store/fixtures/quickstart_v2_e2fb372.db was written by scalesweep built from main at
+// e2fb372 (schema v2), before runs.budget existed:
+//   scalesweep plan configs/quickstart.toml --store quickstart_v2_e2fb372.db
+//   scalesweep train configs/quickstart.toml --point 11 --store quickstart_v2_e2fb372.db
+//     --threads 1   (45 steps of the 2-layer d_model 48 model at the 3e10 budget: run 12 done)
+// It holds 1 sweep, 12 runs (11 pending, 1 done), 45 metrics rows, WAL journal mode.
+TEST(StoreOpen, MigratesAV2StoreWrittenByMainKeepingEveryRow) {
+  TempDir dir;
+  const auto path = dir / "quickstart_v2.db";
+  std::filesystem::copy_file(std::filesystem::path(STORE_FIXTURES_DIR) / "quickstart_v2_e2fb372.db",
+                             path);
+  const auto before = dump_v2_tables(path);
+  ASSERT_EQ(before.at("runs").size(), 12u);
+  ASSERT_EQ(before.at("metrics").size(), 45u);
+  {
+    // Read-only (scalefit, status): read as v2, not migrated, no budget.
+    Store store(path, {.read_only = true});
+    EXPECT_EQ(store.schema_version(), 2);
+    const auto runs = store.list_runs();
+    ASSERT_EQ(runs.size(), 12u);
+    for (const auto& run : runs) EXPECT_FALSE(run.plan.budget.has_value());
+    EXPECT_EQ(store.find_run(12)->status, kStatusDone);
+  }
+  EXPECT_EQ(dump_v2_tables(path), before);
+  {
+    Store store(path, StoreOptions{});  // opening for writing migrates
+    EXPECT_EQ(store.schema_version(), 3);
+    const auto runs = store.list_runs();
+    ASSERT_EQ(runs.size(), 12u);
+    for (const auto& run : runs) EXPECT_FALSE(run.plan.budget.has_value());  // unknown: NULL
+    const auto done = store.find_run(12);
+    ASSERT_TRUE(done.has_value());
+    EXPECT_EQ(done->status, kStatusDone);
+    EXPECT_NEAR(*done->final_val_loss, 3.1588, 1e-4);  // as `train` printed it
+    EXPECT_EQ(store.run_metrics(12).size(), 45u);
+    // A point registered after the migration keeps its budget.
+    RunPlan plan = runs[0].plan;
+    plan.point = "new-after-v3";
+    plan.budget = 3e10;
+    EXPECT_EQ(store.register_points(std::span(&plan, 1)), 1);
+    const auto added = store.list_runs({.points = {"new-after-v3"}});
+    ASSERT_EQ(added.size(), 1u);
+    EXPECT_EQ(added[0].plan.budget, 3e10);
+  }
+  auto after = dump_v2_tables(path);
+  EXPECT_EQ(after.at("meta"), std::vector<std::string>{"schema_version|3|"});
+  after.at("meta") = before.at("meta");
+  after.at("runs").pop_back();  // the run added above (highest id)
+  EXPECT_EQ(after, before);     // every v2 row, column by column
 }
 
 TEST(StoreOpen, MissingFileIsNotCreatedUnlessAsked) {
@@ -216,9 +300,9 @@ TEST(StoreOpen, RefusesANewerSchemaVersion) {
   }
   {
     SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
-    raw.exec("UPDATE meta SET value='3' WHERE key='schema_version'");
+    raw.exec("UPDATE meta SET value='4' WHERE key='schema_version'");
   }
-  expect_refused(path, StoreOptions{}, "schema_version 3");
+  expect_refused(path, StoreOptions{}, "schema_version 4");
   expect_refused(path, create_options(), "newer");
 }
 
