@@ -20,6 +20,7 @@ struct FitPoint {
   std::string loss_kind;        // "val", "train" or "csv"
   std::optional<double> steps;  // optimizer steps S (store input; kaplan-ns needs it)
   std::optional<double> batch_tokens;  // tokens per step B (store input; kaplan-ns needs it)
+  std::optional<double> budget;  // the isoFLOP budget the run was planned for (store v3 input)
 };
 
 // One logged step of a run (a `metrics` row).

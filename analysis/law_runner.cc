@@ -20,6 +20,7 @@ laws::LawInput to_law_input(const FitData& data) {
     f.loss = p.loss;
     f.steps = p.steps;
     f.batch_tokens = p.batch_tokens;
+    f.budget = p.budget;
     input.points.push_back(f);
   }
   for (const auto& curve : data.curves)

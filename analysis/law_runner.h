@@ -35,7 +35,7 @@ struct LawRunResult {
   std::vector<laws::Allocation> allocations;
 };
 
-// The laws' input for `data`: final points (with S and B) and train-loss curves.
+// The laws' input for `data`: final points (with S, B and planned budgets) and train-loss curves.
 laws::LawInput to_law_input(const FitData& data);
 
 // Fits each law of `laws` to `data`, with allocations for options.budgets.

@@ -1,6 +1,7 @@
 // The report's plots, assembled from FitData, the fitted laws and the overfitting flags into
 // PlotSpecs (svg_plot.h draws them). Invariant: a plot whose data is absent is not returned;
-// its file name and the reason go into `skipped` for the report instead.
+// its file name and the reason go into `skipped` for the report instead; a fitted quantity is
+// drawn from the fit itself, never refitted here.
 #pragma once
 
 #include <string>
@@ -24,22 +25,9 @@ struct PlotSkip {
   std::string reason;
 };
 
-// A group of points trained with about the same FLOP budget, with the parabola
-// loss = a (log10 N)^2 + b log10 N + c fitted by least squares when it has >= 3 points and
-// opens upward.
-struct IsoFlopGroup {
-  double budget = 0;                 // geometric mean of the group's C
-  std::vector<std::size_t> members;  // indices into FitData::points
-  bool has_parabola = false;
-  double a = 0, b = 0, c = 0;
-  double n_min = 0, loss_min = 0;  // the parabola's minimum
-};
-
-// Groups points (sorted by C) whose log10 C lie within `tolerance_decades` of their group's
-// smallest C; only groups of >= 3 points with >= 3 distinct N are returned.
-std::vector<IsoFlopGroup> group_isoflop(const std::vector<FitPoint>& points,
-                                        double tolerance_decades = 0.05);
-
+// The report's plots. isoflop.svg (and the frontier's measured minima) are drawn from the
+// chinchilla-2 fit in `fits` (laws::isoflop_profiles); without one, from the same profiles
+// computed by ss_laws.
 std::vector<NamedPlot> build_report_plots(const FitData& data, const std::vector<laws::LawFit>& fits,
                                           const std::vector<RunOverfit>& flags,
                                           std::vector<PlotSkip>& skipped);

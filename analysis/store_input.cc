@@ -81,6 +81,7 @@ FitData read_store_points(const std::filesystem::path& path, const StoreSelectio
     p.loss_kind = run.final_val_loss ? "val" : "train";
     p.steps = static_cast<double>(run.step > 0 ? run.step : run.plan.steps);
     p.batch_tokens = static_cast<double>(run.plan.batch_tokens);
+    p.budget = run.plan.budget;
     if (!(p.n > 0) || !(p.d > 0) || !(p.c > 0))
       throw InputError(fmt::format(
           "store {}: run {} has N={}, D={}, C={}; every run needs N, D and C > 0 (fix the sweep "

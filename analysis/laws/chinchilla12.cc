@@ -5,13 +5,16 @@
 //   run with the lowest loss gives N_opt = its N, D_opt = C/(6 N). With final points only, each
 //   budget takes the final points within half a budget step (in log10 C) and the lowest-loss one
 //   gives N_opt = its N, D_opt = its D. A budget with fewer than 2 candidate runs is skipped.
-// - Approach 2: runs grouped into isoFLOP budgets (given labels, or clusters of log10 C within
-//   FitOptions::isoflop_tolerance of the cluster mean); per budget a parabola of loss in log10 N
-//   (>= 3 distinct N, opening upwards, else skipped with a note); its vertex gives N_opt,
-//   D_opt = C/(6 N_opt) with C the budget's geometric-mean FLOPs.
+// - Approach 2: runs grouped into isoFLOP budgets by isoflop_groups (their planned budget, or a
+//   window of FitOptions::isoflop_tolerance decades of C); per budget a parabola of loss in
+//   log10 N (>= 3 distinct N, opening upwards, else skipped with a note); its vertex gives N_opt,
+//   D_opt = C/(6 N_opt) with C the budget's geometric-mean FLOPs. Every budget's profile
+//   (members, parabola, vertex) is kept in LawFit::details (isoflop_profiles()): the report's
+//   isoFLOP plot draws exactly these.
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 #include <set>
 
@@ -66,7 +69,117 @@ std::optional<double> loss_at(const std::vector<CurveStep>& steps, double c) {
   return lo.loss + t * (hi.loss - lo.loss);
 }
 
+
 }  // namespace
+
+// Runs with a planned budget (FinalPoint::budget) group by it; runs without one (a CSV, a store
+// written before schema v3) group by a window of `tolerance` decades from the smallest C of the
+// group: a window, not a chain of neighbours, so C spread evenly over a range (not an isoFLOP
+// design) does not collapse into one giant group. Groups are ordered by their members' log10 C.
+std::vector<std::vector<std::size_t>> isoflop_groups(const LawInput& input, double tolerance) {
+  std::map<double, std::vector<std::size_t>> planned;
+  std::vector<std::size_t> unplanned;
+  for (std::size_t i = 0; i < input.points.size(); ++i) {
+    if (input.points[i].budget)
+      planned[*input.points[i].budget].push_back(i);
+    else
+      unplanned.push_back(i);
+  }
+  std::vector<std::vector<std::size_t>> groups;
+  for (auto& [budget, members] : planned) groups.push_back(std::move(members));
+  auto log_c = [&](std::size_t i) { return std::log10(flops_of(input.points[i])); };
+  std::stable_sort(unplanned.begin(), unplanned.end(),
+                   [&](std::size_t a, std::size_t b) { return log_c(a) < log_c(b); });
+  const std::size_t first_unplanned = groups.size();
+  for (std::size_t i : unplanned) {
+    if (groups.size() == first_unplanned || log_c(i) - log_c(groups.back().front()) > tolerance)
+      groups.emplace_back();
+    groups.back().push_back(i);
+  }
+  auto mean_log_c = [&](const std::vector<std::size_t>& g) {
+    double sum = 0;
+    for (std::size_t i : g) sum += log_c(i);
+    return sum / static_cast<double>(g.size());
+  };
+  std::stable_sort(groups.begin(), groups.end(), [&](const auto& a, const auto& b) {
+    return mean_log_c(a) < mean_log_c(b);
+  });
+  return groups;
+}
+
+namespace {
+
+// Least-squares parabola loss = p0 + p1 u + p2 u^2 in u = log10 N - mx, mx the mean log10 N
+// (centred for conditioning; normal equations solved by Cramer's rule).
+struct Parabola {
+  double p0 = 0, p1 = 0, p2 = 0, mx = 0;
+  // The same parabola in absolute x = log10 N: loss = q0 + q1 x + q2 x^2.
+  std::vector<double> absolute() const { return {p0 - p1 * mx + p2 * mx * mx, p1 - 2 * p2 * mx, p2}; }
+};
+
+Parabola fit_parabola(const std::vector<double>& log10_n, const std::vector<double>& loss) {
+  Parabola q;
+  for (double x : log10_n) q.mx += x;
+  q.mx /= static_cast<double>(log10_n.size());
+  double s[5] = {0, 0, 0, 0, 0}, t[3] = {0, 0, 0};
+  for (std::size_t i = 0; i < log10_n.size(); ++i) {
+    const double x = log10_n[i] - q.mx, y = loss[i];
+    double xp = 1;
+    for (int k = 0; k < 5; ++k, xp *= x) {
+      s[k] += xp;
+      if (k < 3) t[k] += xp * y;
+    }
+  }
+  auto det3 = [](double a, double b, double c, double d, double e, double f, double g, double h,
+                 double i) { return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g); };
+  const double det = det3(s[0], s[1], s[2], s[1], s[2], s[3], s[2], s[3], s[4]);
+  q.p1 = det3(s[0], t[0], s[2], s[1], t[1], s[3], s[2], t[2], s[4]) / det;
+  q.p2 = det3(s[0], s[1], t[0], s[1], s[2], t[1], s[2], s[3], t[2]) / det;
+  q.p0 = det3(t[0], s[1], s[2], t[1], s[2], s[3], t[2], s[3], s[4]) / det;
+  return q;
+}
+
+}  // namespace
+
+// One group's profile: members, C (geometric mean of their FLOPs) and, with >= 3 distinct N and
+// a parabola opening upwards, its vertex.
+IsoFlopProfile profile_of(const LawInput& input, const std::vector<std::size_t>& group) {
+  IsoFlopProfile profile;
+  double log_c = 0;
+  std::vector<double> log10_n;
+  for (std::size_t i : group) {
+    const FinalPoint& p = input.points[i];
+    log_c += std::log10(flops_of(p));
+    profile.runs.push_back(p.run);
+    profile.n.push_back(p.n);
+    profile.loss.push_back(p.loss);
+    log10_n.push_back(std::log10(p.n));
+  }
+  profile.c = std::pow(10.0, log_c / static_cast<double>(group.size()));
+  profile.planned_budget = input.points[group.front()].budget.value_or(0.0);
+  const std::set<double> sizes(profile.n.begin(), profile.n.end());
+  if (sizes.size() < 3) {
+    profile.note = fmt::format("budget {:.3g}: {} distinct N (< 3), skipped", profile.c,
+                               sizes.size());
+    return profile;
+  }
+  const Parabola q = fit_parabola(log10_n, profile.loss);
+  if (!(q.p2 > 0) || !std::isfinite(q.p2)) {
+    profile.note = fmt::format("budget {:.3g}: parabola opens downwards, skipped", profile.c);
+    return profile;
+  }
+  const double x_min = -q.p1 / (2 * q.p2);
+  profile.fitted = true;
+  profile.parabola_log10n = q.absolute();
+  profile.n_opt = std::pow(10.0, x_min + q.mx);
+  profile.loss_min = q.p0 - q.p1 * q.p1 / (4 * q.p2);
+  profile.inside_range = profile.n_opt >= *sizes.begin() && profile.n_opt <= *sizes.rbegin();
+  if (!profile.inside_range)
+    profile.note =
+        fmt::format("budget {:.3g}: minimum outside the sizes run (extrapolated)", profile.c);
+  return profile;
+}
+
 
 LawFit fit_chinchilla1(const LawInput& input, const FitOptions& options, const LawFit*, int) {
   const std::string law = "chinchilla-1";
@@ -133,97 +246,31 @@ LawFit fit_chinchilla2(const LawInput& input, const FitOptions& options, const L
   if (!(options.isoflop_tolerance > 0))
     throw InputError(fmt::format("{}: isoflop_tolerance = {}; use a positive log10 width", law,
                                  options.isoflop_tolerance));
-  // Groups of point indices, one per budget.
-  std::vector<std::vector<std::size_t>> groups;
-  std::vector<std::size_t> order(input.points.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  const bool labelled = !input.budget_labels.empty();
-  auto key = [&](std::size_t i) {
-    return std::log10(labelled ? input.budget_labels[i] : flops_of(input.points[i]));
-  };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
-  double centre = 0;
-  for (std::size_t i : order) {
-    const bool join = !groups.empty() && (labelled ? key(i) == key(groups.back().front())
-                                                   : key(i) - centre <= options.isoflop_tolerance);
-    if (!join) groups.emplace_back();
-    groups.back().push_back(i);
-    centre = 0;
-    for (std::size_t j : groups.back()) centre += key(j);
-    centre /= static_cast<double>(groups.back().size());
-  }
+  const std::vector<IsoFlopProfile> profiles = isoflop_profiles(input, options.isoflop_tolerance);
   std::vector<BudgetMinimum> minima;
-  nlohmann::json budgets = nlohmann::json::array();
   std::vector<std::string> notes;
-  for (const auto& group : groups) {
-    double log_c = 0;
-    std::set<double> sizes;
-    for (std::size_t i : group) {
-      log_c += std::log10(flops_of(input.points[i]));
-      sizes.insert(input.points[i].n);
-    }
-    const double c = std::pow(10.0, log_c / static_cast<double>(group.size()));
-    if (sizes.size() < 3) {
-      notes.push_back(fmt::format("budget {:.3g}: {} distinct N (< 3), skipped", c, sizes.size()));
-      continue;
-    }
-    // Least-squares parabola loss = p0 + p1 x + p2 x^2 in x = log10 N (normal equations, centred
-    // on the mean x for conditioning).
-    double mx = 0;
-    for (std::size_t i : group) mx += std::log10(input.points[i].n);
-    mx /= static_cast<double>(group.size());
-    double s[5] = {0, 0, 0, 0, 0}, t[3] = {0, 0, 0};
-    for (std::size_t i : group) {
-      const double x = std::log10(input.points[i].n) - mx, y = input.points[i].loss;
-      double xp = 1;
-      for (int k = 0; k < 5; ++k, xp *= x) {
-        s[k] += xp;
-        if (k < 3) t[k] += xp * y;
-      }
-    }
-    // Solve [[s0 s1 s2][s1 s2 s3][s2 s3 s4]] p = t by Cramer's rule (3x3).
-    auto det3 = [](double a, double b, double c2, double d, double e, double f, double g, double h,
-                   double i) {
-      return a * (e * i - f * h) - b * (d * i - f * g) + c2 * (d * h - e * g);
-    };
-    const double det = det3(s[0], s[1], s[2], s[1], s[2], s[3], s[2], s[3], s[4]);
-    const double p1 = det3(s[0], t[0], s[2], s[1], t[1], s[3], s[2], t[2], s[4]) / det;
-    const double p2 = det3(s[0], s[1], t[0], s[1], s[2], t[1], s[2], s[3], t[2]) / det;
-    const double p0 = det3(t[0], s[1], s[2], t[1], s[2], s[3], t[2], s[3], s[4]) / det;
-    if (!(p2 > 0) || !std::isfinite(p2)) {
-      notes.push_back(fmt::format("budget {:.3g}: parabola opens downwards, skipped", c));
-      continue;
-    }
-    const double x_min = -p1 / (2 * p2);
-    const double n_opt = std::pow(10.0, x_min + mx);
-    const double loss_min = p0 - p1 * p1 / (4 * p2);
-    const bool inside = n_opt >= *sizes.begin() && n_opt <= *sizes.rbegin();
-    if (!inside)
-      notes.push_back(
-          fmt::format("budget {:.3g}: minimum outside the sizes run (extrapolated)", c));
-    minima.push_back({c, n_opt, c / (6.0 * n_opt), loss_min});
-    // Coefficients in absolute log10 N: loss = q0 + q1 x + q2 x^2.
-    budgets.push_back({{"C", c},
-                       {"points", group.size()},
-                       {"parabola_log10N", {p0 - p1 * mx + p2 * mx * mx, p1 - 2 * p2 * mx, p2}},
-                       {"n_opt", n_opt},
-                       {"loss_min", loss_min},
-                       {"inside_range", inside}});
+  std::size_t planned = 0;
+  for (const IsoFlopProfile& p : profiles) {
+    if (p.planned_budget > 0) ++planned;
+    if (!p.note.empty()) notes.push_back(p.note);
+    if (p.fitted) minima.push_back({p.c, p.n_opt, p.c / (6.0 * p.n_opt), p.loss_min});
   }
   if (minima.size() < 2)
     throw InputError(fmt::format(
         "{}: needs at least 2 isoFLOP budgets with >= 3 distinct N and a parabola opening "
         "upwards, got {} of {} budgets; add isoFLOP runs or widen isoflop_tolerance",
-        law, minima.size(), groups.size()));
+        law, minima.size(), profiles.size()));
   LawFit fit = fit_allocation_laws(law, minima);
-  fit.details["budgets"] = budgets;
+  fit.details["profiles"] = profiles;
   fit.details["notes"] = notes;
+  const std::string window =
+      fmt::format("log10 C within {} of the group's smallest C", options.isoflop_tolerance);
   fit.points_used = fmt::format(
       "all {} runs grouped into {} isoFLOP budgets ({}), {} used; parabola minimum per budget",
-      input.points.size(), groups.size(),
-      labelled ? "given labels"
-               : fmt::format("log10 C within {} of the group mean", options.isoflop_tolerance),
+      input.points.size(), profiles.size(),
+      planned == profiles.size() ? std::string("by planned budget")
+      : planned == 0           ? window
+                               : fmt::format("{} by planned budget, the others by {}", planned, window),
       minima.size());
   fit.description =
       "Hoffmann approach 2: isoFLOP parabolas of loss in log10 N, vertices -> N_opt = k_N C^a, "
@@ -232,3 +279,24 @@ LawFit fit_chinchilla2(const LawInput& input, const FitOptions& options, const L
 }
 
 }  // namespace ss::laws::detail
+
+namespace ss::laws {
+
+std::vector<IsoFlopProfile> isoflop_profiles(const LawInput& input, double isoflop_tolerance) {
+  detail::check_input(input);
+  if (!(isoflop_tolerance > 0))
+    throw InputError(fmt::format("isoFLOP profiles: isoflop_tolerance = {}; use a positive log10 "
+                                 "width",
+                                 isoflop_tolerance));
+  std::vector<IsoFlopProfile> profiles;
+  for (const auto& group : detail::isoflop_groups(input, isoflop_tolerance))
+    profiles.push_back(detail::profile_of(input, group));
+  return profiles;
+}
+
+std::vector<IsoFlopProfile> isoflop_profiles(const LawFit& fit) {
+  if (fit.law != "chinchilla-2" || !fit.details.contains("profiles")) return {};
+  return fit.details.at("profiles").get<std::vector<IsoFlopProfile>>();
+}
+
+}  // namespace ss::laws

@@ -31,6 +31,7 @@ void check_input(const LawInput& input) {
     if (!(std::isfinite(p.c) && p.c >= 0)) bad("C (0 means 6ND)", p.c);
     if (p.steps && !positive(*p.steps)) bad("S (steps)", *p.steps);
     if (p.batch_tokens && !positive(*p.batch_tokens)) bad("B (batch tokens)", *p.batch_tokens);
+    if (p.budget && !positive(*p.budget)) bad("planned budget", *p.budget);
   }
   for (std::size_t i = 0; i < input.curves.size(); ++i) {
     const CurveStep& s = input.curves[i];
@@ -45,17 +46,6 @@ void check_input(const LawInput& input) {
     if (!(std::isfinite(s.tokens) && s.tokens >= 0)) bad("tokens", s.tokens);
     if (!(std::isfinite(s.flops) && s.flops >= 0)) bad("flops", s.flops);
     if (!(std::isfinite(s.step) && s.step >= 0)) bad("step", s.step);
-  }
-  if (!input.budget_labels.empty()) {
-    if (input.budget_labels.size() != input.points.size())
-      throw InputError(
-          fmt::format("laws: {} budget labels for {} points; give one label per point or none",
-                      input.budget_labels.size(), input.points.size()));
-    for (std::size_t i = 0; i < input.budget_labels.size(); ++i)
-      if (!positive(input.budget_labels[i]))
-        throw InputError(
-            fmt::format("laws: budget label {} must be finite and > 0, got {}; fix the label", i,
-                        input.budget_labels[i]));
   }
 }
 

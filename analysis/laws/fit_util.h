@@ -30,6 +30,13 @@ LawFit fit_chinchilla1(const LawInput&, const FitOptions&, const LawFit*, int);
 LawFit fit_chinchilla2(const LawInput&, const FitOptions&, const LawFit*, int);
 LawFit fit_chinchilla3(const LawInput&, const FitOptions&, const LawFit*, int);
 
+// chinchilla-2's isoFLOP budgets (chinchilla12.cc): runs with a planned budget group by it, the
+// others by a window of `tolerance` decades from the group's smallest C; groups in order of C.
+std::vector<std::vector<std::size_t>> isoflop_groups(const LawInput& input, double tolerance);
+// One budget's profile: members, C (geometric mean) and, with >= 3 distinct N and a parabola in
+// log10 N opening upwards, its vertex.
+IsoFlopProfile profile_of(const LawInput& input, const std::vector<std::size_t>& group);
+
 // Throws ss::InputError unless every point/curve step is finite and positive where it must be.
 void check_input(const LawInput& input);
 

@@ -1,6 +1,6 @@
 // ss_laws entry points (laws.h): the law table, fit_law with the bootstrap, predictions,
-// compute-optimal allocation and JSON. Bootstrap: resample i draws runs (final points, with their
-// curves and budget labels) with replacement from its own generator seeded by (seed, i) and is
+// compute-optimal allocation and JSON. Bootstrap: resample i draws runs (final points with their
+// planned budgets, and their curves) with replacement from its own generator seeded by (seed, i) and is
 // refitted single-threaded; resamples run in parallel and write to slot i, so the CIs are
 // identical for any thread count. A resample the law cannot fit (InputError) is counted in
 // bootstrap_failed and left out of the percentiles.
@@ -57,7 +57,6 @@ LawInput resample(const LawInput& input, std::uint64_t seed, std::size_t index) 
     FinalPoint p = input.points[i];
     p.run = static_cast<std::int64_t>(k);
     out.points.push_back(p);
-    if (!input.budget_labels.empty()) out.budget_labels.push_back(input.budget_labels[i]);
     if (auto it = curve_of.find(input.points[i].run); it != curve_of.end())
       for (const CurveStep* s : it->second) {
         CurveStep copy = *s;

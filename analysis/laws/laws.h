@@ -41,6 +41,9 @@ struct FinalPoint {
   double loss = 0;                     // final loss
   std::optional<double> steps;         // S (optimizer steps), needed by kaplan-ns
   std::optional<double> batch_tokens;  // B (tokens per step), needed by kaplan-ns
+  // The isoFLOP budget C the run was planned for (store schema v3: runs.budget); chinchilla-2
+  // groups runs by it, and runs without it by a window of C (FitOptions::isoflop_tolerance).
+  std::optional<double> budget;
 };
 
 // One logged step of a run's loss curve.
@@ -58,9 +61,6 @@ struct CurveStep {
 struct LawInput {
   std::vector<FinalPoint> points;
   std::vector<CurveStep> curves;  // any order; grouped by run internally
-  // Optional isoFLOP budget label per point (same length as points, or empty): chinchilla-2
-  // groups by these labels instead of clustering log10 C.
-  std::vector<double> budget_labels;
 };
 
 // Progress of a long stage: (stage, done, total). Called from worker threads, serialised.
@@ -70,7 +70,9 @@ struct FitOptions {
   int bootstrap = 1000;  // resamples; 0 disables CIs
   std::uint64_t seed = 0;
   int threads = 0;                  // 0: std::thread::hardware_concurrency()
-  double isoflop_tolerance = 0.05;  // chinchilla-2: |log10 C - group centre| <= this
+  // chinchilla-2, runs without a planned budget: a budget holds the runs whose log10 C is
+  // within this of its smallest log10 C.
+  double isoflop_tolerance = 0.05;
   int approach1_budgets = 12;       // chinchilla-1: log-spaced FLOP budgets over the envelope
   bool fit_alpha_b = false;         // kaplan-ns: fit alpha_B too (else fixed 0.21)
   ProgressFn progress;              // may be empty
@@ -118,6 +120,30 @@ struct LawSpec {
   std::string_view loss_from;
   std::string_view allocation_note;  // how optimal_n is derived, one line
 };
+
+// One isoFLOP budget of a chinchilla-2 fit: its runs, and the parabola of loss in log10 N whose
+// vertex is that budget's (N_opt, loss) in the fit. Stored in LawFit::details["profiles"].
+struct IsoFlopProfile {
+  double c = 0;                    // geometric mean of the members' C
+  double planned_budget = 0;       // the FinalPoint::budget the members share; 0: grouped by C
+  std::vector<std::int64_t> runs;  // members' run ids
+  std::vector<double> n, loss;     // members' N and final loss
+  bool fitted = false;             // >= 3 distinct N and a parabola opening upwards
+  std::vector<double> parabola_log10n;  // fitted: loss = q0 + q1 x + q2 x^2, x = log10 N
+  double n_opt = 0, loss_min = 0;       // fitted: the vertex
+  bool inside_range = false;            // fitted: n_opt within the members' N
+  std::string note;                     // why not fitted, or that the vertex is extrapolated
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(IsoFlopProfile, c, planned_budget, runs, n, loss, fitted,
+                                   parabola_log10n, n_opt, loss_min, inside_range, note)
+
+// A chinchilla-2 fit's profiles, every budget in order of C (empty for other laws).
+std::vector<IsoFlopProfile> isoflop_profiles(const LawFit& fit);
+
+// The same profiles computed from `input` without fitting the law (what chinchilla-2 does before
+// its power-law fit): for a plot when chinchilla-2 was not fitted. Never throws for too few
+// budgets; throws ss::InputError on bad input like fit_law.
+std::vector<IsoFlopProfile> isoflop_profiles(const LawInput& input, double isoflop_tolerance);
 
 // Every law, in report order.
 const std::vector<LawSpec>& law_table();

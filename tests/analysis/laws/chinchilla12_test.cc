@@ -70,7 +70,7 @@ TEST(Chinchilla2, ExponentsExactOnNoiseFreeIsoflops) {
     EXPECT_NEAR(fit.param("b"), 1 - truth.a(), 1e-6);
     EXPECT_NEAR(fit.param("a") + fit.param("b"), 1.0, 1e-9);  // D_opt = C/(6 N_opt)
     EXPECT_EQ(fit.n_points, 5);
-    ASSERT_EQ(fit.details["budgets"].size(), 5u);
+    ASSERT_EQ(isoflop_profiles(fit).size(), 5u);
   }
 }
 
@@ -96,19 +96,53 @@ TEST(Chinchilla2, NoisyIsoflopsAndSkippedBudget) {
   EXPECT_EQ(fit.details["notes"].size(), 1u);
 }
 
-TEST(Chinchilla2, BudgetLabelsGroupRuns) {
+TEST(Chinchilla2, PlannedBudgetsGroupRuns) {
   const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
   LawInput input = isoflop_input(truth, kBudgets, 7, 0.1);
-  // Labels given: runs' actual C scattered by up to 20% but grouped by label.
+  // Planned budgets given: runs' actual C scattered by up to 20% (0.08 decade, more than the
+  // 0.05 window) but grouped by the budget they were planned for.
   for (std::size_t i = 0; i < input.points.size(); ++i) {
-    input.budget_labels.push_back(input.points[i].c);
+    input.points[i].budget = input.points[i].c;
     input.points[i].c *= 1.0 + 0.2 * static_cast<double>(i % 3) / 2;
   }
   const LawFit fit = fit_law("chinchilla-2", input, no_bootstrap());
   EXPECT_EQ(fit.n_points, 5);
-  EXPECT_NE(fit.points_used.find("given labels"), std::string::npos);
-  input.budget_labels.pop_back();
-  EXPECT_THROW(fit_law("chinchilla-2", input, no_bootstrap()), InputError);  // length mismatch
+  EXPECT_NE(fit.points_used.find("by planned budget"), std::string::npos) << fit.points_used;
+  const auto profiles = isoflop_profiles(fit);
+  ASSERT_EQ(profiles.size(), 5u);
+  for (std::size_t k = 0; k < 5; ++k) {
+    EXPECT_EQ(profiles[k].planned_budget, kBudgets[k]);
+    EXPECT_EQ(profiles[k].runs.size(), 7u);
+  }
+  // Without the planned budgets the same runs fall into more, smaller windows.
+  for (FinalPoint& p : input.points) p.budget.reset();
+  const LawFit windows = fit_law("chinchilla-2", input, no_bootstrap());
+  EXPECT_GT(isoflop_profiles(windows).size(), 5u);
+  input.points[0].budget = -1;
+  EXPECT_THROW(fit_law("chinchilla-2", input, no_bootstrap()), InputError);
+}
+
+// The window rule (runs without planned budgets): a budget spans isoflop_tolerance decades from
+// its smallest C, so evenly spread C (0.02 decade apart over 0.2 decades) splits into windows
+// of 0.05 decade (3 runs each, 0.00-0.04, 0.06-0.10, ...) instead of chaining into one budget.
+TEST(Chinchilla2, WindowsStartAtTheSmallestC) {
+  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  LawInput input;
+  for (int k = 0; k < 12; ++k) {
+    FinalPoint p;
+    p.run = k;
+    p.c = 1e20 * std::pow(10.0, 0.02 * k);
+    p.n = truth.n_opt(1e20) * std::pow(10.0, 0.3 * ((k % 3) - 1));
+    p.d = p.c / (6 * p.n);
+    p.loss = truth(p.n, p.d);
+    input.points.push_back(p);
+  }
+  const auto profiles = isoflop_profiles(fit_law("chinchilla-2", input, no_bootstrap()));
+  ASSERT_EQ(profiles.size(), 4u);
+  for (std::size_t g = 0; g < 4; ++g)
+    EXPECT_EQ(profiles[g].runs,
+              (std::vector<std::int64_t>{static_cast<std::int64_t>(3 * g), static_cast<std::int64_t>(3 * g + 1),
+                                         static_cast<std::int64_t>(3 * g + 2)}));
 }
 
 TEST(Chinchilla2, RefusesOneBudget) {

@@ -306,7 +306,7 @@ TEST(XcheckChinchilla, Approach2FindsExponentOnIsoflopGrid) {
           const double n = t.n_opt(c) * off;
           in.points.push_back(
               {run++, n, c / (6 * n), c, t.loss(n, c / (6 * n)) * std::exp(noise(rng))});
-          if (labelled) in.budget_labels.push_back(c);
+          if (labelled) in.points.back().budget = c;
         }
       }
       const auto fit = ss::laws::fit_law("chinchilla-2", in, no_bootstrap());
@@ -398,7 +398,7 @@ TEST(XcheckBadInput, NonPositiveValuesTooFewPointsAndUnknownLaws) {
   EXPECT_THROW(ss::laws::fit_law("kaplan-x", good, no_bootstrap()), ss::InputError);
   EXPECT_THROW(ss::laws::fit_law("kaplan-n", LawInput{}, no_bootstrap()), ss::InputError);
   LawInput labels = good;
-  labels.budget_labels = {1e18};
+  labels.points[0].budget = 0.0;  // a planned budget must be > 0
   EXPECT_THROW(ss::laws::fit_law("chinchilla-2", labels, no_bootstrap()), ss::InputError);
 }
 
