@@ -189,83 +189,60 @@ std::string format_number(double value) {
   return fmt::format("{:.4g}", value);
 }
 
-std::string render_svg(const PlotSpec& spec) {
-  const double w = spec.width, h = spec.height;
-  const double px0 = kLeft, px1 = w - kRight, py0 = h - kBottom, py1 = kTop;
-  const Axis ax = fit_axis(spec, true, px0, px1);
-  const Axis ay = fit_axis(spec, false, py0, py1);
-  std::string out = fmt::format(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
-      "viewBox=\"0 0 {0} {1}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" "
-      "font-size=\"12\">\n"
-      "<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n",
-      w, h);
-  out += fmt::format(
-      "<text x=\"{:.1f}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" "
-      "font-weight=\"bold\">{}</text>\n",
-      (px0 + px1) / 2, escape_xml(spec.title));
-  out += "<defs><clipPath id=\"plot-area\">";
-  out += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\"/>", px0,
-                     py1, px1 - px0, py0 - py1);
-  out += "</clipPath></defs>\n";
-  // Grid and ticks.
-  out += "<g stroke=\"#ddd\" stroke-width=\"0.8\">\n";
-  const auto xticks = axis_ticks(ax);
-  const auto yticks = axis_ticks(ay);
-  std::string labels;
-  for (const auto& t : xticks) {
-    const double x = ax.to_pixel(t.value);
-    if (x < px0 - 0.5 || x > px1 + 0.5) continue;
+namespace {
+
+// The frame of a plot: pixel corners of the plot area and its two axes.
+struct Frame {
+  double px0, px1, py0, py1;  // left, right, bottom, top (SVG y grows downwards)
+  Axis ax, ay;
+};
+
+// Grid lines (under the data), then the plot-area border, tick marks and tick labels.
+std::string axes_svg(const Frame& f) {
+  std::string grid = "<g stroke=\"#ddd\" stroke-width=\"0.8\">\n", labels;
+  for (const auto& t : axis_ticks(f.ax)) {
+    const double x = f.ax.to_pixel(t.value);
+    if (x < f.px0 - 0.5 || x > f.px1 + 0.5) continue;
     if (t.major)
-      out += fmt::format(
-          "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" "
-          "y2=\"{2:.1f}\"/>\n",
-          x, py0, py1);
+      grid += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\"/>\n",
+                          x, f.py0, f.py1);
     labels += fmt::format(
-        "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
-        "stroke=\"#333\"/>\n",
-        x, py0, py0 + (t.major ? 6 : 3));
+        "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#333\"/>\n", x,
+        f.py0, f.py0 + (t.major ? 6 : 3));
     if (!t.svg_label.empty())
       labels += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", x,
-                            py0 + 20, t.svg_label);
+                            f.py0 + 20, t.svg_label);
   }
-  for (const auto& t : yticks) {
-    const double y = ay.to_pixel(t.value);
-    if (y > py0 + 0.5 || y < py1 - 0.5) continue;
+  for (const auto& t : axis_ticks(f.ay)) {
+    const double y = f.ay.to_pixel(t.value);
+    if (y > f.py0 + 0.5 || y < f.py1 - 0.5) continue;
     if (t.major)
-      out += fmt::format(
-          "<line x1=\"{1:.1f}\" y1=\"{0:.1f}\" x2=\"{2:.1f}\" "
-          "y2=\"{0:.1f}\"/>\n",
-          y, px0, px1);
+      grid += fmt::format("<line x1=\"{1:.1f}\" y1=\"{0:.1f}\" x2=\"{2:.1f}\" y2=\"{0:.1f}\"/>\n",
+                          y, f.px0, f.px1);
     labels += fmt::format(
-        "<line x1=\"{1:.1f}\" y1=\"{0:.1f}\" x2=\"{2:.1f}\" y2=\"{0:.1f}\" "
-        "stroke=\"#333\"/>\n",
-        y, px0 - (t.major ? 6 : 3), px0);
+        "<line x1=\"{1:.1f}\" y1=\"{0:.1f}\" x2=\"{2:.1f}\" y2=\"{0:.1f}\" stroke=\"#333\"/>\n", y,
+        f.px0 - (t.major ? 6 : 3), f.px0);
     if (!t.svg_label.empty())
       labels += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n",
-                            px0 - 9, y + 4, t.svg_label);
+                            f.px0 - 9, y + 4, t.svg_label);
   }
-  out += "</g>\n";
-  out += fmt::format(
-      "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" "
-      "stroke=\"#333\"/>\n",
-      px0, py1, px1 - px0, py0 - py1);
-  out += labels;
-  out += fmt::format(
-      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"13\">{}</text>\n",
-      (px0 + px1) / 2, h - 16, escape_xml(spec.x_label));
-  out += fmt::format(
-      "<text transform=\"translate(18,{:.1f}) rotate(-90)\" text-anchor=\"middle\" "
-      "font-size=\"13\">{}</text>\n",
-      (py0 + py1) / 2, escape_xml(spec.y_label));
-  // Data, clipped to the plot area.
-  out += "<g clip-path=\"url(#plot-area)\">\n";
+  grid += "</g>\n";
+  return grid +
+         fmt::format(
+             "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" "
+             "stroke=\"#333\"/>\n",
+             f.px0, f.py1, f.px1 - f.px0, f.py0 - f.py1) +
+         labels;
+}
+
+// Every series' line and markers, clipped to the plot area; invalid values are skipped.
+std::string data_svg(const PlotSpec& spec, const Frame& f) {
+  std::string out = "<g clip-path=\"url(#plot-area)\">\n";
   for (const auto& s : spec.series) {
     std::vector<std::pair<double, double>> pts;
     for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
-      if (ax.accepts(s.x[i]) && ay.accepts(s.y[i]))
-        pts.emplace_back(ax.to_pixel(s.x[i]), ay.to_pixel(s.y[i]));
+      if (f.ax.accepts(s.x[i]) && f.ay.accepts(s.y[i]))
+        pts.emplace_back(f.ax.to_pixel(s.x[i]), f.ay.to_pixel(s.y[i]));
     if (s.line && pts.size() >= 2) {
       std::string d;
       for (const auto& [x, y] : pts)
@@ -278,10 +255,13 @@ std::string render_svg(const PlotSpec& spec) {
     for (const auto& [x, y] : pts)
       out += marker_svg(s.marker, x, y, s.marker_size, s.color, s.opacity);
   }
-  out += "</g>\n";
-  // Legend (labelled series only) in the right column.
-  double ly = py1 + 4;
-  const double lx = px1 + 16;
+  return out + "</g>\n";
+}
+
+// The legend (labelled, non-empty series; at most 16) in the right column from y = ly down;
+// advances ly past it.
+std::string legend_svg(const PlotSpec& spec, double lx, double& ly) {
+  std::string out;
   int shown = 0;
   for (const auto& s : spec.series) {
     if (s.label.empty() || s.x.empty()) continue;  // an empty series explains nothing
@@ -301,39 +281,77 @@ std::string render_svg(const PlotSpec& spec) {
     ly += 18;
     ++shown;
   }
-  if (spec.color_bar) {
-    const ColorBar& bar = *spec.color_bar;
-    const double top = std::max(ly + 24, py1 + 20), bottom = py0;
-    const double bx = lx + 4;
-    if (bottom - top > 60) {
-      out += "<defs><linearGradient id=\"color-bar\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">";
-      for (int i = 0; i <= 10; ++i)
-        out += fmt::format("<stop offset=\"{:.1f}\" stop-color=\"{}\"/>", i / 10.0,
-                           color_scale(i / 10.0));
-      out += "</linearGradient></defs>\n";
-      out += fmt::format(
-          "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\">{}</text>\n"
-          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"14\" height=\"{:.1f}\" "
-          "fill=\"url(#color-bar)\" stroke=\"#333\"/>\n",
-          bx - 4, top - 8, escape_xml(bar.label), bx, top, bottom - top);
-      Axis cb;
-      cb.log = true;
-      cb.lo = std::log10(bar.min);
-      cb.hi = std::log10(std::max(bar.max, bar.min * 1.0001));
-      cb.pixel_lo = bottom;
-      cb.pixel_hi = top;
-      for (const auto& t : axis_ticks(cb)) {
-        const double y = cb.to_pixel(t.value);
-        if (y > bottom + 0.5 || y < top - 0.5 || t.svg_label.empty()) continue;
-        out += fmt::format(
-            "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#333\"/>\n"
-            "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\">{}</text>\n",
-            bx + 14, y, bx + 19, y, bx + 22, y + 4, t.svg_label);
-      }
-    }
-  }
-  out += "</svg>\n";
   return out;
+}
+
+// The colour bar between `top` and `bottom` at x = bx, with decade labels; nothing when the
+// space left is under 60 px.
+std::string color_bar_svg(const ColorBar& bar, double bx, double top, double bottom) {
+  if (bottom - top <= 60) return "";
+  std::string out = "<defs><linearGradient id=\"color-bar\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">";
+  for (int i = 0; i <= 10; ++i)
+    out += fmt::format("<stop offset=\"{:.1f}\" stop-color=\"{}\"/>", i / 10.0,
+                       color_scale(i / 10.0));
+  out += "</linearGradient></defs>\n";
+  out += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\">{}</text>\n"
+      "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"14\" height=\"{:.1f}\" "
+      "fill=\"url(#color-bar)\" stroke=\"#333\"/>\n",
+      bx - 4, top - 8, escape_xml(bar.label), bx, top, bottom - top);
+  Axis cb;
+  cb.log = true;
+  cb.lo = std::log10(bar.min);
+  cb.hi = std::log10(std::max(bar.max, bar.min * 1.0001));
+  cb.pixel_lo = bottom;
+  cb.pixel_hi = top;
+  for (const auto& t : axis_ticks(cb)) {
+    const double y = cb.to_pixel(t.value);
+    if (y > bottom + 0.5 || y < top - 0.5 || t.svg_label.empty()) continue;
+    out += fmt::format(
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#333\"/>\n"
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\">{}</text>\n",
+        bx + 14, y, bx + 19, y, bx + 22, y + 4, t.svg_label);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render_svg(const PlotSpec& spec) {
+  const double w = spec.width, h = spec.height;
+  Frame f{kLeft, w - kRight, h - kBottom, kTop, {}, {}};
+  f.ax = fit_axis(spec, true, f.px0, f.px1);
+  f.ay = fit_axis(spec, false, f.py0, f.py1);
+  std::string out = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" "
+      "font-size=\"12\">\n"
+      "<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n",
+      w, h);
+  out += fmt::format(
+      "<text x=\"{:.1f}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" "
+      "font-weight=\"bold\">{}</text>\n",
+      (f.px0 + f.px1) / 2, escape_xml(spec.title));
+  out += fmt::format(
+      "<defs><clipPath id=\"plot-area\"><rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
+      "height=\"{:.1f}\"/></clipPath></defs>\n",
+      f.px0, f.py1, f.px1 - f.px0, f.py0 - f.py1);
+  out += axes_svg(f);
+  out += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"13\">{}</text>\n",
+      (f.px0 + f.px1) / 2, h - 16, escape_xml(spec.x_label));
+  out += fmt::format(
+      "<text transform=\"translate(18,{:.1f}) rotate(-90)\" text-anchor=\"middle\" "
+      "font-size=\"13\">{}</text>\n",
+      (f.py0 + f.py1) / 2, escape_xml(spec.y_label));
+  out += data_svg(spec, f);
+  double ly = f.py1 + 4;
+  const double lx = f.px1 + 16;
+  out += legend_svg(spec, lx, ly);
+  if (spec.color_bar)
+    out += color_bar_svg(*spec.color_bar, lx + 4, std::max(ly + 24, f.py1 + 20), f.py0);
+  return out + "</svg>\n";
 }
 
 }  // namespace ss::analysis

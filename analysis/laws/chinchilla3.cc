@@ -104,36 +104,17 @@ std::vector<Point5> refit_starts(const Point5& best) {
   return starts;
 }
 
-}  // namespace
+struct Outcome {
+  Point5 x{};
+  double cost = INFINITY;
+};
 
-LawFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const LawFit* full,
-                        int threads) {
-  const std::string law = "chinchilla-3";
-  require_count(law, input.points.size(), static_cast<std::size_t>(find_law(law).min_points),
-                "runs (final points)");
-  std::vector<double> log_n, log_d, log_loss;
-  std::set<double> sizes, tokens;
-  for (const FinalPoint& p : input.points) {
-    log_n.push_back(std::log(p.n));
-    log_d.push_back(std::log(p.d));
-    log_loss.push_back(std::log(p.loss));
-    sizes.insert(p.n);
-    tokens.insert(p.d);
-  }
-  require_count(law, sizes.size(), 3, "distinct model sizes N");
-  require_count(law, tokens.size(), 3, "distinct token counts D");
-
-  std::vector<Point5> starts;
-  if (full) {
-    starts = refit_starts({std::log(full->param("A")), std::log(full->param("B")),
-                           std::log(full->param("E")), full->param("alpha"),
-                           full->param("beta")});
-  } else {
-    starts = epoch_grid();
-  }
-
+// L-BFGS (Ceres GradientProblemSolver) from every start in parallel, outcome i in slot i.
+std::vector<Outcome> minimise_from(const HuberObjective& objective,
+                                   const std::vector<Point5>& starts, const FitOptions& options,
+                                   int threads) {
   // GradientProblem takes ownership of the function (Ceres API), hence the release().
-  auto function = std::make_unique<HuberObjective>(log_n, log_d, log_loss);
+  auto function = std::make_unique<HuberObjective>(objective);
   const ceres::GradientProblem problem(function.release());
   ceres::GradientProblemSolver::Options solver;
   solver.line_search_direction_type = ceres::LBFGS;
@@ -143,11 +124,6 @@ LawFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const L
   solver.gradient_tolerance = 1e-12;
   solver.parameter_tolerance = 1e-9;
   solver.logging_type = ceres::SILENT;
-
-  struct Outcome {
-    Point5 x{};
-    double cost = INFINITY;
-  };
   std::vector<Outcome> outcomes(starts.size());
   std::atomic<std::size_t> done{0};
   parallel_for(starts.size(), threads, [&](std::size_t i) {
@@ -163,6 +139,54 @@ LawFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const L
     if (options.progress && (finished % 50 == 0 || finished == starts.size()))
       options.progress("chinchilla-3 starts", finished, starts.size());
   });
+  return outcomes;
+}
+
+// The law's parameters at x = (ln A, ln B, ln E, alpha, beta), with Hoffmann's closed-form
+// allocation exponents a, b and coefficient G.
+LawFit fit_of(const Outcome& best) {
+  const Point5& x = best.x;
+  const double A = std::exp(x[0]), B = std::exp(x[1]), E = std::exp(x[2]);
+  const double alpha = x[3], beta = x[4];
+  const double a = beta / (alpha + beta), b = alpha / (alpha + beta);
+  const double G = std::pow(alpha * A / (beta * B), 1.0 / (alpha + beta));
+  LawFit fit;
+  fit.params = {{"E", E},       {"A", A}, {"B", B}, {"alpha", alpha},
+                {"beta", beta}, {"a", a}, {"b", b}, {"G", G}};
+  fit.residual = best.cost;
+  fit.residual_kind = "Huber objective (sum over points, delta 1e-3, on ln L residuals)";
+  fit.description =
+      "L(N,D) = E + A/N^alpha + B/D^beta (Hoffmann approach 3, Epoch parameterisation, Huber "
+      "delta 1e-3 on ln L, Ceres L-BFGS); N_opt = G (C/6)^a, D_opt = (C/6)^b / G";
+  fit.details["x_log"] = {{"a", x[0]}, {"b", x[1]}, {"e", x[2]}, {"alpha", x[3]}, {"beta", x[4]}};
+  return fit;
+}
+
+}  // namespace
+
+LawFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const LawFit* full,
+                       int threads) {
+  const std::string law = "chinchilla-3";
+  require_count(law, input.points.size(), static_cast<std::size_t>(find_law(law).min_points),
+                "runs (final points)");
+  std::vector<double> log_n, log_d, log_loss;
+  std::set<double> sizes, tokens;
+  for (const FinalPoint& p : input.points) {
+    log_n.push_back(std::log(p.n));
+    log_d.push_back(std::log(p.d));
+    log_loss.push_back(std::log(p.loss));
+    sizes.insert(p.n);
+    tokens.insert(p.d);
+  }
+  require_count(law, sizes.size(), 3, "distinct model sizes N");
+  require_count(law, tokens.size(), 3, "distinct token counts D");
+
+  const std::vector<Point5> starts =
+      full ? refit_starts({std::log(full->param("A")), std::log(full->param("B")),
+                           std::log(full->param("E")), full->param("alpha"), full->param("beta")})
+           : epoch_grid();
+  const std::vector<Outcome> outcomes =
+      minimise_from(HuberObjective(log_n, log_d, log_loss), starts, options, threads);
   std::size_t best = 0, converged = 0;
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     if (std::isfinite(outcomes[i].cost)) ++converged;
@@ -171,27 +195,13 @@ LawFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const L
   if (!std::isfinite(outcomes[best].cost))
     throw InputError(fmt::format("{}: no start converged on these {} points; check the losses", law,
                                  input.points.size()));
-  const Point5& x = outcomes[best].x;
-  const double A = std::exp(x[0]), B = std::exp(x[1]), E = std::exp(x[2]);
-  const double alpha = x[3], beta = x[4];
-  const double a = beta / (alpha + beta), b = alpha / (alpha + beta);
-  const double G = std::pow(alpha * A / (beta * B), 1.0 / (alpha + beta));
-
-  LawFit fit;
-  fit.params = {{"E", E},       {"A", A}, {"B", B}, {"alpha", alpha},
-                {"beta", beta}, {"a", a}, {"b", b}, {"G", G}};
+  LawFit fit = fit_of(outcomes[best]);
   fit.n_points = static_cast<std::int64_t>(input.points.size());
-  fit.residual = outcomes[best].cost;
-  fit.residual_kind = "Huber objective (sum over points, delta 1e-3, on ln L residuals)";
   fit.points_used = fmt::format("all {} runs' final (N, D, loss) points", input.points.size());
-  fit.description =
-      "L(N,D) = E + A/N^alpha + B/D^beta (Hoffmann approach 3, Epoch parameterisation, Huber "
-      "delta 1e-3 on ln L, Ceres L-BFGS); N_opt = G (C/6)^a, D_opt = (C/6)^b / G";
-  fit.details = {
-      {"starts", starts.size()},
-      {"starts_converged", converged},
-      {"best_start", starts[best]},
-      {"x_log", {{"a", x[0]}, {"b", x[1]}, {"e", x[2]}, {"alpha", x[3]}, {"beta", x[4]}}}};
+  fit.details = {{"starts", starts.size()},
+                 {"starts_converged", converged},
+                 {"best_start", starts[best]},
+                 {"x_log", fit.details["x_log"]}};
   return fit;
 }
 

@@ -80,6 +80,94 @@ const Outcome<K>& best_of(const std::string& law, const std::vector<Outcome<K>>&
   return outcomes[best];
 }
 
+// kaplan-ns's observations: (N, S, B, loss) per curve step or per final point.
+struct NsSample {
+  double n, steps, batch, loss;
+};
+struct NsSamples {
+  std::vector<NsSample> samples;
+  bool from_curves = false;
+  std::size_t runs = 0;  // runs with curves
+};
+
+// Curve steps with step > 0 and batch tokens (at most 32 per run, evenly spaced in ln S) when
+// any run has them; else every final point, which then must carry S and B.
+NsSamples ns_samples(const LawInput& input, const std::string& law) {
+  NsSamples out;
+  const auto runs = curves_by_run(input);
+  out.runs = runs.size();
+  for (const auto& [run, steps] : runs) {
+    std::vector<const CurveStep*> usable;
+    for (const CurveStep& s : steps)
+      if (s.step > 0 && s.batch_tokens) usable.push_back(&s);
+    if (usable.empty()) continue;
+    out.from_curves = true;
+    std::sort(usable.begin(), usable.end(),
+              [](const CurveStep* a, const CurveStep* b) { return a->step < b->step; });
+    const double lo = std::log(usable.front()->step), hi = std::log(usable.back()->step);
+    double next = lo;
+    for (const CurveStep* s : usable)
+      if (std::log(s->step) >= next - 1e-12) {
+        out.samples.push_back({s->n, s->step, *s->batch_tokens, s->loss});
+        next = std::log(s->step) + (hi - lo) / 31.0;
+      }
+  }
+  if (out.from_curves) return out;
+  for (std::size_t i = 0; i < input.points.size(); ++i) {
+    const FinalPoint& p = input.points[i];
+    if (!p.steps || !p.batch_tokens)
+      throw InputError(fmt::format(
+          "{}: needs optimizer steps S and batch tokens B; point {} (run {}) lacks {} and "
+          "there are no loss curves with batch tokens; give S and B or drop this law",
+          law, i, p.run, p.steps ? "B" : "S"));
+    out.samples.push_back({p.n, *p.steps, *p.batch_tokens, p.loss});
+  }
+  return out;
+}
+
+// (ln Nc, alpha_N, ln Sc, alpha_S, ln B*) starts: a 72-point grid, or for a bootstrap refit the
+// full-data optimum and 2 grid points.
+std::vector<std::array<double, 5>> ns_starts(const LawFit* full) {
+  std::vector<std::array<double, 5>> starts;
+  if (full)
+    starts.push_back({std::log(full->param("Nc")), full->param("alpha_N"),
+                      std::log(full->param("Sc")), full->param("alpha_S"),
+                      std::log(full->param("B_star"))});
+  for (double ln_nc : {20.0, 32.0})
+    for (double an : {0.076, 0.3})
+      for (double ln_sc : {5.0, 8.0, 12.0})
+        for (double as : {0.4, 0.8})
+          for (double ln_b : {15.0, 19.0, 23.0})
+            if (!full || (an == 0.076 && as == 0.8 && ln_b == 19.0))
+              starts.push_back({ln_nc, an, ln_sc, as, ln_b});
+  return starts;
+}
+
+// One Levenberg-Marquardt solve of kaplan-ns from `start` (alpha_B held at alpha_b unless
+// fit_alpha_b).
+Outcome<5> solve_ns(const std::vector<NsSample>& samples, const std::array<double, 5>& start,
+                    double alpha_b, bool fit_alpha_b) {
+  Outcome<5> o;
+  o.p = start;
+  o.alpha_b = alpha_b;
+  ceres::Problem problem;
+  for (const NsSample& sm : samples)
+    problem.AddResidualBlock(new ceres::AutoDiffCostFunction<NsResidual, 1, 5, 1>(
+                                 new NsResidual{std::log(sm.n), sm.steps, sm.batch, sm.loss}),
+                             nullptr, o.p.data(), &o.alpha_b);
+  for (int k : {1, 3}) {
+    problem.SetParameterLowerBound(o.p.data(), k, 1e-3);
+    problem.SetParameterUpperBound(o.p.data(), k, 5.0);
+  }
+  problem.SetParameterLowerBound(&o.alpha_b, 0, 0.02);
+  problem.SetParameterUpperBound(&o.alpha_b, 0, 2.0);
+  if (!fit_alpha_b) problem.SetParameterBlockConstant(&o.alpha_b);
+  ceres::Solver::Summary summary;
+  ceres::Solve(lm_options(), &problem, &summary);
+  if (summary.IsSolutionUsable() && std::isfinite(summary.final_cost)) o.cost = summary.final_cost;
+  return o;
+}
+
 }  // namespace
 
 LawFit fit_kaplan_nd(const LawInput& input, const FitOptions&, const LawFit* full, int threads) {
@@ -136,97 +224,37 @@ LawFit fit_kaplan_nd(const LawInput& input, const FitOptions&, const LawFit* ful
 }
 
 LawFit fit_kaplan_ns(const LawInput& input, const FitOptions& options, const LawFit* full,
-                      int threads) {
+                     int threads) {
   const std::string law = "kaplan-ns";
-  struct Sample {
-    double n, steps, batch, loss;
-  };
-  std::vector<Sample> samples;
-  const auto runs = curves_by_run(input);
-  bool from_curves = false;
-  for (const auto& [run, steps] : runs) {
-    std::vector<const CurveStep*> usable;
-    for (const CurveStep& s : steps)
-      if (s.step > 0 && s.batch_tokens) usable.push_back(&s);
-    if (usable.empty()) continue;
-    from_curves = true;
-    std::sort(usable.begin(), usable.end(),
-              [](const CurveStep* a, const CurveStep* b) { return a->step < b->step; });
-    const double lo = std::log(usable.front()->step), hi = std::log(usable.back()->step);
-    double next = lo;
-    for (const CurveStep* s : usable)
-      if (std::log(s->step) >= next - 1e-12) {
-        samples.push_back({s->n, s->step, *s->batch_tokens, s->loss});
-        next = std::log(s->step) + (hi - lo) / 31.0;
-      }
-  }
-  if (!from_curves) {
-    for (std::size_t i = 0; i < input.points.size(); ++i) {
-      const FinalPoint& p = input.points[i];
-      if (!p.steps || !p.batch_tokens)
-        throw InputError(fmt::format(
-            "{}: needs optimizer steps S and batch tokens B; point {} (run {}) lacks {} and "
-            "there are no loss curves with batch tokens; give S and B or drop this law",
-            law, i, p.run, p.steps ? "B" : "S"));
-      samples.push_back({p.n, *p.steps, *p.batch_tokens, p.loss});
-    }
-  }
-  require_count(law, samples.size(), static_cast<std::size_t>(find_law(law).min_points),
-                from_curves ? "curve steps with S and B" : "runs (final points)");
+  const NsSamples data = ns_samples(input, law);
+  require_count(law, data.samples.size(), static_cast<std::size_t>(find_law(law).min_points),
+                data.from_curves ? "curve steps with S and B" : "runs (final points)");
   std::set<double> sizes;
-  for (const Sample& s : samples) sizes.insert(s.n);
+  for (const NsSample& s : data.samples) sizes.insert(s.n);
   require_count(law, sizes.size(), 2, "distinct model sizes N");
 
-  std::vector<std::array<double, 5>> starts;
-  if (full)
-    starts.push_back({std::log(full->param("Nc")), full->param("alpha_N"),
-                      std::log(full->param("Sc")), full->param("alpha_S"),
-                      std::log(full->param("B_star"))});
-  for (double ln_nc : {20.0, 32.0})
-    for (double an : {0.076, 0.3})
-      for (double ln_sc : {5.0, 8.0, 12.0})
-        for (double as : {0.4, 0.8})
-          for (double ln_b : {15.0, 19.0, 23.0})
-            if (!full || (an == 0.076 && as == 0.8 && ln_b == 19.0))
-              starts.push_back({ln_nc, an, ln_sc, as, ln_b});
+  const auto starts = ns_starts(full);
   const double alpha_b0 = full ? full->param("alpha_B") : kKaplanAlphaB;
-
   std::vector<Outcome<5>> outcomes(starts.size());
   parallel_for(starts.size(), threads, [&](std::size_t s) {
-    Outcome<5>& o = outcomes[s];
-    o.p = starts[s];
-    o.alpha_b = options.fit_alpha_b ? alpha_b0 : kKaplanAlphaB;
-    ceres::Problem problem;
-    for (const Sample& sm : samples)
-      problem.AddResidualBlock(new ceres::AutoDiffCostFunction<NsResidual, 1, 5, 1>(
-                                   new NsResidual{std::log(sm.n), sm.steps, sm.batch, sm.loss}),
-                               nullptr, o.p.data(), &o.alpha_b);
-    for (int k : {1, 3}) {
-      problem.SetParameterLowerBound(o.p.data(), k, 1e-3);
-      problem.SetParameterUpperBound(o.p.data(), k, 5.0);
-    }
-    problem.SetParameterLowerBound(&o.alpha_b, 0, 0.02);
-    problem.SetParameterUpperBound(&o.alpha_b, 0, 2.0);
-    if (!options.fit_alpha_b) problem.SetParameterBlockConstant(&o.alpha_b);
-    ceres::Solver::Summary summary;
-    ceres::Solve(lm_options(), &problem, &summary);
-    if (summary.IsSolutionUsable() && std::isfinite(summary.final_cost))
-      o.cost = summary.final_cost;
+    outcomes[s] = solve_ns(data.samples, starts[s],
+                           options.fit_alpha_b ? alpha_b0 : kKaplanAlphaB, options.fit_alpha_b);
   });
   const Outcome<5>& best = best_of(law, outcomes);
   LawFit fit;
   fit.params = {{"Nc", std::exp(best.p[0])},     {"alpha_N", best.p[1]},
                 {"Sc", std::exp(best.p[2])},     {"alpha_S", best.p[3]},
                 {"B_star", std::exp(best.p[4])}, {"alpha_B", best.alpha_b}};
-  fit.n_points = static_cast<std::int64_t>(samples.size());
-  fit.residual = std::sqrt(2 * best.cost / static_cast<double>(samples.size()));
+  fit.n_points = static_cast<std::int64_t>(data.samples.size());
+  fit.residual = std::sqrt(2 * best.cost / static_cast<double>(data.samples.size()));
   fit.residual_kind = "RMS of ln L residuals";
   fit.points_used =
-      from_curves ? fmt::format(
-                        "{} loss-curve steps (step > 0 with batch tokens, <= 32 per run evenly "
-                        "spaced in ln S) of {} runs",
-                        samples.size(), runs.size())
-                  : fmt::format("all {} runs' final (N, S, B, loss) points", samples.size());
+      data.from_curves
+          ? fmt::format(
+                "{} loss-curve steps (step > 0 with batch tokens, <= 32 per run evenly spaced in "
+                "ln S) of {} runs",
+                data.samples.size(), data.runs)
+          : fmt::format("all {} runs' final (N, S, B, loss) points", data.samples.size());
   fit.description = fmt::format(
       "L(N,S) = (Nc/N)^alpha_N + (Sc/S_min)^alpha_S, S_min = S/(1 + B_crit/B), B_crit = "
       "B*/L^(1/alpha_B) at the observed L; alpha_B {}",

@@ -234,7 +234,9 @@ TEST(StoreOpen, MigratesAV2StoreWrittenByMainKeepingEveryRow) {
     plan.point = "new-after-v3";
     plan.budget = 3e10;
     EXPECT_EQ(store.register_points(std::span(&plan, 1)), 1);
-    const auto added = store.list_runs({.points = {"new-after-v3"}});
+    RunFilter only_new;
+    only_new.points = {"new-after-v3"};
+    const auto added = store.list_runs(only_new);
     ASSERT_EQ(added.size(), 1u);
     EXPECT_EQ(added[0].plan.budget, 3e10);
   }
