@@ -71,12 +71,14 @@ TEST_F(CliTest, PlanStoreTwiceRegistersEachPointOnce) {
   EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM runs WHERE status='pending'").getInt(), 16);
   EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM sweeps").getInt(), 1);
   EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "wal");
-  // configs/quickstart.toml's isoflop = [9e10, 2.7e11, 3e10]: 4 shapes per budget.
-  EXPECT_EQ(raw.execAndGet("SELECT group_concat(n, ',') FROM (SELECT count(*) AS n FROM runs "
-                           "GROUP BY budget ORDER BY budget)")
-                .getString(),
-            "4,4,4");
-  EXPECT_EQ(raw.execAndGet("SELECT min(budget) FROM runs").getDouble(), 3e10);
+  // configs/quickstart.toml's isoflop = [6e10, 2e11, 6e11, 1.7e12]: every run keeps the budget
+  // it was planned for (runs.budget), and does that many FLOPs (D = C / (6N + attention)).
+  EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM runs WHERE budget IS NULL").getInt(), 0);
+  EXPECT_EQ(raw.execAndGet("SELECT count(DISTINCT budget) FROM runs").getInt(), 4);
+  EXPECT_EQ(raw.execAndGet("SELECT min(budget) FROM runs").getDouble(), 6e10);
+  EXPECT_EQ(raw.execAndGet("SELECT max(budget) FROM runs").getDouble(), 1.7e12);
+  EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM runs WHERE abs(flops / budget - 1) > 1e-3").getInt(),
+            0);
 
   const Result status = scalesweep("status " + db.string());
   ASSERT_EQ(status.code, 0) << status.err;
