@@ -275,6 +275,23 @@ DataSpec parse_data(TableReader& t) {
   return data;
 }
 
+// target_params -> (n_layer, d_model) pairs, each on the line of its target:
+// N = 12 L d^2 with d = aspect * L  =>  L = cbrt(N / (12 aspect^2)); d = sqrt(N / (12 L))
+// rounded to a multiple of `quantum` (the head width or head count) so the heads divide it.
+void shapes_from_target_params(const std::vector<Located<double>>& target, std::int64_t aspect,
+                               std::int64_t quantum, std::vector<Located<std::int64_t>>& n_layer,
+                               std::vector<Located<std::int64_t>>& d_model) {
+  for (const auto& n : target) {
+    const auto layers = std::max<std::int64_t>(
+        1, std::llround(std::cbrt(n.value / (12.0 * static_cast<double>(aspect * aspect)))));
+    const double width = std::sqrt(n.value / (12.0 * static_cast<double>(layers)));
+    const auto d = std::max<std::int64_t>(
+        quantum, std::llround(width / static_cast<double>(quantum)) * quantum);
+    n_layer.push_back({layers, n.line});
+    d_model.push_back({d, n.line});
+  }
+}
+
 // Shapes from explicit axes (n_layer x d_model x heads x d_ff x n_ctx) or from target_params.
 void parse_model(TableReader& t, SweepSpec& spec) {
   spec.model_line = t.line();
@@ -290,8 +307,8 @@ void parse_model(TableReader& t, SweepSpec& spec) {
   auto d_head = t.get_axis<std::int64_t>("d_head", 0);
   auto d_ff = t.get_axis<std::int64_t>("d_ff", 0);
   auto n_ctx = t.get_axis<std::int64_t>("n_ctx", 0);
-  t.reject_unknown_keys({"family", "init", "vocab", "n_layer", "d_model", "target_params", "aspect_ratio",
-                         "n_head", "d_head", "d_ff", "n_ctx"});
+  t.reject_unknown_keys({"family", "init", "vocab", "n_layer", "d_model", "target_params",
+                         "aspect_ratio", "n_head", "d_head", "d_ff", "n_ctx"});
   if (n_ctx.empty()) t.fail_missing("n_ctx", "add n_ctx = <context length>");
   if (n_head.empty() == d_head.empty()) {
     t.fail_at(t.line(),
@@ -313,20 +330,9 @@ void parse_model(TableReader& t, SweepSpec& spec) {
                 "model.d_ff cannot be set with target_params (d_ff = 4 d_model "
                 "is assumed to size the model); remove d_ff or give n_layer/d_model");
     }
-    // N = 12 L d^2 with d = aspect * L  =>  L = cbrt(N / (12 aspect^2)); d = sqrt(N / (12 L))
-    // rounded to a multiple of the head width (or head count) so the heads divide it.
-    const std::int64_t a = aspect.value_or(64);
     // With d_head, the quantum includes tp so that tp divides n_head and d_ff of every shape.
     const std::int64_t quantum = d_head.empty() ? n_head[0].value : d_head[0].value * spec.tp;
-    for (const auto& n : target) {
-      const auto layers = std::max<std::int64_t>(
-          1, std::llround(std::cbrt(n.value / (12.0 * static_cast<double>(a * a)))));
-      const double width = std::sqrt(n.value / (12.0 * static_cast<double>(layers)));
-      const auto d = std::max<std::int64_t>(
-          quantum, std::llround(width / static_cast<double>(quantum)) * quantum);
-      n_layer.push_back({layers, n.line});
-      d_model.push_back({d, n.line});
-    }
+    shapes_from_target_params(target, aspect.value_or(64), quantum, n_layer, d_model);
   } else if (aspect) {
     t.fail_at(t.line(), "model.aspect_ratio only applies with target_params; remove it");
   }
