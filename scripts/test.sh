@@ -9,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# The shared folder beside the checkout, else the machines' usual place.
 SLURM_LOCAL=${SS_SLURM_LOCAL:-$(pwd)/../shared/slurm-local/start-local-slurm.sh}
+[ -f "$SLURM_LOCAL" ] || [ -n "${SS_SLURM_LOCAL:-}" ] || SLURM_LOCAL=/work/shared/slurm-local/start-local-slurm.sh
 SLURM_LOCAL_NODES=2 bash "$SLURM_LOCAL" start
 export SS_SLURM_LOCAL=$SLURM_LOCAL
 ctest --test-dir build --output-on-failure -j"$(nproc)" "$@"
