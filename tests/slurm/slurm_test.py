@@ -249,7 +249,10 @@ class SlurmSweep(SlurmBase):
         self.assertEqual(self.final_losses(store), self.final_losses(ref))
 
     def test_time_limit_ends_checkpointed_and_resubmission_finishes(self):
-        config = self.config(614400)  # 300 steps per point: longer than the signal's latest
+        # 1200 steps per point: the sweep needs about 70 s of an idle 2-core machine, longer
+        # than the signal's latest arrival (32 s) plus its latency, so it cannot end first (with
+        # 300 steps it finished in 18 s on an idle machine, before the signal).
+        config = self.config(2457600)
         store = os.path.join(self.dir, "results.db")
         env = dict(self.env, MAX_RESTARTS="0")
         # Slurm checks time limits about every 30 s: with -t 1 and a 58 s lead the signal comes
