@@ -17,15 +17,21 @@ namespace ss::model {
 // LayerNorm epsilon of GPT-2 / PyTorch's default.
 inline constexpr double kLayerNormEps = 1e-5;
 
-// tanh(u) = 1 - 2 / (exp(2u) + 1): one exp instead of libm's tanh, which was 20% of
-// a CPU training step (measured with perf). u is clamped to [-20, 20] first:
-// tanh(20) rounds to exactly 1 in float and double, and exp(40) stays finite, so
-// no inf ever enters the formula (under -ffast-math, cpu/gelu.cc, an inf made NaN).
+// exp(2u) with u clamped to [-20, 20] first: tanh(20) rounds to exactly 1 in float
+// and double, and exp(40) stays finite, so no inf ever enters the tanh formulas
+// below (under -ffast-math, cpu/gelu.cc, an inf made NaN).
 template <typename T>
-SS_HD inline T tanh_via_exp(T u) {
+SS_HD inline T exp_2u_clamped(T u) {
   const T limit = T(20);
   u = u > limit ? limit : (u < -limit ? -limit : u);
-  return T(1) - T(2) / (std::exp(T(2) * u) + T(1));
+  return std::exp(T(2) * u);
+}
+
+// tanh(u) = 1 - 2 / (exp(2u) + 1): one exp instead of libm's tanh, which was 20% of
+// a CPU training step (measured with perf).
+template <typename T>
+SS_HD inline T tanh_via_exp(T u) {
+  return T(1) - T(2) / (exp_2u_clamped(u) + T(1));
 }
 
 // GELU, tanh approximation (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
@@ -36,13 +42,18 @@ SS_HD inline T gelu_tanh(T x) {
   return T(0.5) * x * (T(1) + tanh_via_exp(k * (x + cube)));
 }
 
-// d gelu_tanh / dx.
+// d gelu_tanh / dx. sech^2(u) is 4e / (e + 1)^2 with e = exp(2u), not 1 - tanh^2:
+// under -ffast-math the vectorized division is a reciprocal estimate (rcpps plus a
+// Newton step), so tanh(-20) came out as -1 + 1.2e-7 and 1 - tanh^2 as 2.4e-7
+// instead of ~1e-17, which the x^3 factor turned into a slope of -0.013 at x = -1e4
+// (the single-thread path of cpu/gelu.cc, where those elements were vectorized).
 template <typename T>
 SS_HD inline T gelu_tanh_grad(T x) {
   const T k = T(0.7978845608028654);
-  const T cube = T(0.044715) * x * x * x;
-  const T th = tanh_via_exp(k * (x + cube));
-  const T sech2 = T(1) - th * th;
+  const T e = exp_2u_clamped(k * (x + T(0.044715) * x * x * x));
+  const T r = T(1) / (e + T(1));
+  const T th = T(1) - T(2) * r;
+  const T sech2 = T(4) * e * r * r;
   return T(0.5) * (T(1) + th) + T(0.5) * x * sech2 * k * (T(1) + T(3) * T(0.044715) * x * x);
 }
 

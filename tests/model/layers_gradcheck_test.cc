@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/attention.h"
+#include "model/cpu_threads.h"
 #include "model/crossentropy.h"
 #include "model/encoder.h"
 #include "model/gelu.h"
@@ -153,20 +154,31 @@ TEST(LayerGradcheck, GeluValues) {
 
 TEST(LayerGradcheck, GeluLargeInputsStayFinite) {
   // The float GELU loop is built with -ffast-math: large |x| must not turn the
-  // exp overflow into NaN (it did before tanh_via_exp clamped its argument).
-  const std::vector<float> in = {-1e4f, -100.f, -20.f, 20.f, 100.f, 1e4f};
-  std::vector<float> out(in.size()), din(in.size(), 0.f);
+  // exp overflow into NaN (it did before tanh_via_exp clamped its argument), nor
+  // the reciprocal estimate of the vectorized division into a wrong slope (it did
+  // with 1 thread, where all of these went through the vector path). 1 thread and
+  // 2 threads split the 24 values differently between vector and scalar code.
+  const std::vector<float> big = {-1e4f, -100.f, -20.f, 20.f, 100.f, 1e4f};
+  std::vector<float> in;
+  for (int r = 0; r < 4; ++r) in.insert(in.end(), big.begin(), big.end());
   const std::vector<float> ones(in.size(), 1.f);
-  cpu::gelu_forward(out.data(), in.data(), in.size());
-  cpu::gelu_backward(din.data(), in.data(), ones.data(), in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    ASSERT_TRUE(std::isfinite(out[i])) << in[i];
-    ASSERT_TRUE(std::isfinite(din[i])) << in[i];
-    // GELU(x) -> x for large positive x and -> 0 for large negative x; the slope
-    // -> 1 and 0 respectively.
-    EXPECT_NEAR(out[i], in[i] > 0 ? in[i] : 0.f, 1e-5f * std::abs(in[i])) << in[i];
-    EXPECT_NEAR(din[i], in[i] > 0 ? 1.f : 0.f, 1e-5f) << in[i];
+  const int threads_before = cpu_threads();
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    cpu_set_threads(threads);
+    std::vector<float> out(in.size()), din(in.size(), 0.f);
+    cpu::gelu_forward(out.data(), in.data(), in.size());
+    cpu::gelu_backward(din.data(), in.data(), ones.data(), in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      ASSERT_TRUE(std::isfinite(out[i])) << in[i];
+      ASSERT_TRUE(std::isfinite(din[i])) << in[i];
+      // GELU(x) -> x for large positive x and -> 0 for large negative x; the slope
+      // -> 1 and 0 respectively.
+      EXPECT_NEAR(out[i], in[i] > 0 ? in[i] : 0.f, 1e-5f * std::abs(in[i])) << in[i];
+      EXPECT_NEAR(din[i], in[i] > 0 ? 1.f : 0.f, 1e-5f) << in[i];
+    }
   }
+  cpu_set_threads(threads_before);
 }
 
 TEST(LayerGradcheck, Residual) {
