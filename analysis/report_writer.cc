@@ -100,6 +100,7 @@ std::string report_markdown(const ReportInput& in, const std::vector<NamedPlot>&
                       f.kaplan_flag ? "**yes**" : "no", opt_number(f.val_train_gap),
                       f.val_turn_step ? std::to_string(*f.val_turn_step) : "–",
                       f.measured_flag ? "**yes**" : (data.from_store ? "no" : "n/a (CSV)"));
+  for (const auto& section : in.sections) md += "\n" + section.markdown;
   md += "\n## Plots\n\n";
   for (const auto& p : plots) md += fmt::format("{}\n\n![]({})\n\n", p.caption, p.file);
   for (const auto& s : plot_skips) md += fmt::format("- `{}` not drawn: {}\n", s.file, s.reason);
@@ -135,6 +136,7 @@ std::string fits_json_text(const ReportInput& in) {
   }
   root["skipped"] = nlohmann::json::object();
   for (const auto& s : in.skipped) root["skipped"][s.law] = s.reason;
+  for (const auto& section : in.sections) root[section.json_key] = section.json;
   return root.dump(2) + "\n";
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,14 @@
 #include "analysis/overfit_flags.h"
 
 namespace ss::analysis {
+
+// A section a command adds to the report (e.g. --inference-tokens, reproduce): its report.md
+// text, placed before the plots, and its fits.json value under json_key.
+struct ReportSection {
+  std::string markdown;
+  std::string json_key;
+  nlohmann::json json;
+};
 
 struct ReportInput {
   const FitData* data = nullptr;
@@ -24,6 +33,7 @@ struct ReportInput {
   std::string command_line;  // how scalefit was called, for the report header
   int bootstrap = 0;
   double overfit_gap = 0.1;
+  std::vector<ReportSection> sections;  // in report order
 };
 
 // The fits.json document (an object `fits` keyed by law name).

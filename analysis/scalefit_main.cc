@@ -15,6 +15,7 @@
 
 #include "analysis/csv_input.h"
 #include "analysis/fit_data.h"
+#include "analysis/inference_cli.h"
 #include "analysis/law_runner.h"
 #include "analysis/overfit_flags.h"
 #include "analysis/progress.h"
@@ -42,6 +43,7 @@ struct Options {
   std::uint64_t seed = 0;
   int threads = 0;
   std::vector<double> budgets;
+  std::vector<double> inference_tokens;
   std::string out;
   double overfit_gap = 0.1;
   bool no_store_write = false;
@@ -191,6 +193,7 @@ int run(const Options& o, const std::string& command_line) {
   if (o.threads < 0) throw InputError(fmt::format("--threads {}: must be >= 0", o.threads));
   if (!(o.overfit_gap > 0))
     throw InputError(fmt::format("--overfit-gap {}: must be > 0", o.overfit_gap));
+  check_inference_request(o.inference_tokens, o.budgets, laws);
   if (!o.out.empty()) check_report_target(o.out, o.input);
   FitData data = read_input(o);
   drop_highest_loss(data, o.drop_highest);
@@ -211,7 +214,9 @@ int run(const Options& o, const std::string& command_line) {
   if (result.fits.empty())
     throw InputError(fmt::format("{}: no law could be fitted ({} ...); see --law", data.source,
                                  result.skipped.empty() ? "" : result.skipped.front().reason));
+  const auto inference = inference_rows(o.inference_tokens, o.budgets, result.fits);
   print_summary(result);
+  print_inference(inference);
 
   if (!o.out.empty()) {
     ReportInput report;
@@ -224,6 +229,7 @@ int run(const Options& o, const std::string& command_line) {
     report.command_line = command_line;
     report.bootstrap = o.bootstrap;
     report.overfit_gap = o.overfit_gap;
+    if (!inference.empty()) report.sections.push_back(inference_section(inference));
     write_report_dir(o.out, report);
     log::info("report written to {}", o.out);
   }
@@ -267,6 +273,7 @@ int main(int argc, char** argv) {
                  "FLOP budgets for the compute-optimal table, e.g. 1e21,1e23")
       ->delimiter(',')
       ->check(ss::analysis::kFlopBudget);
+  ss::analysis::add_inference_option(app, o.inference_tokens);
   app.add_option("--out", o.out, "report directory (fits.json, points.csv, report.md, SVGs)");
   app.add_option("--overfit-gap", o.overfit_gap, "flag runs whose final val - train exceeds this")
       ->capture_default_str();
