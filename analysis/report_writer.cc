@@ -167,6 +167,8 @@ void write_report_dir(const fs::path& out_dir, const ReportInput& input) {
     std::vector<PlotSkip> plot_skips;
     const auto plots = build_report_plots(*input.data, input.fits, input.flags, plot_skips);
     for (const auto& p : plots) write_file(tmp / p.file, render_svg(p.spec));
+    for (const auto& section : input.sections)
+      for (const auto& p : section.plots) write_file(tmp / p.file, render_svg(p.spec));
     write_file(tmp / "fits.json", fits_json_text(input));
     write_file(tmp / "points.csv", points_csv_text(input));
     write_file(tmp / "report.md", report_markdown(input, plots, plot_skips));

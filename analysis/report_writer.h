@@ -12,15 +12,18 @@
 #include "analysis/fit_data.h"
 #include "analysis/law_runner.h"
 #include "analysis/overfit_flags.h"
+#include "analysis/report_plots.h"
 
 namespace ss::analysis {
 
 // A section a command adds to the report (e.g. --inference-tokens, reproduce): its report.md
-// text, placed before the plots, and its fits.json value under json_key.
+// text, placed before the plots, its fits.json value under json_key, and its own plots (written
+// beside report.md; the markdown embeds them).
 struct ReportSection {
   std::string markdown;
   std::string json_key;
   nlohmann::json json;
+  std::vector<NamedPlot> plots;
 };
 
 struct ReportInput {

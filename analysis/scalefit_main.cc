@@ -1,5 +1,6 @@
 // scalefit: fits scaling laws to a ScaleSweep store or a CSV, flags overfitting, computes
-// compute-optimal allocations and writes fits rows / a report directory. Invariant: every
+// compute-optimal allocations and writes fits rows / a report directory; `scalefit reproduce`
+// is reproduce_cli.h's. Invariant: every
 // input is read and every fit is done BEFORE anything is written, so bad input (exit 2) or a
 // failed fit (exit 1) leaves no out dir, no fits rows and no run_flags rows behind; --out is
 // checked first and never replaces anything scalefit did not write (report_dir.h).
@@ -21,6 +22,7 @@
 #include "analysis/progress.h"
 #include "analysis/report_dir.h"
 #include "analysis/report_writer.h"
+#include "analysis/reproduce_cli.h"
 #include "analysis/store_input.h"
 #include "analysis/svg_plot.h"
 #include "ss/error.h"
@@ -185,6 +187,9 @@ bool write_store(const FitData& data, const LawRunResult& result,
 }
 
 int run(const Options& o, const std::string& command_line) {
+  if (o.input.empty())
+    throw InputError("no INPUT: name a ScaleSweep store or a CSV, or a command (scalefit "
+                     "reproduce chinchilla); see scalefit --help");
   const std::vector<std::string> laws = resolve_laws(o.laws);
   const bool explicit_laws =
       std::find(o.laws.begin(), o.laws.end(), std::string("all")) == o.laws.end();
@@ -251,7 +256,7 @@ int main(int argc, char** argv) {
   FLAGS_minloglevel = google::GLOG_ERROR;
   ss::analysis::Options o;
   CLI::App app{"scalefit: fit Kaplan / Chinchilla scaling laws to a ScaleSweep store or a CSV"};
-  app.add_option("input", o.input, "ScaleSweep store (.db) or CSV file")->required();
+  app.add_option("input", o.input, "ScaleSweep store (.db) or CSV file");
   app.add_option("--columns", o.columns,
                  "CSV only: ROLE=HEADER list, roles N, D, C, loss, run "
                  "(e.g. N=\"Model Size\",C=\"Training FLOP\",loss=loss)");
@@ -279,6 +284,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-store-write", o.no_store_write, "store input: write no fits / run_flags rows");
   app.add_flag("-q,--quiet", o.quiet, "no progress lines");
+  ss::analysis::ReproduceOptions reproduce_options;
+  CLI::App* reproduce = ss::analysis::add_reproduce_command(app, reproduce_options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -289,6 +296,7 @@ int main(int argc, char** argv) {
   std::string command_line = "scalefit";
   for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
   try {
+    if (reproduce->parsed()) return ss::analysis::run_reproduce(reproduce_options, command_line);
     return ss::analysis::run(o, command_line);
   } catch (const ss::InputError& e) {
     ss::log::error("{}", e.what());

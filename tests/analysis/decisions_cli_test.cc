@@ -1,7 +1,9 @@
 // scalefit's decision commands end to end, on the real binary and real files: --inference-tokens
 // (rows checked against the fitted law in fits.json: on the iso-loss curve, at the optimum's
-// condition, T = 0 equal to the compute-optimal allocation) and each bad input (exit 2, one
-// stderr line, no report directory).
+// condition, T = 0 equal to the compute-optimal allocation); `reproduce chinchilla` (our
+// approach 3 inside Epoch AI's published 95% intervals, approach 2's a inside Hoffmann et al.'s
+// Table 2 interval, the published columns equal to the data file, the CSV found beside the
+// checkout); and each bad input (exit 2, one stderr line, no report directory).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -28,10 +30,12 @@ struct Outcome {
 
 class DecisionsCli : public ::testing::Test {
  protected:
-  Outcome scalefit(const std::string& args) {
+  // Runs scalefit with `args` (shell-quoted) in `cwd` (default: the test's working directory).
+  Outcome scalefit(const std::string& args, const fs::path& cwd = {}) {
     const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
     Outcome r;
-    r.rc = ss::testing::run_command(std::string(SCALEFIT_BIN) + " " + args + " > " +
+    r.rc = ss::testing::run_command((cwd.empty() ? "" : "cd " + cwd.string() + " && ") +
+                                    std::string(SCALEFIT_BIN) + " " + args + " > " +
                                     out.string() + " 2> " + err.string())
                .rc;
     r.out = ss::testing::read_bytes(out);
@@ -105,6 +109,87 @@ TEST_F(DecisionsCli, InferenceTokensBadInput) {
   expect_bad_input(small.string() + " --columns N=N,D=D,loss=loss --budget 1e18"
                                     " --inference-tokens 1e12",
                    "chinchilla-3 could not be fitted");
+}
+
+TEST_F(DecisionsCli, ReproduceChinchillaBesideThePublishedTables) {
+  ASSERT_TRUE(fs::exists(kChinchillaCsv)) << kChinchillaCsv;
+  // A clean clone's layout: the CSV in ../shared/data/chinchilla/ beside the checkout.
+  const fs::path checkout = dir_ / "checkout", shared = dir_ / "shared" / "data" / "chinchilla";
+  fs::create_directories(checkout);
+  fs::create_directories(shared);
+  fs::copy_file(kChinchillaCsv, shared / "svg_extracted_data.csv");
+  const fs::path out = dir_ / "r";
+  const Outcome r =
+      scalefit("reproduce chinchilla --bootstrap 20 --seed 3 -q --out " + out.string(), checkout);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("Epoch AI's refit of approach 3"), std::string::npos) << r.out;
+  const auto rep =
+      nlohmann::json::parse(ss::testing::read_bytes(out / "fits.json")).at("reproduce");
+  EXPECT_EQ(rep.at("csv").get<std::string>(), "../shared/data/chinchilla/svg_extracted_data.csv");
+  EXPECT_EQ(rep.at("points").get<int>(), 240);
+  // Table 2 as printed, ours beside it.
+  const auto& t2 = rep.at("table2");
+  ASSERT_EQ(t2.size(), 3u);
+  EXPECT_EQ(t2[0].at("a").at("published").get<double>(), 0.50);
+  EXPECT_EQ(t2[1].at("a").at("published").get<double>(), 0.49);
+  EXPECT_EQ(t2[2].at("a").at("published").get<double>(), 0.46);
+  // Approach 2's a lies inside the paper's own 10-90% interval (0.462, 0.534).
+  const double a2 = t2[1].at("a").at("ours");
+  EXPECT_GT(a2, t2[1].at("a").at("published_interval")[0].get<double>());
+  EXPECT_LT(a2, t2[1].at("a").at("published_interval")[1].get<double>());
+  // Approach 3: every parameter inside Epoch AI's published 95% interval.
+  for (const char* name : {"A", "B", "E", "alpha", "beta"}) {
+    const auto& p = rep.at("epoch").at(name);
+    EXPECT_TRUE(p.at("inside_published_ci").get<bool>()) << name << " " << p;
+    EXPECT_GE(p.at("ours").get<double>(), p.at("published_interval")[0].get<double>()) << name;
+    EXPECT_LE(p.at("ours").get<double>(), p.at("published_interval")[1].get<double>()) << name;
+  }
+  // Tables 3 and A3: 27 rows, ours at the printed budget (C = 6 N D), one misprinted row.
+  const auto& rows = rep.at("allocations");
+  ASSERT_EQ(rows.size(), 27u);
+  EXPECT_EQ(rows[0].at("N").at("published").get<double>(), 4e8);
+  EXPECT_EQ(rows[0].at("budget").get<double>(), 1.92e19);
+  int misprints = 0;
+  for (const auto& row : rows) {
+    const double c = row.at("budget"), n = row.at("N").at("ours"), d = row.at("D").at("ours");
+    EXPECT_NEAR(6 * n * d / c, 1.0, 1e-9);
+    misprints += row.at("published_consistent").get<bool>() ? 0 : 1;
+  }
+  EXPECT_EQ(misprints, 1);
+  // The method check: approach 2 on noise-free losses from our law recovers its a closely here
+  // (alpha and beta are nearly equal on this data).
+  const auto& m2 = rep.at("method_check").at("chinchilla-2");
+  EXPECT_NEAR(m2.at("a_noise_free").get<double>(), m2.at("a_exact").get<double>(), 0.02);
+  const std::string md = ss::testing::read_bytes(out / "report.md");
+  EXPECT_NE(md.find("## Reproduction: Hoffmann et al. 2022 and Epoch AI 2024"), std::string::npos);
+  EXPECT_NE(md.find("![](reproduce_frontier.svg)"), std::string::npos);
+  EXPECT_TRUE(fs::exists(out / "reproduce_frontier.svg"));
+}
+
+TEST_F(DecisionsCli, ReproduceHelpAndBadInput) {
+  const Outcome help = scalefit("reproduce --help");
+  EXPECT_EQ(help.rc, 0);
+  EXPECT_NE(help.out.find("--csv"), std::string::npos) << help.out;
+  const std::string csv = " --csv " + kChinchillaCsv.string();
+  expect_bad_input("reproduce chinchilla --csv " + (dir_ / "none.csv").string(), "no such file");
+  expect_bad_input("reproduce kaplan" + csv, "kaplan");
+  expect_bad_input("reproduce" + csv, "dataset");
+  expect_bad_input("reproduce chinchilla --threads -1" + csv, "--threads -1");
+  const fs::path wrong = dir_ / "wrong.csv";
+  ss::testing::write_text(wrong, "N,D,loss\n1e6,1e8,4\n");
+  expect_bad_input("reproduce chinchilla --csv " + wrong.string(), "is not in the header");
+  // --out on a file scalefit did not write: refused, the file left as it was.
+  const fs::path taken = dir_ / "taken";
+  ss::testing::write_text(taken, "mine");
+  const Outcome r = scalefit("reproduce chinchilla -q --bootstrap 0" + csv + " --out " + taken.string());
+  EXPECT_EQ(r.rc, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(ss::testing::read_bytes(taken), "mine");
+  // No INPUT and no command: one line, exit 2.
+  const Outcome none = scalefit("");
+  EXPECT_EQ(none.rc, 2);
+  EXPECT_NE(none.err.find("no INPUT"), std::string::npos) << none.err;
+  EXPECT_EQ(std::count(none.err.begin(), none.err.end(), '\n'), 1) << none.err;
 }
 
 }  // namespace
