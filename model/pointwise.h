@@ -1,5 +1,5 @@
 // Pointwise math written once for every backend: GELU (tanh approximation), a
-// LayerNorm row, a (masked) softmax row, a softmax+cross-entropy row and the
+// LayerNorm row, a (masked) softmax row and its backward, a softmax+cross-entropy row and the
 // AdamW update of one element. Invariant: these are the only definitions of this
 // math; the CPU layers call them and the CUDA kernels (model/cuda/) call them too,
 // so the CPU tests check the GPU's arithmetic. SS_HD is empty here; model/cuda/
@@ -115,6 +115,17 @@ SS_HD inline void softmax_row_masked(T* row, int n, int total, T scale) {
   const T inv = T(1) / sum;
   for (int j = 0; j < n; ++j) row[j] *= inv;
   for (int j = n; j < total; ++j) row[j] = 0;
+}
+
+// Backward of softmax_row_masked in place: d <- a * (d - sum(a * d)) * scale over
+// [0, n), where a holds the row's probabilities and d their gradient; d[n..total)
+// is set to 0 (masked entries get no gradient).
+template <typename T>
+SS_HD inline void softmax_row_backward(T* d, const T* a, int n, int total, T scale) {
+  T dot = 0;
+  for (int j = 0; j < n; ++j) dot += a[j] * d[j];
+  for (int j = 0; j < n; ++j) d[j] = a[j] * (d[j] - dot) * scale;
+  for (int j = n; j < total; ++j) d[j] = 0;
 }
 
 // Softmax of V logits into probs; returns -log probs[target] (the row's loss).

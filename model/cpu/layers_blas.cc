@@ -1,12 +1,15 @@
 // CPU implementations of the GEMM-based layers: linear (matmul) and causal
 // attention. Invariant: every matrix product goes through BLAS (blas_gemm.h);
-// attention runs one GEMM pair per (batch, head), OpenMP over (batch, head), and
-// OpenBLAS (OpenMP build) runs single-threaded inside those parallel regions.
+// attention runs GEMMs per (batch, head) and block of query rows, only on the causal
+// (lower) blocks, OpenMP over (batch, head), and OpenBLAS (OpenMP build) runs
+// single-threaded inside those parallel regions.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
 #include "model/attention.h"
 #include "model/cpu/blas_gemm.h"
+#include "model/cpu/softmax_rows.h"
 #include "model/matmul.h"
 #include "model/pointwise.h"
 
@@ -53,6 +56,10 @@ void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
   }
 }
 
+// Query rows per block of the causal attention GEMMs: block i of queries needs only
+// keys [0, (i+1)*kAttBlock), so at n_ctx 256 the GEMMs do 10/16 of the full square.
+constexpr int kAttBlock = 64;
+
 template <typename T>
 void attention_forward(T* out, T* att, const T* qkv, int B, int T_, int C, int NH) {
   const int hs = C / NH;
@@ -65,13 +72,18 @@ void attention_forward(T* out, T* att, const T* qkv, int B, int T_, int C, int N
       const T* k = q + C;
       const T* v = q + 2 * C;
       T* a = att + (static_cast<std::size_t>(b) * NH + h) * T_ * T_;
-      // a[T,T] = q . k^T (the upper triangle is computed and then masked: one
-      // full GEMM is faster than T small ones).
-      gemm_rm(false, true, T_, T_, hs, T(1), q, C3, k, C3, T(0), a, T_);
-      for (int t = 0; t < T_; ++t)
-        softmax_row_masked(a + static_cast<std::size_t>(t) * T_, t + 1, T_, scale);
       T* o = out + static_cast<std::size_t>(b) * T_ * C + h * hs;
-      gemm_rm(false, false, T_, hs, T_, T(1), a, T_, v, C3, T(0), o, C);
+      for (int t0 = 0; t0 < T_; t0 += kAttBlock) {
+        const int rows = std::min(kAttBlock, T_ - t0), n = t0 + rows;
+        T* ab = a + static_cast<std::size_t>(t0) * T_;
+        // ab[rows, n] = q[t0.., :] . k[0..n, :]^T; the block's upper triangle is
+        // computed and then masked (one GEMM is faster than `rows` small ones).
+        gemm_rm(false, true, rows, n, hs, T(1), q + static_cast<std::size_t>(t0) * C3, C3, k, C3,
+                T(0), ab, T_);
+        softmax_rows_causal(ab, t0, rows, T_, T_, scale);
+        gemm_rm(false, false, rows, hs, n, T(1), ab, T_, v, C3, T(0),
+                o + static_cast<std::size_t>(t0) * C, C);
+      }
     }
   }
 }
@@ -95,22 +107,21 @@ void attention_backward(T* dqkv, T* scratch, const T* dout, const T* qkv, const 
       const T* a = att + (static_cast<std::size_t>(b) * NH + h) * T_ * T_;
       T* da = scratch + (static_cast<std::size_t>(b) * NH + h) * T_ * T_;
       const T* dy = dout + static_cast<std::size_t>(b) * T_ * C + h * hs;
-      // da = dy . v^T ; dv += a^T . dy
-      gemm_rm(false, true, T_, T_, hs, T(1), dy, C, v, C3, T(0), da, T_);
-      gemm_rm(true, false, T_, hs, T_, T(1), a, T_, dy, C, T(1), dv, C3);
-      // Softmax backward in place: dpre = a * (da - sum(a * da)) * scale. Masked
-      // entries have a == 0, so they get no gradient.
-      for (int t = 0; t < T_; ++t) {
-        const T* arow = a + static_cast<std::size_t>(t) * T_;
-        T* drow = da + static_cast<std::size_t>(t) * T_;
-        T dot = 0;
-        for (int j = 0; j <= t; ++j) dot += arow[j] * drow[j];
-        for (int j = 0; j <= t; ++j) drow[j] = arow[j] * (drow[j] - dot) * scale;
-        for (int j = t + 1; j < T_; ++j) drow[j] = 0;
+      for (int t0 = 0; t0 < T_; t0 += kAttBlock) {
+        const int rows = std::min(kAttBlock, T_ - t0), n = t0 + rows;
+        const std::size_t r0 = static_cast<std::size_t>(t0) * T_;
+        const T* dyb = dy + static_cast<std::size_t>(t0) * C;
+        // da = dy . v^T ; dv += a^T . dy
+        gemm_rm(false, true, rows, n, hs, T(1), dyb, C, v, C3, T(0), da + r0, T_);
+        gemm_rm(true, false, n, hs, rows, T(1), a + r0, T_, dyb, C, T(1), dv, C3);
+        // Softmax backward in place; masked entries (a == 0) get no gradient.
+        softmax_rows_causal_backward(da + r0, a + r0, t0, rows, n, T_, scale);
+        // dq += dpre . k ; dk += dpre^T . q
+        gemm_rm(false, false, rows, hs, n, T(1), da + r0, T_, k, C3, T(1),
+                dq + static_cast<std::size_t>(t0) * C3, C3);
+        gemm_rm(true, false, n, hs, rows, T(1), da + r0, T_, q + static_cast<std::size_t>(t0) * C3,
+                C3, T(1), dk, C3);
       }
-      // dq += dpre . k ; dk += dpre^T . q
-      gemm_rm(false, false, T_, hs, T_, T(1), da, T_, k, C3, T(1), dq, C3);
-      gemm_rm(true, false, T_, hs, T_, T(1), da, T_, q, C3, T(1), dk, C3);
     }
   }
 }
