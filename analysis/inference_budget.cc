@@ -10,6 +10,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -98,6 +99,7 @@ std::vector<InferenceAllocation> inference_allocations(const laws::LawFit& chinc
     const laws::Allocation a = laws::allocate_compute({chinchilla3}, c).at(0);
     for (double t : inference_tokens) {
       InferenceAllocation row;
+      row.surface = s;
       row.budget = c;
       row.inference_tokens = t;
       row.target_loss = s.loss(a.n_opt, a.d_opt);
@@ -108,6 +110,47 @@ std::vector<InferenceAllocation> inference_allocations(const laws::LawFit& chinc
     }
   }
   return rows;
+}
+
+std::optional<NamedPlot> inference_plot(const std::vector<InferenceAllocation>& rows) {
+  double t_lo = INFINITY, t_hi = 0;
+  std::vector<const InferenceAllocation*> budgets;  // the first row of each budget
+  for (const auto& r : rows) {
+    if (r.inference_tokens > 0)
+      t_lo = std::min(t_lo, r.inference_tokens), t_hi = std::max(t_hi, r.inference_tokens);
+    if (budgets.empty() || budgets.back()->budget != r.budget) budgets.push_back(&r);
+  }
+  if (t_hi == 0) return std::nullopt;
+  NamedPlot plot;
+  plot.file = "inference_allocation.svg";
+  plot.caption =
+      "Inference-aware model size: for each budget's Chinchilla-optimal loss, the N with the "
+      "least training + inference FLOPs against the tokens served T (line; markers: the rows "
+      "above), and the Chinchilla-optimal N (dashed).";
+  plot.spec.title = "Inference-aware allocation";
+  plot.spec.x_label = "T (inference tokens over the model's life)";
+  plot.spec.y_label = "N (parameters)";
+  const double lo = std::log(t_lo / 100), hi = std::log(t_hi * 100);
+  for (std::size_t i = 0; i < budgets.size(); ++i) {
+    const InferenceAllocation& b = *budgets[i];
+    const std::string color = color_scale(budgets.size() > 1 ? i / (budgets.size() - 1.0) : 0.0);
+    PlotSeries sweep{.label = "C = " + format_number(b.budget), .color = color, .line = true,
+                     .marker = Marker::kNone};
+    PlotSeries chinchilla{.color = color, .line = true, .dashed = true, .marker = Marker::kNone};
+    for (int k = 0; k <= 48; ++k) {
+      const double t = std::exp(lo + (hi - lo) * k / 48.0);
+      sweep.x.push_back(t);
+      sweep.y.push_back(inference_optimal(b.surface, b.target_loss, t).n);
+      chinchilla.x.push_back(t);
+      chinchilla.y.push_back(b.chinchilla.n);
+    }
+    PlotSeries asked{.color = color, .marker = Marker::kCircle, .marker_size = 5};
+    for (const auto& r : rows)
+      if (r.budget == b.budget && r.inference_tokens > 0)
+        asked.x.push_back(r.inference_tokens), asked.y.push_back(r.optimal.n);
+    plot.spec.series.insert(plot.spec.series.end(), {sweep, chinchilla, asked});
+  }
+  return plot;
 }
 
 // The saving in percent, two decimals; rounding noise at T = 0 prints as 0.00%, not -0.00%.

@@ -10,10 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "analysis/laws/laws.h"
+#include "analysis/report_plots.h"
 
 namespace ss::analysis {
 
@@ -43,6 +45,7 @@ LifetimePlan inference_optimal(const LossSurface& s, double loss, double inferen
 // One (budget, T) row: the Chinchilla-optimal model at C serving T tokens, against the
 // inference-aware model of the same loss.
 struct InferenceAllocation {
+  LossSurface surface;          // the law both models are on
   double budget = 0;            // C: training FLOPs of the Chinchilla-optimal model
   double inference_tokens = 0;  // T
   double target_loss = 0;       // L at the Chinchilla-optimal (N, D) for C
@@ -60,6 +63,10 @@ std::vector<InferenceAllocation> inference_allocations(const laws::LawFit& chinc
 
 // The saving in percent for display ("17.45%").
 std::string saving_percent(const InferenceAllocation& r);
+
+// inference_allocation.svg: per budget, the optimal N against T (a line swept over T, markers at
+// the rows' T > 0) and the Chinchilla-optimal N (dashed); nullopt when no row has T > 0.
+std::optional<NamedPlot> inference_plot(const std::vector<InferenceAllocation>& rows);
 
 // report.md section and fits.json value for the rows (fits.json key "inference").
 std::string inference_markdown(const std::vector<InferenceAllocation>& rows);

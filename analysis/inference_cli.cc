@@ -73,8 +73,13 @@ void print_inference(const std::vector<InferenceAllocation>& rows) {
 }
 
 ReportSection inference_section(const std::vector<InferenceAllocation>& rows) {
-  return {.markdown = inference_markdown(rows), .json_key = "inference",
-          .json = inference_json(rows)};
+  ReportSection section{.markdown = inference_markdown(rows), .json_key = "inference",
+                        .json = inference_json(rows)};
+  if (auto plot = inference_plot(rows)) {
+    section.markdown += fmt::format("\n{}\n\n![]({})\n", plot->caption, plot->file);
+    section.plots.push_back(std::move(*plot));
+  }
+  return section;
 }
 
 }  // namespace ss::analysis

@@ -19,10 +19,6 @@
 #include "ss/error.h"
 #include "ss/log.h"
 
-#ifndef SS_DEFAULT_CHINCHILLA_CSV
-#define SS_DEFAULT_CHINCHILLA_CSV ""
-#endif
-
 namespace ss::analysis {
 namespace {
 
@@ -33,15 +29,14 @@ constexpr const char* kCsvName = "svg_extracted_data.csv";
 constexpr const char* kCsvColumns = "N=Model Size,C=Training FLOP,loss=loss";
 
 // Where the CSV is looked for when --csv is not given, in order: the shared folder beside the
-// checkout seen from the working directory (a clean clone run from its root), the same seen from
-// the binary (<checkout>/build/scalefit), and the place the build found it.
+// checkout seen from the working directory (a clean clone run from its root), and the same seen
+// from the binary (<checkout>/build/scalefit). Anywhere else: --csv.
 std::vector<fs::path> default_csv_places() {
   const fs::path beside = fs::path("..") / "shared" / "data" / "chinchilla" / kCsvName;
   std::vector<fs::path> places{beside};
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) places.push_back(exe.parent_path() / ".." / beside);
-  if (*SS_DEFAULT_CHINCHILLA_CSV) places.emplace_back(SS_DEFAULT_CHINCHILLA_CSV);
   return places;
 }
 

@@ -92,6 +92,8 @@ TEST_F(DecisionsCli, InferenceTokensRowsSolveTheFittedLaw) {
   }
   const std::string md = ss::testing::read_bytes(out / "report.md");
   EXPECT_NE(md.find("## Inference-aware allocation"), std::string::npos);
+  EXPECT_NE(md.find("![](inference_allocation.svg)"), std::string::npos);
+  EXPECT_TRUE(fs::exists(out / "inference_allocation.svg"));
 }
 
 TEST_F(DecisionsCli, InferenceTokensBadInput) {
@@ -185,6 +187,24 @@ TEST_F(DecisionsCli, ReproduceHelpAndBadInput) {
   EXPECT_EQ(r.rc, 2) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_EQ(ss::testing::read_bytes(taken), "mine");
+  // No --csv and no CSV in either default place (a copy of the binary in a folder with no
+  // ../shared beside it, run from there): one line naming the places, exit 2.
+  const fs::path alone = dir_ / "alone" / "bin";
+  fs::create_directories(alone);
+  fs::copy_file(SCALEFIT_BIN, alone / "scalefit");
+  fs::permissions(alone / "scalefit", fs::perms::owner_exec, fs::perm_options::add);
+  const Outcome missing = [&] {
+    Outcome o;
+    o.rc = ss::testing::run_command("cd " + alone.string() + " && ./scalefit reproduce chinchilla" +
+                                    " -q --out r 2> err.txt").rc;
+    o.err = ss::testing::read_bytes(alone / "err.txt");
+    return o;
+  }();
+  EXPECT_EQ(missing.rc, 2) << missing.err;
+  EXPECT_NE(missing.err.find("no Chinchilla CSV at"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("--csv"), std::string::npos) << missing.err;
+  EXPECT_EQ(std::count(missing.err.begin(), missing.err.end(), '\n'), 1) << missing.err;
+  EXPECT_FALSE(fs::exists(alone / "r"));
   // No INPUT and no command: one line, exit 2.
   const Outcome none = scalefit("");
   EXPECT_EQ(none.rc, 2);
