@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "store/store.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -94,6 +95,68 @@ TEST_F(DecisionsCli, InferenceTokensRowsSolveTheFittedLaw) {
   EXPECT_NE(md.find("## Inference-aware allocation"), std::string::npos);
   EXPECT_NE(md.find("![](inference_allocation.svg)"), std::string::npos);
   EXPECT_TRUE(fs::exists(out / "inference_allocation.svg"));
+}
+
+// A store whose runs' final losses follow L = 1.5 + 2e6/N + 2e7/D exactly (alpha = beta = 1),
+// a 7 x 5 grid of (N, D), written through the store API as scalesweep would.
+fs::path equal_exponent_store(const fs::path& path) {
+  store::Store db(path, {.create_if_missing = true});
+  const auto sweep = db.register_sweep("ab1", "ab1.toml", "# ab1", "hash-ab1");
+  std::vector<store::RunPlan> plans;
+  for (double n : {1e6, 2e6, 5e6, 1e7, 2e7, 5e7, 1e8})
+    for (double d : {1e7, 3e7, 1e8, 3e8, 1e9}) {
+      store::RunPlan p;
+      p.sweep_id = sweep;
+      p.point = "p" + std::to_string(plans.size());
+      p.point_index = static_cast<std::int64_t>(plans.size());
+      p.n_layer = 2, p.d_model = 64, p.n_head = 2, p.d_ff = 256, p.n_ctx = 64, p.vocab = 256;
+      p.n_params = static_cast<std::int64_t>(n);
+      p.n_params_total = p.n_params;
+      p.tokens = static_cast<std::int64_t>(d);
+      p.batch_tokens = p.tokens / 10;
+      p.steps = 10;
+      p.lr = 1e-3;
+      p.flops = 6 * n * d;
+      plans.push_back(p);
+    }
+  db.register_points(plans);
+  while (auto claimed = db.claim_point("ab1", 60)) {
+    store::RunOutcome outcome;
+    outcome.step = 10;
+    outcome.tokens_seen = claimed->plan.tokens;
+    outcome.final_val_loss = 1.5 + 2e6 / static_cast<double>(claimed->plan.n_params) +
+                             2e7 / static_cast<double>(claimed->plan.tokens);
+    db.mark_done(claimed->id, outcome);
+  }
+  return path;
+}
+
+// scalefit DB --budget C --inference-tokens T on a real store, against the case solved by hand:
+// with alpha = beta = 1, C = 1e17 gives the Chinchilla-optimal N = sqrt(A/B) sqrt(C/6) and
+// D = C/(6N), K = L - E = A/N + B/D; the optimum for T has D = (B + sqrt(B^2 + K T B / 3)) / K
+// and N = A / (K - B/D).
+TEST_F(DecisionsCli, InferenceTokensOnAStoreMatchTheHandSolvedCase) {
+  const fs::path db = equal_exponent_store(dir_ / "ab1.db");
+  const fs::path out = dir_ / "r";
+  const Outcome r = scalefit(db.string() + " --law chinchilla-3 --bootstrap 0 -q --budget 1e17"
+                                           " --inference-tokens 1e9,1e11 --no-store-write --out " +
+                             out.string());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto rows = nlohmann::json::parse(ss::testing::read_bytes(out / "fits.json")).at("inference");
+  ASSERT_EQ(rows.size(), 2u);
+  const double e = 1.5, a = 2e6, b = 2e7, c = 1e17;
+  const double nc = std::sqrt(a / b) * std::sqrt(c / 6), dc = c / (6 * nc);
+  const double k = a / nc + b / dc;
+  for (const auto& row : rows) {
+    const double t = row.at("inference_tokens");
+    const double d = (b + std::sqrt(b * b + k * t * b / 3)) / k, n = a / (k - b / d);
+    EXPECT_NEAR(row.at("target_loss").get<double>(), e + k, 1e-6) << t;
+    EXPECT_NEAR(row.at("chinchilla").at("N").get<double>() / nc, 1.0, 1e-4) << t;
+    EXPECT_NEAR(row.at("optimal").at("N").get<double>() / n, 1.0, 1e-4) << t;
+    EXPECT_NEAR(row.at("optimal").at("D").get<double>() / d, 1.0, 1e-4) << t;
+    const double chinchilla_total = c + 2 * nc * t, total = 6 * n * d + 2 * n * t;
+    EXPECT_NEAR(row.at("saving").get<double>(), 1 - total / chinchilla_total, 1e-4) << t;
+  }
 }
 
 TEST_F(DecisionsCli, InferenceTokensBadInput) {
