@@ -1,7 +1,7 @@
 // Training throughput of the CPU GPT (forward + backward + clip + AdamW, i.e. one
 // full optimizer step) in tokens/s, and OpenBLAS sgemm FLOP/s measured in the same
 // run, so the model's FLOP/s can be reported as a fraction of sgemm's (a CPU
-// "MFU"). Model FLOPs per token follow Kaplan: 6 * (matmul params incl. the
+// "MFU"), and the process CPU seconds per token (all threads). Model FLOPs per token follow Kaplan: 6 * (matmul params incl. the
 // unembedding) + 6 * n_layer * n_ctx * d_model (attention scores and values).
 // Shapes: the L2 d64, L4 d128, L6 d256 (n_ctx 256, 16 sequences, vocab
 // 256, 4 heads) and the brief's small L2 d64 n_ctx 64. The same shapes in PyTorch:
@@ -10,6 +10,7 @@
 #include <cblas.h>
 
 #include <cstdint>
+#include <ctime>
 #include <random>
 #include <vector>
 
@@ -27,6 +28,12 @@ double model_flops_per_token(const GptConfig& c) {
   return 6 * matmul_params + 6.0 * c.n_layer * c.n_ctx * C;
 }
 
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 void BM_TrainStep(benchmark::State& state) {
   const GptConfig cfg{static_cast<int>(state.range(0)),     static_cast<int>(state.range(1)), 4,
                       static_cast<int>(4 * state.range(1)), static_cast<int>(state.range(2)), 256};
@@ -39,6 +46,7 @@ void BM_TrainStep(benchmark::State& state) {
   for (auto& t : y) t = static_cast<int32_t>(gen() % cfg.vocab);
   const AdamWConfig opt{};
   int64_t step = 0;
+  const double cpu0 = process_cpu_seconds();
   for (auto _ : state) {
     model.zero_grad();
     benchmark::DoNotOptimize(model.forward(x.data(), y.data(), B, T));
@@ -47,6 +55,9 @@ void BM_TrainStep(benchmark::State& state) {
     model.adamw_step(opt, 1e-4, ++step);
   }
   const double tokens = static_cast<double>(state.iterations()) * B * T;
+  // CPU seconds of all threads per token: what a step costs, whatever share of the
+  // cores a loaded machine gives the process.
+  state.counters["cpu_s_per_token"] = (process_cpu_seconds() - cpu0) / tokens;
   state.counters["tokens_per_s"] = benchmark::Counter(tokens, benchmark::Counter::kIsRate);
   state.counters["model_flops"] =
       benchmark::Counter(tokens * model_flops_per_token(cfg), benchmark::Counter::kIsRate);

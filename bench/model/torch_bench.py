@@ -9,9 +9,11 @@ Given --ours BENCH_MODEL (the binary), it interleaves: for each repetition and e
 shape, bench_model on that shape, then PyTorch on it, then (once per repetition)
 bench_model's sgemm. On a shared machine the load moves by the second, so a ratio
 is only meaningful from runs this close together; it prints, per shape, the median
-ratio over the repetitions with its min and max, and our model FLOP/s as a
-fraction of the same repetition's sgemm FLOP/s (median, min, max), plus the load
-average before and after.
+ratio over the repetitions with its min and max, our model FLOP/s as a fraction
+of the same repetition's sgemm FLOP/s, and the ratio of process CPU seconds per
+token (all threads; torch/ours, so > 1 means ours does less work), each as median
+[min, max], plus the load average before and after. The tokens/s ratio is the
+goal's measure; the CPU-time ratio is steadier on a loaded machine.
 
 Run through bench/model/compare.sh (sets OMP_NUM_THREADS, OPENBLAS_NUM_THREADS=1
 for torch's own process, OMP_WAIT_POLICY=PASSIVE).
@@ -51,13 +53,13 @@ def bench_torch(L, d, ctx, min_time):
         opt.step()
 
     step()  # warm-up
-    n, t0 = 0, time.perf_counter()
+    n, t0, c0 = 0, time.perf_counter(), time.process_time()
     while True:
         step()
         n += 1
         dt = time.perf_counter() - t0
         if dt >= min_time and n >= 2:
-            return n * B * ctx / dt
+            return n * B * ctx / dt, (time.process_time() - c0) / (n * B * ctx)
 
 
 def run_ours(binary, threads, regex, min_time):
@@ -77,6 +79,7 @@ def spread(xs):
 
 def interleaved(a):
     ratios = {s: [] for s in SHAPES}
+    cpu_ratios = {s: [] for s in SHAPES}
     mfu = {s: [] for s in SHAPES}
     tps = {s: ([], []) for s in SHAPES}
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
@@ -86,9 +89,10 @@ def interleaved(a):
         for L, d, ctx in SHAPES:
             ours = run_ours(a.ours, a.threads, f"BM_TrainStep/L:{L}/d:{d}/ctx:{ctx}/", a.min_time)
             (b,) = ours.values()
-            t = bench_torch(L, d, ctx, a.min_time)
+            t, t_cpu = bench_torch(L, d, ctx, a.min_time)
             s = (L, d, ctx)
             ratios[s].append(b["tokens_per_s"] / t)
+            cpu_ratios[s].append(t_cpu / b["cpu_s_per_token"])
             mfu[s].append(100 * b["model_flops"] / sgemm)
             tps[s][0].append(b["tokens_per_s"])
             tps[s][1].append(t)
@@ -100,7 +104,8 @@ def interleaved(a):
     for s in SHAPES:
         L, d, ctx = s
         print(f"L{L} d{d} ctx{ctx}: ours/torch {spread(ratios[s])}   "
-              f"ours % of sgemm {spread(mfu[s])}   tokens/s ours "
+              f"ours % of sgemm {spread(mfu[s])}   CPU time torch/ours "
+              f"{spread(cpu_ratios[s])}   tokens/s ours "
               f"{statistics.median(tps[s][0]):8.0f} torch {statistics.median(tps[s][1]):8.0f}")
 
 
@@ -117,7 +122,7 @@ def main():
         return
     print(f"torch {torch.__version__}, {a.threads} threads")
     for L, d, ctx in SHAPES:
-        print(f"L{L} d{d} ctx{ctx}: torch {bench_torch(L, d, ctx, a.min_time):10.0f} tokens/s",
+        print(f"L{L} d{d} ctx{ctx}: torch {bench_torch(L, d, ctx, a.min_time)[0]:10.0f} tokens/s",
               flush=True)
 
 
