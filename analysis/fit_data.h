@@ -8,19 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "analysis/laws/laws.h"
+
 namespace ss::analysis {
 
-// One training run's final result: what the laws are fitted to.
-struct FitPoint {
-  std::int64_t run = -1;        // store run id, or the CSV row's `run` column / row number
-  double n = 0;                 // non-embedding parameters N
-  double d = 0;                 // training tokens D
-  double c = 0;                 // training FLOPs C
-  double loss = 0;              // final loss (val when known, else train; see docs/scalefit.md)
-  std::string loss_kind;        // "val", "train" or "csv"
-  std::optional<double> steps;  // optimizer steps S (store input; kaplan-ns needs it)
-  std::optional<double> batch_tokens;  // tokens per step B (store input; kaplan-ns needs it)
-  std::optional<double> budget;  // the isoFLOP budget the run was planned for (store v3 input)
+// One training run's final result: what the laws are fitted to (laws::FinalPoint: run, N, D,
+// C, loss, S, B, planned budget; C is always filled here, never 0) plus where the loss came from.
+struct FitPoint : laws::FinalPoint {
+  std::string loss_kind;  // "val", "train" or "csv" (final loss: val when known, else train)
 };
 
 // One logged step of a run (a `metrics` row).

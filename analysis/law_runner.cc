@@ -11,18 +11,7 @@ namespace ss::analysis {
 
 laws::LawInput to_law_input(const FitData& data) {
   laws::LawInput input;
-  for (const auto& p : data.points) {
-    laws::FinalPoint f;
-    f.run = p.run;
-    f.n = p.n;
-    f.d = p.d;
-    f.c = p.c;
-    f.loss = p.loss;
-    f.steps = p.steps;
-    f.batch_tokens = p.batch_tokens;
-    f.budget = p.budget;
-    input.points.push_back(f);
-  }
+  input.points.assign(data.points.begin(), data.points.end());  // each FitPoint is a FinalPoint
   for (const auto& curve : data.curves)
     for (const auto& s : curve.steps) {
       if (!s.train_loss || !(*s.train_loss > 0) || !(s.tokens > 0)) continue;

@@ -114,16 +114,7 @@ std::string fits_json_text(const ReportInput& in) {
   root["source"] = in.data->source;
   root["fits"] = nlohmann::json::object();
   for (const auto& f : in.fits) {
-    nlohmann::json j;
-    for (const auto& [name, value] : f.params) j[name] = json_number(value);
-    nlohmann::json ci = nlohmann::json::object();
-    for (const auto& [name, range] : f.ci)
-      ci[name] = {json_number(range.first), json_number(range.second)};
-    j["ci"] = ci;
-    j["n_points"] = f.n_points;
-    j["residual"] = json_number(f.residual);
-    j["residual_kind"] = f.residual_kind;
-    j["points_used"] = f.points_used;
+    nlohmann::json j = laws::to_json(f);
     nlohmann::json allocations = nlohmann::json::array();
     for (const auto& a : allocations_of(in.allocations, f.law))
       allocations.push_back({{"budget", json_number(a.budget)},

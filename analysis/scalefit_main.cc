@@ -25,6 +25,7 @@
 #include "analysis/reproduce_cli.h"
 #include "analysis/store_input.h"
 #include "analysis/svg_plot.h"
+#include "ss/cli_checks.h"
 #include "ss/error.h"
 #include "ss/log.h"
 #include "store/store.h"
@@ -53,19 +54,9 @@ struct Options {
 };
 
 // --budget values: a FLOP count, finite and > 0 (checked per comma-separated item).
-const CLI::Validator kFlopBudget(
-    [](std::string& text) {
-      std::size_t used = 0;
-      double value = 0;
-      try {
-        value = std::stod(text, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used == text.size() && value > 0 && std::isfinite(value)) return std::string();
-      return fmt::format("'{}' is not a positive FLOP count; write e.g. --budget 1e21,1e23", text);
-    },
-    "FLOPS");
+const CLI::Validator kFlopBudget = cli::number_check(
+    "FLOPS", "a positive FLOP count", [](double v) { return v > 0; }, "a positive FLOP count",
+    "; write e.g. --budget 1e21,1e23");
 
 // --law values: the law table's names or "all", in the order given, without repeats.
 std::vector<std::string> resolve_laws(const std::vector<std::string>& given) {
@@ -129,19 +120,6 @@ void print_summary(const LawRunResult& result) {
   for (const auto& s : result.skipped) fmt::print("{:<13} not fitted: {}\n", s.law, s.reason);
 }
 
-std::string params_json(const laws::LawFit& f) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [name, value] : f.params)
-    j[name] = std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
-  return j.dump();
-}
-
-std::string ci_json(const laws::LawFit& f) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [name, range] : f.ci) j[name] = {range.first, range.second};
-  return j.dump();
-}
-
 // Writes fits and run_flags rows; opening for writing migrates a v1 store to v2. False (with a
 // warning) when the store may not be written (read-only file or directory).
 bool write_store(const FitData& data, const LawRunResult& result,
@@ -163,8 +141,8 @@ bool write_store(const FitData& data, const LawRunResult& result,
     store::FitRecord record;
     record.law = f.law;
     record.source = data.source;
-    record.params = params_json(f);
-    record.ci = ci_json(f);
+    record.params = laws::params_json(f).dump();
+    record.ci = laws::ci_json(f).dump();
     record.n_points = f.n_points;
     record.residual = f.residual;
     record.created = now;

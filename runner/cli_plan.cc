@@ -8,9 +8,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "runner/cli_checks.h"
 #include "runner/config.h"
 #include "runner/grid.h"
+#include "ss/cli_checks.h"
 #include "store/store.h"
 
 namespace ss::runner {
@@ -178,7 +178,7 @@ void add_plan_command(CLI::App& app) {
       ->capture_default_str();
   plan->add_option("--flops-per-second", options->flops_per_second,
                    "effective training FLOP/s per point, for the table's time estimate")
-      ->check(kPositive)
+      ->check(cli::kPositive)
       ->capture_default_str();
   plan->callback([options] { run_plan(*options); });
 }

@@ -10,9 +10,9 @@
 #include <exception>
 
 #include "model/comm_mpi.h"
-#include "runner/cli_checks.h"
 #include "runner/signals.h"
 #include "runner/sweep_run.h"
+#include "ss/cli_checks.h"
 #include "ss/error.h"
 
 namespace ss::runner {
@@ -72,20 +72,20 @@ std::shared_ptr<int> add_run_command(CLI::App& app, TrainFunction train,
   run->add_option("--lease-seconds", options->lease_seconds,
                   "lease on a claimed point, renewed every third of it; a crashed job's points "
                   "are reclaimed after it expires")
-      ->check(kPositive)
+      ->check(cli::kPositive)
       ->capture_default_str();
   run->add_option("--gpus-per-node", options->gpus_per_node,
                   "GPUs per node; worker i on a node uses GPU (local rank / ranks-per-gpu) mod "
                   "this (0: CPU backend)")
-      ->check(kNonNegative)
+      ->check(cli::kNonNegative)
       ->capture_default_str();
   run->add_option("--ranks-per-gpu", options->ranks_per_gpu,
                   "worker ranks sharing one GPU (packs small models)")
-      ->check(kPositive)
+      ->check(cli::kPositive)
       ->capture_default_str();
   run->add_option("--summary-seconds", options->summary_seconds,
                   "period of the progress summary line")
-      ->check(kPositive)
+      ->check(cli::kPositive)
       ->capture_default_str();
   run->callback([options, exit_code, train = std::move(train), preflight = std::move(preflight)] {
     *exit_code = run_command(*options, train, preflight);

@@ -6,8 +6,8 @@
 
 #include <memory>
 
-#include "runner/cli_checks.h"
 #include "runner/lease_owner.h"
+#include "ss/cli_checks.h"
 #include "store/store.h"
 
 namespace ss::runner {
@@ -83,7 +83,7 @@ void add_status_command(CLI::App& app) {
   status->add_option("store", options->store, "SQLite store written by plan --store / run")
       ->required();
   status->add_option("--sweep", options->sweep_id, "only this sweep id (default: all)")
-      ->check(kPositive);
+      ->check(cli::kPositive);
   status->callback([options] { run_status(*options); });
 }
 

@@ -21,6 +21,7 @@
 #include "runner/signals.h"
 #include "runner/run_recorder.h"
 #include "runner/trainer.h"
+#include "ss/cli_checks.h"
 #include "ss/error.h"
 #include "ss/log.h"
 #include "store/store.h"
@@ -201,15 +202,15 @@ std::shared_ptr<int> add_train_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "wal", "delete"}))
       ->capture_default_str();
   train->add_option("--lease-seconds", options->lease_seconds, "lease on the claimed point")
-      ->check(CLI::PositiveNumber)
+      ->check(cli::kPositive)
       ->capture_default_str();
   train->add_option("--threads", options->threads, "CPU threads (0: OMP_NUM_THREADS or all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(cli::kNonNegative)
       ->capture_default_str();
   train
       ->add_option("--progress-seconds", options->progress_seconds,
                    "seconds between progress lines")
-      ->check(CLI::NonNegativeNumber)
+      ->check(cli::kNonNegative)
       ->capture_default_str();
   train->callback([options, exit_code] { *exit_code = train_command(*options); });
   return exit_code;

@@ -243,9 +243,7 @@ LawFit fit_chinchilla2(const LawInput& input, const FitOptions& options, const L
   const std::string law = "chinchilla-2";
   require_count(law, input.points.size(), static_cast<std::size_t>(find_law(law).min_points),
                 "runs (final points)");
-  if (!(options.isoflop_tolerance > 0))
-    throw InputError(fmt::format("{}: isoflop_tolerance = {}; use a positive log10 width", law,
-                                 options.isoflop_tolerance));
+  // isoflop_profiles checks the input and the tolerance (one place for the fit and the plot).
   const std::vector<IsoFlopProfile> profiles = isoflop_profiles(input, options.isoflop_tolerance);
   std::vector<BudgetMinimum> minima;
   std::vector<std::string> notes;
@@ -285,8 +283,8 @@ namespace ss::laws {
 std::vector<IsoFlopProfile> isoflop_profiles(const LawInput& input, double isoflop_tolerance) {
   detail::check_input(input);
   if (!(isoflop_tolerance > 0))
-    throw InputError(fmt::format("isoFLOP profiles: isoflop_tolerance = {}; use a positive log10 "
-                                 "width",
+    throw InputError(fmt::format("chinchilla-2 isoFLOP budgets: isoflop_tolerance = {}; use a "
+                                 "positive log10 width (decades of C)",
                                  isoflop_tolerance));
   std::vector<IsoFlopProfile> profiles;
   for (const auto& group : detail::isoflop_groups(input, isoflop_tolerance))

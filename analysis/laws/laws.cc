@@ -299,25 +299,33 @@ std::vector<Allocation> allocate_compute(const std::vector<LawFit>& fits, double
   return rows;
 }
 
-nlohmann::json to_json(const LawFit& fit) {
-  nlohmann::json params = nlohmann::json::object(), ci = nlohmann::json::object();
-  nlohmann::json order = nlohmann::json::array();
-  for (const auto& [name, value] : fit.params) {
-    params[name] = value;
-    order.push_back(name);
-  }
+nlohmann::json params_json(const LawFit& fit) {
+  nlohmann::json params = nlohmann::json::object();
+  for (const auto& [name, value] : fit.params) params[name] = value;
+  return params;
+}
+
+nlohmann::json ci_json(const LawFit& fit) {
+  nlohmann::json ci = nlohmann::json::object();
   for (const auto& [name, range] : fit.ci) ci[name] = {range.first, range.second};
-  return {{"law", fit.law},
-          {"params", params},
-          {"param_order", order},
-          {"ci", ci},
-          {"n_points", fit.n_points},
-          {"residual", fit.residual},
-          {"residual_kind", fit.residual_kind},
-          {"points_used", fit.points_used},
-          {"description", fit.description},
-          {"bootstrap_failed", fit.bootstrap_failed},
-          {"details", fit.details}};
+  return ci;
+}
+
+nlohmann::json to_json(const LawFit& fit) {
+  nlohmann::json j = params_json(fit);
+  nlohmann::json order = nlohmann::json::array();
+  for (const auto& param : fit.params) order.push_back(param.first);
+  j.update({{"law", fit.law},
+            {"param_order", order},
+            {"ci", ci_json(fit)},
+            {"n_points", fit.n_points},
+            {"residual", fit.residual},
+            {"residual_kind", fit.residual_kind},
+            {"points_used", fit.points_used},
+            {"description", fit.description},
+            {"bootstrap_failed", fit.bootstrap_failed},
+            {"details", fit.details}});
+  return j;
 }
 
 }  // namespace ss::laws

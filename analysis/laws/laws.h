@@ -185,7 +185,16 @@ struct Allocation {
 // argmin over N of L(N, C/(6N)) in closed form). Other laws give no row.
 std::vector<Allocation> allocate_compute(const std::vector<LawFit>& fits, double budget);
 
-// Serialises a fit (params, ci, n_points, residual, points_used, details) for fits.json.
+// A fit as JSON, the one writer of a fit: scalefit's fits.json (one object per law, plus its
+// allocations) and the store's fits rows (params_json, ci_json) are written from these. Numbers
+// that are not finite are written as null (nlohmann's dump).
+// {name: value} in the spec's parameter names.
+nlohmann::json params_json(const LawFit& fit);
+// {name: [2.5 percentile, 97.5 percentile]}; {} without bootstrap.
+nlohmann::json ci_json(const LawFit& fit);
+// params_json's entries (the parameters under their own names) and "law", "param_order", "ci",
+// "n_points", "residual", "residual_kind", "points_used", "description", "bootstrap_failed",
+// "details" (no law has a parameter of one of these names; LawTable tests it).
 nlohmann::json to_json(const LawFit& fit);
 
 }  // namespace ss::laws

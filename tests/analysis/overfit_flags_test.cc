@@ -2,6 +2,7 @@
 // turn detector on curves built by hand (turn, no turn, val and train both rising, noise
 // below the threshold), and the gap threshold.
 #include "analysis/overfit_flags.h"
+#include "tests/analysis/fit_points.h"
 
 #include <gtest/gtest.h>
 
@@ -62,7 +63,8 @@ TEST(ValTurn, UsesTheLatestTrainLossWhenValIsSparse) {
 TEST(Flags, GapAndKaplanFlags) {
   FitData data;
   data.from_store = true;
-  data.points = {{1, 1e6, 1e7, 6e13, 3.0, "val", {}, {}}, {2, 1e6, 1e9, 6e15, 2.5, "val", {}, {}}};
+  data.points = {testing::fit_point(1, 1e6, 1e7, 6e13, 3.0, "val"),
+                 testing::fit_point(2, 1e6, 1e9, 6e15, 2.5, "val")};
   data.curves.push_back(curve_from({3.5, 2.8}, {3.6, 3.0}));  // run 1: gap 0.2
   data.curves[0].run = 1;
   data.curves.push_back(curve_from({3.0, 2.45}, {3.05, 2.5}));  // run 2: gap 0.05

@@ -4,6 +4,7 @@
 // hand (a chinchilla-3 law with Epoch's published parameters, a/b/G from the closed form), so
 // the expected numbers come from the formula, not from the code under test.
 #include "analysis/report_writer.h"
+#include "tests/analysis/fit_points.h"
 #include "ss/error.h"
 
 #include <gtest/gtest.h>
@@ -38,14 +39,8 @@ class ReportWriterTest : public ::testing::Test {
     data_.source = "grid.csv";
     for (double n : {1e8, 3e8, 1e9})
       for (double d : {2e9, 6e9, 2e10})
-        data_.points.push_back({static_cast<std::int64_t>(data_.points.size() + 1),
-                                n,
-                                d,
-                                6 * n * d,
-                                loss(n, d),
-                                "csv",
-                                {},
-                                {}});
+        data_.points.push_back(testing::fit_point(static_cast<std::int64_t>(data_.points.size() + 1),
+                                                  n, d, 6 * n * d, loss(n, d), "csv"));
     laws::LawFit f;
     f.law = "chinchilla-3";
     // a, b, G from Hoffmann's closed form: a = beta/(alpha+beta), b = alpha/(alpha+beta),

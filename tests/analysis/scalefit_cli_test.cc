@@ -15,6 +15,7 @@
 #include "analysis/overfit_flags.h"
 #include "store/store.h"
 #include "tests/support/process.h"
+#include "tests/support/metric_rows.h"
 
 #include <SQLiteCpp/Database.h>
 
@@ -196,18 +197,14 @@ fs::path build_store(const fs::path& path, const std::vector<SyntheticRun>& runs
     const double final_loss = truth_loss(run.n, run.d);
     std::vector<store::MetricRow> rows;
     for (int s = 1; s <= 10; ++s) {
-      store::MetricRow m;
-      m.run = claimed->id;
-      m.step = s;
-      m.tokens = static_cast<std::int64_t>(run.d * s / 10);
-      m.flops = 6 * run.n * m.tokens;
+      const auto tokens = static_cast<std::int64_t>(run.d * s / 10);
       // Train falls towards final_loss; val tracks it (+0.02) unless the run turns up after
       // step 6, where val rises by 0.05 per step while train keeps falling.
-      m.train_loss = final_loss + 2.0 / s - 0.2;
-      double val = *m.train_loss + 0.02;
+      const double train = final_loss + 2.0 / s - 0.2;
+      double val = train + 0.02;
       if (run.turns_up && s > 6) val = final_loss + 2.0 / 6 - 0.18 + 0.05 * (s - 6);
-      if (s % 2 == 0) m.val_loss = val;
-      rows.push_back(m);
+      rows.push_back(ss::testing::metric_row(claimed->id, s, tokens, 6 * run.n * tokens, train,
+                                             s % 2 == 0 ? std::optional(val) : std::nullopt));
     }
     db.insert_metrics(rows);
     store::RunOutcome outcome;

@@ -10,6 +10,7 @@
 
 #include "ss/error.h"
 #include "store/store.h"
+#include "tests/support/metric_rows.h"
 
 namespace ss::analysis {
 namespace {
@@ -58,14 +59,10 @@ class StoreInputTest : public ::testing::Test {
       out.tokens_seen = k == 0 ? 50000000 : 100000000;
       out.final_train_loss = 3.0 - k;
       if (k == 0) out.final_val_loss = 3.1;
-      std::vector<store::MetricRow> rows(2);
-      for (int s = 0; s < 2; ++s) {
-        rows[s].run = claimed->id;
-        rows[s].step = 10 * (s + 1);
-        rows[s].tokens = 1000000 * (s + 1);
-        rows[s].flops = 6e12 * (s + 1);
-        rows[s].train_loss = 4.0 - s;
-      }
+      std::vector<store::MetricRow> rows;
+      for (int s = 0; s < 2; ++s)
+        rows.push_back(ss::testing::metric_row(claimed->id, 10 * (s + 1), 1000000 * (s + 1),
+                                               6e12 * (s + 1), 4.0 - s));
       db.insert_metrics(rows);
       db.mark_done(claimed->id, out);
     }

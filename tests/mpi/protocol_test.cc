@@ -8,6 +8,7 @@
 #include <random>
 
 #include "runner/protocol.h"
+#include "tests/support/metric_rows.h"
 
 namespace ss::runner::protocol {
 namespace {
@@ -15,13 +16,9 @@ namespace {
 // Every field of every sample holds a value other than its default, so a field that the codec
 // drops (written and read by neither side) comes back different and fails the round trip.
 store::MetricRow sample_row(std::int64_t step) {
-  store::MetricRow row;
-  row.run = 7;
-  row.step = step;
-  row.tokens = step * 2048;
-  row.flops = 1.5e12 * static_cast<double>(step);
-  row.train_loss = 3.25 - 0.01 * static_cast<double>(step);
-  row.val_loss = 3.5;
+  store::MetricRow row =
+      ss::testing::metric_row(7, step, step * 2048, 1.5e12 * static_cast<double>(step),
+                              3.25 - 0.01 * static_cast<double>(step), 3.5);
   row.lr = 1e-3;
   row.grad_norm = 0.75;
   row.tokens_per_s = 12345.5;

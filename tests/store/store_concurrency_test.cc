@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 
 #include "store/store.h"
+#include "tests/support/metric_rows.h"
 #include "tests/support/temp_dir.h"
 
 namespace ss::store {
@@ -39,12 +40,8 @@ int writer_process(const std::filesystem::path& path, const std::string& owner, 
       for (int batch = 0; batch < 4; ++batch) {
         std::vector<MetricRow> rows;
         for (int i = 0; i < kRowsPerClaim / 4; ++i) {
-          MetricRow r;
-          r.run = run->id;
-          r.step = batch * (kRowsPerClaim / 4) + i + 1;
-          r.tokens = r.step * 1024;
-          r.train_loss = 1.0;
-          rows.push_back(r);
+          const std::int64_t step = batch * (kRowsPerClaim / 4) + i + 1;
+          rows.push_back(ss::testing::metric_row(run->id, step, step * 1024, 0, 1.0));
         }
         store.insert_metrics(rows);
       }

@@ -7,6 +7,7 @@
 
 #include "store/sqlite_check.h"
 #include "store/store.h"
+#include "tests/support/metric_rows.h"
 #include "tests/support/temp_dir.h"
 
 namespace ss::store {
@@ -217,16 +218,10 @@ TEST_F(StoreWrite, DoneAndDivergedRecordTheirFields) {
 TEST_F(StoreWrite, MetricsAreIdempotentOnRunAndStep) {
   const auto run = run_id("point-0");
   std::vector<MetricRow> rows;
-  for (int step = 10; step >= 1; --step) {
-    MetricRow r;
-    r.run = run;
-    r.step = step;
-    r.tokens = step * 8192;
-    r.flops = step * 1e9;
-    r.train_loss = 5.0 - 0.1 * step;
-    if (step % 5 == 0) r.val_loss = 5.1 - 0.1 * step;
-    rows.push_back(r);
-  }
+  for (int step = 10; step >= 1; --step)
+    rows.push_back(ss::testing::metric_row(
+        run, step, step * 8192, step * 1e9, 5.0 - 0.1 * step,
+        step % 5 == 0 ? std::optional(5.1 - 0.1 * step) : std::nullopt));
   store_.insert_metrics(rows);
   // A resumed run redoes steps 6..10: same keys, one value changed by the redo.
   std::vector<MetricRow> redo(rows.begin(), rows.begin() + 5);

@@ -145,6 +145,26 @@ TEST(Chinchilla2, WindowsStartAtTheSmallestC) {
                                          static_cast<std::int64_t>(3 * g + 2)}));
 }
 
+// The window width is checked in one place (isoflop_profiles), for the fit and the plot alike.
+TEST(Chinchilla2, RefusesANonPositiveWindow) {
+  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  const LawInput input = isoflop_input(truth, kBudgets, 7, 0.1);
+  for (double tolerance : {0.0, -0.05, std::nan("")}) {
+    FitOptions options = no_bootstrap();
+    options.isoflop_tolerance = tolerance;
+    for (const auto& attempt : std::vector<std::function<void()>>{
+             [&] { fit_law("chinchilla-2", input, options); },
+             [&] { isoflop_profiles(input, tolerance); }}) {
+      try {
+        attempt();
+        ADD_FAILURE() << "isoflop_tolerance " << tolerance << " accepted";
+      } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("isoflop_tolerance"), std::string::npos) << e.what();
+      }
+    }
+  }
+}
+
 TEST(Chinchilla2, RefusesOneBudget) {
   const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
   EXPECT_THROW(fit_law("chinchilla-2", isoflop_input(truth, {1e20}, 9, 0), no_bootstrap()),
@@ -243,9 +263,20 @@ TEST(LawNames, TableAndJson) {
   fit.params = {{"Nc", 1e13}, {"alpha_N", 0.07}};
   fit.ci = {{"Nc", {1e12, 1e14}}, {"alpha_N", {0.06, 0.08}}};
   const nlohmann::json j = to_json(fit);
-  EXPECT_EQ(j["params"]["alpha_N"], 0.07);
+  EXPECT_EQ(j["alpha_N"], 0.07);
   EXPECT_EQ(j["ci"]["alpha_N"][1], 0.08);
   EXPECT_EQ(j["param_order"][0], "Nc");
+  EXPECT_EQ(params_json(fit), (nlohmann::json{{"Nc", 1e13}, {"alpha_N", 0.07}}));
+  // Parameters sit beside the fit's other keys: no law may have a parameter named like one.
+  for (const LawSpec& spec : law_table()) {
+    LawFit named;
+    named.law = spec.name;
+    for (std::size_t i = 0; i < spec.params.size(); ++i)
+      named.params.emplace_back(spec.params[i], 1.5 + static_cast<double>(i));
+    const nlohmann::json all = to_json(named);
+    EXPECT_EQ(all.size(), spec.params.size() + 10) << spec.name;
+    for (const auto& [name, value] : named.params) EXPECT_EQ(all[name], value) << spec.name;
+  }
 }
 
 // Every row of the law table, fitted to one isoFLOP grid (with S and B for kaplan-ns): the fit

@@ -1,0 +1,42 @@
+// Number checks for CLI11 options with one short message each, shared by scalesweep (runner/)
+// and scalefit (analysis/); include it only from targets that link CLI11. (CLI11's
+// PositiveNumber prints the whole range of a double, 309 digits, when it rejects a value.)
+// Invariant: a rejected value gives one line "OPTION: VALUE is not ...".
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <string>
+#include <utility>
+
+namespace ss::cli {
+
+// A validator named `name` accepting the finite numbers for which `ok(value)` holds. A rejected
+// value's message is "VALUE is not " + `what` (a number failing `ok`) or + `not_number` (text
+// that is not a finite number), then `hint` (e.g. "; write e.g. ...").
+inline CLI::Validator number_check(std::string name, std::string what, bool (*ok)(double),
+                                   std::string not_number = "a number", std::string hint = "") {
+  return CLI::Validator(
+      [what = std::move(what), ok, not_number = std::move(not_number),
+       hint = std::move(hint)](std::string& text) -> std::string {
+        std::size_t used = 0;
+        double value = 0;
+        try {
+          value = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != text.size() || !std::isfinite(value))
+          return text + " is not " + not_number + hint;
+        return ok(value) ? std::string() : text + " is not " + what + hint;
+      },
+      std::move(name));
+}
+
+inline const CLI::Validator kPositive =
+    number_check("POSITIVE", "positive", [](double v) { return v > 0; });
+inline const CLI::Validator kNonNegative =
+    number_check("NONNEGATIVE", ">= 0", [](double v) { return v >= 0; });
+
+}  // namespace ss::cli
