@@ -138,7 +138,8 @@ int train_command(const TrainOptionsCli& options) {
   // First, so every thread created later (OpenMP/BLAS) inherits the blocked signal mask.
   const StopSignalWatcher signals;
   const store::JournalMode journal = store::parse_journal_mode(options.journal);
-  const SweepSpec spec = load_sweep_spec(options.config);
+  SweepSpec spec = load_sweep_spec(options.config);
+  place_checkpoints(spec, options.store);
   const std::vector<Point> points = expand_grid(spec);
   const Point& point = find_point(points, options.point, options.config);
   preflight_sweep(spec, {&point, 1}, 1);  // the same checks as `run`, for this one point

@@ -461,7 +461,7 @@ TrainSpec parse_train(TableReader& t) {
   return train;
 }
 
-ScheduleSpec parse_schedule(TableReader& t, const std::string& name) {
+ScheduleSpec parse_schedule(TableReader& t) {
   ScheduleSpec s;
   s.eval_interval = t.require_int("eval_interval", 1, "add eval_interval = <steps>");
   s.eval_tokens = t.require_int("eval_tokens", 1, "add eval_tokens = <val tokens per eval>");
@@ -469,7 +469,7 @@ ScheduleSpec parse_schedule(TableReader& t, const std::string& name) {
       t.require_int("checkpoint_interval", 1, "add checkpoint_interval = <steps>");
   s.keep_checkpoints = t.get_int("keep_checkpoints", 1).value_or(2);
   s.max_attempts = t.get_int("max_attempts", 1).value_or(3);
-  s.checkpoint_dir = t.get_string("checkpoint_dir", {}, "checkpoints/" + name, "");
+  s.checkpoint_dir = t.get_string("checkpoint_dir", {}, "", "");  // "": place_checkpoints()
   t.reject_unknown_keys({"eval_interval", "eval_tokens", "checkpoint_interval", "keep_checkpoints",
                          "max_attempts", "checkpoint_dir"});
   return s;
@@ -566,7 +566,7 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& path) {
 
   TableReader schedule(path, require_table(top, "schedule", "add [schedule] with intervals"),
                        "schedule");
-  spec.schedule = parse_schedule(schedule, spec.name);
+  spec.schedule = parse_schedule(schedule);
   if (spec.train.lr_rule == LrRule::kFixed && spec.train.lr.empty()) {
     train.fail_missing("lr", "give at least one learning rate");
   }
@@ -581,6 +581,17 @@ SweepSpec load_sweep_spec(const std::filesystem::path& path) {
   }
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   return parse_sweep_spec(text, path.string());
+}
+
+std::filesystem::path default_checkpoint_dir(const std::filesystem::path& store,
+                                             const std::string& sweep_name) {
+  return store.parent_path() / (store.stem().string() + "-checkpoints") / sweep_name;
+}
+
+void place_checkpoints(SweepSpec& spec, const std::filesystem::path& store) {
+  if (!spec.schedule.checkpoint_dir.empty()) return;
+  spec.schedule.checkpoint_dir = default_checkpoint_dir(store, spec.name).string();
+  spec.schedule.checkpoint_dir_beside_store = true;
 }
 
 }  // namespace ss::runner

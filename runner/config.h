@@ -77,7 +77,10 @@ struct ScheduleSpec {
   std::int64_t checkpoint_interval = 0;  // steps between checkpoints
   std::int64_t keep_checkpoints = 2;     // newest K kept per run
   std::int64_t max_attempts = 3;         // tries per point before it is `failed`
+  // [schedule] checkpoint_dir as given (relative to the working directory); when the config has
+  // none it stays empty until place_checkpoints() puts it beside the store.
   std::string checkpoint_dir;
+  bool checkpoint_dir_beside_store = false;  // set by place_checkpoints(): not from the config
 };
 
 struct SweepSpec {
@@ -113,5 +116,14 @@ std::int64_t tokenizer_vocab(const std::string& tokenizer);
 SweepSpec parse_sweep_spec(const std::string& text, const std::string& path);
 // Reads `path` and parses it; a missing/unreadable file is an InputError too.
 SweepSpec load_sweep_spec(const std::filesystem::path& path);
+
+// The default checkpoint directory of a sweep on `store`: <store's directory>/<store's
+// stem>-checkpoints/<sweep name> (results.db -> results-checkpoints/quickstart), so a job
+// started from any directory keeps its checkpoints with its store.
+std::filesystem::path default_checkpoint_dir(const std::filesystem::path& store,
+                                             const std::string& sweep_name);
+// Sets spec.schedule.checkpoint_dir to default_checkpoint_dir() when the config gives none
+// (every command that trains calls it once the store is known); a given one is kept as is.
+void place_checkpoints(SweepSpec& spec, const std::filesystem::path& store);
 
 }  // namespace ss::runner

@@ -117,8 +117,13 @@ void check_data_shard(const std::string& path, const char* role, const std::stri
                     config, role, shown(path), shard.size(), n_ctx, n_ctx + 2));
 }
 
-void check_checkpoint_dir(const std::string& dir, const std::string& config) {
+void check_checkpoint_dir(const ScheduleSpec& schedule, const std::string& config) {
+  const std::string& dir = schedule.checkpoint_dir;
   if (dir.empty()) return;
+  const std::string what =
+      schedule.checkpoint_dir_beside_store
+          ? fmt::format("checkpoint directory \"{}\" (the default, beside the store)", dir)
+          : fmt::format("[schedule] checkpoint_dir = \"{}\"", dir);
   std::error_code ec;
   const fs::path abs = fs::absolute(dir, ec).lexically_normal();
   for (fs::path up = abs;; up = up.parent_path()) {
@@ -126,14 +131,13 @@ void check_checkpoint_dir(const std::string& dir, const std::string& config) {
     if (!exists && up != up.root_path()) continue;
     if (!fs::is_directory(up, ec))
       throw InputError(fmt::format(
-          "{}: [schedule] checkpoint_dir = \"{}\": {} is {}, not a directory; choose another "
-          "checkpoint_dir",
-          config, dir, up == abs ? shown(dir) : up.string(), "a file"));
+          "{}: {}: {} is {}, not a directory; choose another [schedule] checkpoint_dir", config,
+          what, up == abs ? shown(dir) : up.string(), "a file"));
     if (::access(up.c_str(), W_OK | X_OK) != 0)
       throw InputError(fmt::format(
-          "{}: [schedule] checkpoint_dir = \"{}\": directory {} is not writable ({}); choose a "
-          "checkpoint_dir you may write to",
-          config, dir, up == abs ? shown(dir) : up.string(), std::strerror(errno)));
+          "{}: {}: directory {} is not writable ({}); choose a [schedule] checkpoint_dir you "
+          "may write to",
+          config, what, up == abs ? shown(dir) : up.string(), std::strerror(errno)));
     return;
   }
 }
@@ -175,7 +179,7 @@ void preflight_sweep(const SweepSpec& spec, std::span<const Point> points, int w
   check_data_shard(spec.data.train, "train", spec.data.tokenizer, model_vocab, n_ctx,
                    spec.config_path);
   check_data_shard(spec.data.val, "val", spec.data.tokenizer, model_vocab, n_ctx, spec.config_path);
-  check_checkpoint_dir(spec.schedule.checkpoint_dir, spec.config_path);
+  check_checkpoint_dir(spec.schedule, spec.config_path);
   check_memory(points, workers_on_node, spec.config_path);
 }
 

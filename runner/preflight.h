@@ -29,8 +29,9 @@ void check_data_shard(const std::string& path, const char* role, const std::stri
                       std::int64_t model_vocab, std::int64_t n_ctx, const std::string& config);
 
 // The checkpoint directory exists and is a writable directory, or can be made: its nearest
-// existing ancestor is a writable directory. Makes nothing.
-void check_checkpoint_dir(const std::string& dir, const std::string& config);
+// existing ancestor is a writable directory. Makes nothing. Messages name the config key, or
+// the default beside the store (ScheduleSpec::checkpoint_dir_beside_store).
+void check_checkpoint_dir(const ScheduleSpec& schedule, const std::string& config);
 
 // Memory this process may still use: MemAvailable (/proc/meminfo), lowered by a cgroup limit
 // (v2 memory.max - memory.current, or v1's). nullopt where neither can be read.

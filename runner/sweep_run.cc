@@ -397,6 +397,7 @@ int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
             fmt::format("--lease-seconds {}: must be positive", options.lease_seconds));
       }
       spec = load_sweep_spec(options.config);
+      place_checkpoints(*spec, options.store);
       points = expand_grid(*spec);
       for (const auto& p : points) {
         if (p.dp * p.tp > world_size - 1) {
@@ -428,7 +429,8 @@ int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
   broadcast_string(config_text);
 
   if (rank != 0) {
-    const SweepSpec worker_spec = parse_sweep_spec(config_text, config_path);
+    SweepSpec worker_spec = parse_sweep_spec(config_text, config_path);
+    place_checkpoints(worker_spec, options.store);  // every rank has the same --store
     return after_startup([&] {
       return detail::run_worker(worker_spec, expand_grid(worker_spec), options, train,
                                 ranks_on_node);

@@ -28,12 +28,24 @@ enum class JournalMode { kWal, kDelete, kAuto };
 // Parses "auto" / "wal" / "delete" (CLI --store-journal); throws ss::InputError otherwise.
 JournalMode parse_journal_mode(const std::string& text);
 
-// The name of the network file system (NFS, Lustre, GPFS, CIFS, SMB2, BeeGFS, CephFS, AFS)
-// that holds `path` (or its nearest existing parent), from statfs's f_type; nullopt for a
-// local one or when it cannot be told.
+// The network file system a statfs f_type magic names (NFS, Lustre, GPFS, BeeGFS, CephFS,
+// CIFS/SMB, AFS, GFS2, PanFS; the "remote" types of coreutils' stat), nullopt for any other.
+// Pure: the one place that classifies file systems.
+std::optional<std::string> network_file_system_of_type(std::uint64_t f_type);
+
+// statfs's f_type for `path`, or for its nearest existing parent when it does not exist yet;
+// nullopt when statfs fails.
+std::optional<std::uint64_t> file_system_type(const std::filesystem::path& path);
+
+// network_file_system_of_type(file_system_type(path)); nullopt when it cannot be told.
 std::optional<std::string> network_file_system(const std::filesystem::path& path);
 
-// The mode a store at `path` opens with (kAuto resolved; see JournalMode). Never kAuto.
+// The journal a store opens with on a file system that is `network` (nullopt: local): kAuto
+// gives kDelete on a network file system and kWal elsewhere; kWal and kDelete are kept. Pure.
+JournalMode choose_journal(const std::optional<std::string>& network, JournalMode requested);
+
+// choose_journal() for the file system that holds `path`, with a warning when a WAL store sits
+// on a network file system. Never kAuto.
 JournalMode resolve_journal(const std::filesystem::path& path, JournalMode requested);
 
 struct StoreOptions {

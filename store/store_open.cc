@@ -193,17 +193,23 @@ SQLite::Database open_database(const fs::path& path, const StoreOptions& options
 
 }  // namespace
 
-// kAuto -> WAL or DELETE by the file system; a WAL store on a network file system is warned of.
+JournalMode choose_journal(const std::optional<std::string>& network, JournalMode requested) {
+  if (requested != JournalMode::kAuto) return requested;
+  return network ? JournalMode::kDelete : JournalMode::kWal;
+}
+
 JournalMode resolve_journal(const std::filesystem::path& path, JournalMode requested) {
-  if (requested == JournalMode::kDelete) return requested;
+  if (requested == JournalMode::kDelete) return requested;  // no statfs needed
   const auto network = network_file_system(path);
-  if (!network) return JournalMode::kWal;
-  if (requested == JournalMode::kAuto) return JournalMode::kDelete;
-  log::warn(
-      "store {} is on {} with --store-journal wal: WAL's shared memory is not shared between "
-      "hosts there, so jobs on different nodes may corrupt it; use --store-journal auto or delete",
-      path.string(), *network);
-  return JournalMode::kWal;
+  const JournalMode journal = choose_journal(network, requested);
+  if (network && journal == JournalMode::kWal) {
+    log::warn(
+        "store {} is on {} with --store-journal wal: WAL's shared memory is not shared between "
+        "hosts there, so jobs on different nodes may corrupt it; use --store-journal auto or "
+        "delete",
+        path.string(), *network);
+  }
+  return journal;
 }
 
 JournalMode parse_journal_mode(const std::string& text) {
@@ -216,15 +222,25 @@ JournalMode parse_journal_mode(const std::string& text) {
       text));
 }
 
-std::optional<std::string> network_file_system(const std::filesystem::path& path) {
+std::optional<std::string> network_file_system_of_type(std::uint64_t f_type) {
   struct Kind {
-    unsigned long magic;
+    std::uint32_t magic;
     const char* name;
   };
-  // statfs f_type values (linux/magic.h and the file systems' own headers).
+  // statfs f_type magics (linux/magic.h, the file systems' own headers; coreutils' stat marks
+  // each "remote"). The kernel's magics are 32-bit; f_type is a long.
   static constexpr Kind kNetwork[] = {
-      {0x6969, "NFS"},      {0x0BD00BD0, "Lustre"}, {0x47504653, "GPFS"},   {0xFF534D42, "CIFS"},
-      {0xFE534D42, "SMB2"}, {0x19830326, "BeeGFS"}, {0x00C36400, "CephFS"}, {0x5346414F, "AFS"}};
+      {0x6969, "NFS"},       {0x0BD00BD0, "Lustre"}, {0x47504653, "GPFS"},
+      {0x19830326, "BeeGFS"}, {0x00C36400, "CephFS"}, {0xFF534D42, "CIFS"},
+      {0xFE534D42, "SMB2"},   {0x517B, "SMB"},        {0x5346414F, "AFS"},
+      {0x6B414653, "AFS"},    {0x01161970, "GFS2"},   {0xAAD7AAEA, "PanFS"}};
+  for (const auto& kind : kNetwork) {
+    if (static_cast<std::uint32_t>(f_type) == kind.magic) return std::string(kind.name);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> file_system_type(const std::filesystem::path& path) {
   std::error_code ec;
   std::filesystem::path dir = std::filesystem::absolute(path, ec);
   while (!dir.empty() && !std::filesystem::exists(dir, ec) && dir != dir.parent_path()) {
@@ -232,10 +248,12 @@ std::optional<std::string> network_file_system(const std::filesystem::path& path
   }
   struct statfs fs {};
   if (dir.empty() || ::statfs(dir.c_str(), &fs) != 0) return std::nullopt;
-  for (const auto& kind : kNetwork) {
-    if (static_cast<unsigned long>(fs.f_type) == kind.magic) return std::string(kind.name);
-  }
-  return std::nullopt;
+  return static_cast<std::uint64_t>(fs.f_type);
+}
+
+std::optional<std::string> network_file_system(const std::filesystem::path& path) {
+  const auto type = file_system_type(path);
+  return type ? network_file_system_of_type(*type) : std::nullopt;
 }
 
 double unix_now() {

@@ -88,9 +88,24 @@ TEST_F(ConfigTest, ValidFileParses) {
   EXPECT_EQ(spec.train.warmup_steps, 10);
   EXPECT_DOUBLE_EQ(spec.train.weight_decay, 0.1);  // documented default
   EXPECT_EQ(spec.schedule.max_attempts, 3);
-  EXPECT_EQ(spec.schedule.checkpoint_dir, "checkpoints/t");
+  EXPECT_EQ(spec.schedule.checkpoint_dir, "");  // placed beside the store by place_checkpoints
   EXPECT_EQ(spec.config_text, kBase);
   EXPECT_EQ(spec.config_hash.size(), 64u);
+}
+
+TEST_F(ConfigTest, CheckpointDirDefaultsBesideTheStore) {
+  SweepSpec spec = load(kBase);  // kBase has no checkpoint_dir; its name is "t"
+  place_checkpoints(spec, "/scratch/u/results.db");
+  EXPECT_EQ(spec.schedule.checkpoint_dir, "/scratch/u/results-checkpoints/t");
+  EXPECT_TRUE(spec.schedule.checkpoint_dir_beside_store);
+  spec = load(kBase);
+  place_checkpoints(spec, "results.db");  // a store in the working directory
+  EXPECT_EQ(spec.schedule.checkpoint_dir, "results-checkpoints/t");
+  // A given one is kept as written (relative to the working directory, as before).
+  spec = load(kBase + "checkpoint_dir = \"ckpt/mine\"\n");
+  place_checkpoints(spec, "/scratch/u/results.db");
+  EXPECT_EQ(spec.schedule.checkpoint_dir, "ckpt/mine");
+  EXPECT_FALSE(spec.schedule.checkpoint_dir_beside_store);
 }
 
 TEST_F(ConfigTest, RepositoryConfigsParse) {

@@ -23,6 +23,7 @@ import unittest
 REPO = os.environ.get("SS_REPO", os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 SCALESWEEP = os.environ.get("SCALESWEEP", os.path.join(REPO, "build", "scalesweep"))
+SCALEFIT = os.environ.get("SCALEFIT", os.path.join(REPO, "build", "scalefit"))
 TEMPLATE = os.path.join(REPO, "slurm", "sweep.sbatch")
 SLURM_LOCAL = os.environ.get(
     "SS_SLURM_LOCAL", os.path.join(REPO, "..", "shared", "slurm-local", "start-local-slurm.sh"))
@@ -59,8 +60,7 @@ eval_tokens = 4096
 checkpoint_interval = 10
 keep_checkpoints = 2
 max_attempts = 3
-checkpoint_dir = "checkpoints"
-"""
+"""  # no checkpoint_dir: the checkpoints go beside the store
 
 
 def run(cmd, timeout=120, check=True, **kw):
@@ -131,8 +131,8 @@ class SlurmBase(unittest.TestCase):
             f.write(CONFIG.format(data=os.path.join(self.dir, "bytes"), tokens=tokens))
         return path
 
-    def sbatch(self, *args, script=TEMPLATE, env=None):
-        r = run(["sbatch", "--parsable", "--chdir", self.dir, "-o",
+    def sbatch(self, *args, script=TEMPLATE, env=None, chdir=None):
+        r = run(["sbatch", "--parsable", "--chdir", chdir or self.dir, "-o",
                  os.path.join(self.dir, "job-%j.out"), *args[:-2], script, *args[-2:]],
                 env=env or self.env)
         jid = int(r.stdout.strip().split(";")[0])
@@ -225,10 +225,14 @@ class SlurmSweep(SlurmBase):
         jid = self.sbatch("--ntasks-per-node=3", config, ref)
         self.assertEqual(self.wait_job(jid), 0, self.log(jid))
         # The same sweep, preempted once a checkpoint exists. A 600 s lease makes any lease
-        # wait visible in the time the second run takes.
-        store = os.path.join(self.dir, "results.db")
+        # wait visible in the time the second run takes. Submitted from another directory than
+        # the store's: the checkpoints go beside the store all the same.
+        stores, submit = os.path.join(self.dir, "stores"), os.path.join(self.dir, "submit")
+        os.makedirs(stores)
+        os.makedirs(submit)
+        store = os.path.join(stores, "results.db")
         env = dict(self.env, SCALESWEEP_ARGS="--summary-seconds 2 --lease-seconds 600")
-        jid = self.sbatch("--ntasks-per-node=3", config, store, env=env)
+        jid = self.sbatch("--ntasks-per-node=3", config, store, env=env, chdir=submit)
         wait_for(lambda: self.checkpoints(store) > 0, 120, "a first checkpoint")
         # `scalesweep status` names the Slurm job, step and node holding each running point.
         status = run([SCALESWEEP, "status", store]).stdout
@@ -247,6 +251,13 @@ class SlurmSweep(SlurmBase):
         resumed = con.execute("SELECT count(*) FROM runs WHERE attempts > 1").fetchone()[0]
         self.assertGreater(resumed, 0, "no point was interrupted")
         self.assertEqual(self.final_losses(store), self.final_losses(ref))
+        beside = os.path.join(stores, "results-checkpoints", "slurmtest") + os.sep
+        paths = [p for (p,) in con.execute("SELECT path FROM checkpoints")]
+        self.assertTrue(paths)
+        for path in paths:
+            self.assertTrue(path.startswith(beside), path)
+            self.assertTrue(os.path.exists(path), path)
+        self.assertEqual(os.listdir(submit), [])
 
     def test_time_limit_ends_checkpointed_and_resubmission_finishes(self):
         # 1200 steps per point: the sweep needs about 70 s of an idle 2-core machine, longer
@@ -317,6 +328,52 @@ class SlurmSweep(SlurmBase):
         con = self.assert_all_done_one_row_per_step(store)
         self.assertEqual(con.execute("SELECT max(attempts) FROM runs").fetchone()[0], 1,
                          "a point was trained twice")
+
+
+class SlurmQuickstart(SlurmBase):
+    """configs/quickstart-quick.toml (11 runs, the Gutenberg corpus) as one job written and
+    submitted by `scalesweep slurm --submit`, preempted once, then fitted by scalefit.
+    (The full configs/quickstart.toml: slurm/acceptance.sh, by hand; numbers in docs/slurm.md.)"""
+
+    def test_quick_sweep_preempted_requeued_and_fitted(self):
+        # The config's data paths are relative to the job's directory: prepare them there.
+        raw = os.path.join(REPO, "data", "gutenberg", "raw")
+        run([SCALESWEEP, "prepare-data", "--input", raw, "--tokenizer", "bytes", "--out",
+             os.path.join(self.dir, "data", "gutenberg", "bytes")], timeout=300)
+        os.makedirs(os.path.join(self.dir, "stores"))
+        store = os.path.join(self.dir, "stores", "results.db")
+        config = os.path.join(REPO, "configs", "quickstart-quick.toml")
+        env = dict(self.env, SCALESWEEP_ARGS="--summary-seconds 10")
+        r = run([SCALESWEEP, "slurm", config, "--store", store, "--ranks-per-gpu", "2",
+                 "--time", "01:00:00", "--submit"], cwd=self.dir, env=env)
+        jid = int(re.match(r"submitted job (\d+) ", r.stdout).group(1))
+        self.jobs.append(jid)
+        log = os.path.join(self.dir, f"scalesweep-{jid}.out")
+        wait_for(lambda: self.checkpoints(store) > 0, 600, "a first checkpoint")
+        run(["scancel", "-b", "-s", "USR1", str(jid)])
+        self.wait_requeued(jid, 1)
+        self.assertEqual(self.wait_job(jid, timeout=1200), 0, open(log).read())
+        with open(log) as f:
+            text = f.read()
+        self.assertIn("sweep exited 3", text)
+        self.assertIn("restart 1 on", text)
+        self.assertEqual(job_fields(jid).get("Restarts"), "1")
+        con = self.db(store)
+        runs = con.execute("SELECT id, status, steps, attempts FROM runs").fetchall()
+        self.assertEqual(len(runs), 11)  # the file's header: 11 runs
+        for run_id, status, steps, _ in runs:
+            self.assertEqual(status, "done", f"run {run_id}")
+            self.assertEqual(con.execute(
+                "SELECT count(*), count(DISTINCT step), min(step), max(step) FROM metrics "
+                "WHERE run = ?", (run_id,)).fetchone(), (steps, steps, 1, steps), f"run {run_id}")
+        self.assertGreater(sum(1 for r in runs if r[3] > 1), 0, "no point was preempted")
+        beside = os.path.join(self.dir, "stores", "results-checkpoints", "quickstart-quick")
+        for (path,) in con.execute("SELECT path FROM checkpoints"):
+            self.assertTrue(path.startswith(beside + os.sep), path)
+        report = os.path.join(self.dir, "report")
+        r = run([SCALEFIT, store, "--out", report], timeout=600, check=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertGreater(os.path.getsize(os.path.join(report, "report.md")), 0)
 
 
 class SlurmCli(SlurmBase):

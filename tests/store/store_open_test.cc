@@ -1,10 +1,12 @@
 // Opening stores: creation, schema migrations (a hand-made v1 file; a v2 store written by the
 // scalesweep of main at e2fb372, tests/store/fixtures/), and refusal (ss::InputError, file
-// bytes unchanged) of missing, foreign and newer-version files.
+// bytes unchanged) of missing, foreign and newer-version files; the journal mode by file system.
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -76,12 +78,67 @@ TEST(StoreOpen, DeleteJournalModeOnRequest) {
   EXPECT_EQ(store.journal_mode(), "delete");
 }
 
-// auto on a local disk is WAL. (A network file system is told by statfs's f_type; no NFS,
-// Lustre or GPFS mount exists on the test machines, so that branch is not exercised here.)
+// statfs f_type magics: linux/magic.h where it has them; Lustre's LL_SUPER_MAGIC
+// (lustre/include/uapi/linux/lustre/lustre_user.h), GPFS's and BeeGFS's (BEEGFS_MAGIC, the
+// client's FhgfsOpsSuper.h) as coreutils' stat.c lists them, each marked "remote" there.
+TEST(StoreOpen, FileSystemMagicsAreClassified) {
+  const std::vector<std::pair<std::uint64_t, std::optional<std::string>>> cases = {
+      {NFS_SUPER_MAGIC, "NFS"},
+      {0x0BD00BD0, "Lustre"},
+      {0x47504653, "GPFS"},
+      {0x19830326, "BeeGFS"},
+      {CIFS_SUPER_MAGIC, "CIFS"},
+      {SMB2_SUPER_MAGIC, "SMB2"},
+      {CEPH_SUPER_MAGIC, "CephFS"},
+      {AFS_SUPER_MAGIC, "AFS"},
+      {EXT4_SUPER_MAGIC, std::nullopt},
+      {XFS_SUPER_MAGIC, std::nullopt},
+      {TMPFS_MAGIC, std::nullopt},
+      {BTRFS_SUPER_MAGIC, std::nullopt},
+      {OVERLAYFS_SUPER_MAGIC, std::nullopt},  // a container's root: local
+      {0, std::nullopt},
+  };
+  for (const auto& [magic, expected] : cases) {
+    EXPECT_EQ(network_file_system_of_type(magic), expected) << std::hex << magic;
+  }
+  // f_type is a signed long: a 32-bit kernel gives CIFS's magic sign-extended.
+  const auto negative = static_cast<std::uint64_t>(
+      static_cast<std::int64_t>(static_cast<std::int32_t>(CIFS_SUPER_MAGIC)));
+  EXPECT_EQ(network_file_system_of_type(negative), "CIFS");
+}
+
+TEST(StoreOpen, JournalByFileSystem) {
+  EXPECT_EQ(choose_journal("NFS", JournalMode::kAuto), JournalMode::kDelete);
+  EXPECT_EQ(choose_journal("Lustre", JournalMode::kAuto), JournalMode::kDelete);
+  EXPECT_EQ(choose_journal("NFS", JournalMode::kWal), JournalMode::kWal);  // kept, warned of
+  EXPECT_EQ(choose_journal("NFS", JournalMode::kDelete), JournalMode::kDelete);
+  EXPECT_EQ(choose_journal(std::nullopt, JournalMode::kAuto), JournalMode::kWal);
+  EXPECT_EQ(choose_journal(std::nullopt, JournalMode::kDelete), JournalMode::kDelete);
+}
+
+// coreutils' `stat -f -c %t` (the f_type in hex), an independent reader of statfs.
+std::uint64_t stat_f_type(const std::filesystem::path& path) {
+  const std::string command = "stat -f -c %t '" + path.string() + "'";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("popen " + command);
+  char line[64] = {};
+  const bool read = std::fgets(line, sizeof line, pipe) != nullptr;
+  if (::pclose(pipe) != 0 || !read) throw std::runtime_error(command + " failed");
+  return std::stoull(line, nullptr, 16);
+}
+
+// One real statfs call on a local directory: the type matches coreutils' stat, a path that does
+// not exist yet is told by its nearest existing parent, and auto opens the store with WAL. (The
+// test machines keep temporary directories on a local disk; no NFS, Lustre or GPFS mount exists
+// there, so the network branch is covered by the magics above.)
 TEST(StoreOpen, AutoJournalIsWalOnALocalDisk) {
   TempDir dir;
+  const auto type = file_system_type(dir.path());
+  ASSERT_TRUE(type);
+  EXPECT_EQ(*type, stat_f_type(dir.path()));
+  EXPECT_EQ(file_system_type(dir / "not-yet" / "s.db"), type);  // nearest existing parent
+  EXPECT_FALSE(network_file_system_of_type(*type)) << std::hex << *type;
   EXPECT_FALSE(network_file_system(dir.path()));
-  EXPECT_FALSE(network_file_system(dir / "not-yet" / "s.db"));  // nearest existing parent
   EXPECT_EQ(resolve_journal(dir / "s.db", JournalMode::kAuto), JournalMode::kWal);
   EXPECT_EQ(resolve_journal(dir / "s.db", JournalMode::kDelete), JournalMode::kDelete);
   StoreOptions options = create_options();

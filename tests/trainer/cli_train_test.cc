@@ -23,8 +23,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Starts scalesweep with `args`, stdout+stderr to `log`; returns the pid.
-pid_t spawn_scalesweep(const std::vector<std::string>& args, const fs::path& log) {
+// Starts scalesweep with `args`, stdout+stderr to `log`, in `cwd` (empty: this process's);
+// returns the pid.
+pid_t spawn_scalesweep(const std::vector<std::string>& args, const fs::path& log,
+                       const fs::path& cwd = {}) {
   std::vector<std::string> argv_strings = {SCALESWEEP_BIN};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -34,6 +36,7 @@ pid_t spawn_scalesweep(const std::vector<std::string>& args, const fs::path& log
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   pid_t pid = 0;
   const int rc = posix_spawn(&pid, SCALESWEEP_BIN, &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -43,8 +46,9 @@ pid_t spawn_scalesweep(const std::vector<std::string>& args, const fs::path& log
 
 using ss::testing::wait_exit;
 
-int run_scalesweep(const std::vector<std::string>& args, const fs::path& log) {
-  return wait_exit(spawn_scalesweep(args, log));
+int run_scalesweep(const std::vector<std::string>& args, const fs::path& log,
+                   const fs::path& cwd = {}) {
+  return wait_exit(spawn_scalesweep(args, log, cwd));
 }
 
 std::string read_text(const fs::path& path) {
@@ -106,6 +110,61 @@ TEST_F(TrainCliTest, TrainsAPointToDoneWithOneRowPerStep) {
   EXPECT_NE(read_text(log).find("already done"), std::string::npos);
   store::Store store = open_read_only(db);
   EXPECT_EQ(store.run_metrics(store.list_runs()[0].id).size(), 20u);
+}
+
+// The checkpoint files of a run, as the store records them (relative ones against `cwd`, the
+// command's working directory), and that each exists.
+std::vector<fs::path> recorded_checkpoints(const fs::path& db, const fs::path& cwd) {
+  store::Store store = open_read_only(db);
+  std::vector<fs::path> files;
+  for (const auto& c : store.latest_checkpoints(store.list_runs().at(0).id)) {
+    EXPECT_TRUE(fs::exists(cwd / c.path)) << c.path;
+    files.push_back(fs::weakly_canonical(cwd / c.path));
+  }
+  return files;
+}
+
+// Without [schedule] checkpoint_dir the checkpoints go beside the store, wherever the command
+// runs: <store dir>/<store stem>-checkpoints/<sweep name>/<point key>/.
+TEST_F(TrainCliTest, CheckpointsDefaultBesideTheStore) {
+  TinySweep s;
+  s.checkpoint_dir_line = false;
+  const fs::path config = write_sweep(s, dir_.path(), "tiny.toml");
+  fs::create_directories(path("stores"));
+  fs::create_directories(path("elsewhere"));
+  const fs::path db = path("stores/q.db"), log = path("log.txt");
+  ASSERT_EQ(run_scalesweep({"train", config.string(), "--point", "0", "--store", db.string()}, log,
+                           path("elsewhere")),
+            0)
+      << read_text(log);
+  const std::string key = expand_grid(load_sweep_spec(config)).at(0).key;
+  const auto files = recorded_checkpoints(db, path("elsewhere"));
+  ASSERT_EQ(files.size(), 2u);  // steps 10 and 20
+  for (const auto& f : files) {
+    EXPECT_EQ(f.parent_path(), fs::weakly_canonical(path("stores/q-checkpoints/tiny") / key));
+  }
+  EXPECT_TRUE(fs::is_empty(path("elsewhere")));  // nothing in the working directory
+}
+
+// An explicit relative checkpoint_dir keeps its old meaning: relative to the working directory.
+TEST_F(TrainCliTest, AGivenRelativeCheckpointDirIsRelativeToTheWorkingDirectory) {
+  TinySweep s;
+  s.checkpoint_dir = "ckpt-rel";
+  const fs::path config = write_sweep(s, dir_.path(), "tiny.toml");
+  fs::create_directories(path("stores"));
+  fs::create_directories(path("work"));
+  const fs::path db = path("stores/q.db"), log = path("log.txt");
+  ASSERT_EQ(run_scalesweep({"train", config.string(), "--point", "0", "--store", db.string()}, log,
+                           path("work")),
+            0)
+      << read_text(log);
+  const std::string key = expand_grid(load_sweep_spec(config)).at(0).key;
+  const auto files = recorded_checkpoints(db, path("work"));
+  ASSERT_EQ(files.size(), 2u);
+  for (const auto& f : files) {
+    EXPECT_EQ(f.parent_path(), fs::weakly_canonical(path("work/ckpt-rel") / key));
+  }
+  EXPECT_FALSE(fs::exists(path("stores/q-checkpoints")));
 }
 
 TEST_F(TrainCliTest, SigkillAfterACheckpointThenResumeIsBitIdentical) {

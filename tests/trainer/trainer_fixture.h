@@ -41,6 +41,7 @@ struct TinySweep {
   int checkpoint_interval = 10;
   int keep_checkpoints = 2;
   std::string checkpoint_dir;  // default: <dir>/ckpt
+  bool checkpoint_dir_line = true;  // false: no checkpoint_dir (the default beside the store)
   std::string train, val;      // default: the fixture's shards
 };
 
@@ -64,6 +65,8 @@ inline void write_corpus(const fs::path& dir) {
 
 inline std::string sweep_toml(const TinySweep& s, const fs::path& dir) {
   const std::string ckpt = s.checkpoint_dir.empty() ? (dir / "ckpt").string() : s.checkpoint_dir;
+  const std::string ckpt_line =
+      s.checkpoint_dir_line ? fmt::format("checkpoint_dir = \"{}\"\n", ckpt) : "";
   const std::string train = s.train.empty() ? (dir / "data/train.bin").string() : s.train;
   const std::string val = s.val.empty() ? (dir / "data/val.bin").string() : s.val;
   const std::int64_t batch_tokens = static_cast<std::int64_t>(s.sequences_per_step) * s.n_ctx;
@@ -98,11 +101,10 @@ eval_tokens = {}
 checkpoint_interval = {}
 keep_checkpoints = {}
 max_attempts = 2
-checkpoint_dir = "{}"
-)",
+{})",
                      train, val, s.n_layer, s.d_model, s.d_head, s.n_ctx, s.steps * batch_tokens,
                      batch_tokens, s.micro_batch, s.lr, s.warmup_steps, s.dp, s.tp, s.eval_interval,
-                     s.eval_tokens, s.checkpoint_interval, s.keep_checkpoints, ckpt);
+                     s.eval_tokens, s.checkpoint_interval, s.keep_checkpoints, ckpt_line);
 }
 
 inline fs::path write_sweep(const TinySweep& s, const fs::path& dir, const std::string& name) {
