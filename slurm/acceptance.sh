@@ -5,17 +5,19 @@
 # checkpoint, lets the requeued job finish, then checks the store and fits it with scalefit.
 # Prints how long each phase took; exit 0 only when every check holds.
 #
-#   slurm/acceptance.sh [--quick] [--workers W] [DIR]
+#   slurm/acceptance.sh [--quick] [--workers W] [--template] [DIR]
 #
 #   --quick    configs/quickstart-quick.toml (11 runs) instead of configs/quickstart.toml (16)
 #   --workers  worker ranks of the job (default 2: one per core of a 2-core machine)
+#   --template submit the template as is, the issue's command: `sbatch slurm/sweep.sbatch
+#              CONFIG STORE` (its 3 tasks per node and 1 h limit) instead of `scalesweep slurm`
 #   DIR        where the store (DIR/results.db), its checkpoints (DIR/results-checkpoints/),
 #              the sbatch script and the report go; default a new /tmp/ss-acceptance.XXXXXX.
 #              It must not hold a results.db yet.
 #
 # Runs from the repository root (the config's data paths are relative to it): builds nothing,
-# needs build/scalesweep, build/scalefit and data/gutenberg/bytes (scripts/quickstart.sh makes
-# them). The job's log is scalesweep-JOBID.out in the repository root. Checks: the job ran twice
+# needs build/scalesweep, build/scalefit (or SCALESWEEP, SCALEFIT) and data/gutenberg/bytes
+# (scripts/quickstart.sh makes them). The job's log is scalesweep-JOBID.out in the repository root. Checks: the job ran twice
 # (restart 1) and its first run ended checkpointed (exit 3); every run is done, with one metric
 # row per step 1..steps; at least one point resumed (attempts > 1); every checkpoint is beside
 # the store; `scalefit` exits 0 and writes its report. Measured numbers: docs/slurm.md.
@@ -23,17 +25,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=configs/quickstart.toml
 WORKERS=2
+TEMPLATE=0
 DIR=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) CONFIG=configs/quickstart-quick.toml ;;
     --workers) WORKERS=$2; shift ;;
+    --template) TEMPLATE=1 ;;
     *) DIR=$1 ;;
   esac
   shift
 done
 fail() { echo "acceptance: FAILED: $*" >&2; exit 1; }
-for f in build/scalesweep build/scalefit data/gutenberg/bytes/train.bin; do
+SS=${SCALESWEEP:-build/scalesweep}
+FIT=${SCALEFIT:-build/scalefit}
+for f in "$SS" "$FIT" data/gutenberg/bytes/train.bin; do
   [ -e "$f" ] || { echo "acceptance: $f is missing; run scripts/quickstart.sh --quick once" >&2; exit 2; }
 done
 DIR=$(realpath -m "${DIR:-$(mktemp -d /tmp/ss-acceptance.XXXXXX)}")
@@ -46,10 +52,16 @@ field() { scontrol show job -o "$1" | grep -o "\b$2=[^ ]*" | head -1 | cut -d= -
 # One thread per rank; progress every 30 s in the log.
 export OMP_NUM_THREADS=1 SCALESWEEP_ARGS="--summary-seconds 30"
 t0=$SECONDS
-out=$(build/scalesweep slurm "$CONFIG" --store "$STORE" --ranks-per-gpu "$WORKERS" \
-        --time 04:00:00 --submit)
+if [ "$TEMPLATE" = 1 ]; then
+  export SCALESWEEP=$(realpath "$SS")
+  out=$(sbatch --parsable slurm/sweep.sbatch "$CONFIG" "$STORE")
+  jid=${out%%;*}
+else
+  out=$("$SS" slurm "$CONFIG" --store "$STORE" --ranks-per-gpu "$WORKERS" \
+          --time 04:00:00 --submit)
+  jid=$(sed -n 's/^submitted job \([0-9]*\) .*/\1/p' <<<"$out")
+fi
 echo "$out"
-jid=$(sed -n 's/^submitted job \([0-9]*\) .*/\1/p' <<<"$out")
 [ -n "$jid" ] || fail "no job id in: $out"
 log=$(pwd)/scalesweep-$jid.out
 
@@ -96,7 +108,7 @@ resumed=$(q 'select count(*) from runs where attempts > 1')
   fail "checkpoints outside $DIR/results-checkpoints"
 
 t_fit=$SECONDS
-build/scalefit "$STORE" --out "$DIR/report" >"$DIR/scalefit.log" 2>&1 ||
+"$FIT" "$STORE" --out "$DIR/report" >"$DIR/scalefit.log" 2>&1 ||
   fail "scalefit exited $?: $DIR/scalefit.log"
 [ -s "$DIR/report/report.md" ] || fail "scalefit wrote no $DIR/report/report.md"
 t_end=$SECONDS
