@@ -1,6 +1,6 @@
 // scalefit: fits scaling laws to a ScaleSweep store or a CSV, flags overfitting, computes
 // compute-optimal allocations and writes fits rows / a report directory; `scalefit reproduce`
-// is reproduce_cli.h's. Invariant: every
+// is reproduce_cli.h's, `propose` propose_cli.h's, `shape` shape_cli.h's. Invariant: every
 // input is read and every fit is done BEFORE anything is written, so bad input (exit 2) or a
 // failed fit (exit 1) leaves no out dir, no fits rows and no run_flags rows behind; --out is
 // checked first and never replaces anything scalefit did not write (report_dir.h).
@@ -17,12 +17,15 @@
 #include "analysis/csv_input.h"
 #include "analysis/fit_data.h"
 #include "analysis/inference_cli.h"
+#include "analysis/fit_input.h"
 #include "analysis/law_runner.h"
 #include "analysis/overfit_flags.h"
 #include "analysis/progress.h"
+#include "analysis/propose_cli.h"
 #include "analysis/report_dir.h"
 #include "analysis/report_writer.h"
 #include "analysis/reproduce_cli.h"
+#include "analysis/shape_cli.h"
 #include "analysis/store_input.h"
 #include "analysis/svg_plot.h"
 #include "ss/cli_checks.h"
@@ -69,38 +72,7 @@ std::vector<std::string> resolve_laws(const std::vector<std::string>& given) {
 }
 
 FitData read_input(const Options& o) {
-  const fs::path path = o.input;
-  std::error_code ec;
-  if (!fs::exists(path, ec))
-    throw InputError(
-        fmt::format("{}: no such file; pass a ScaleSweep store or a CSV file", path.string()));
-  if (!fs::is_regular_file(path, ec))
-    throw InputError(fmt::format("{}: not a regular file; pass a ScaleSweep store or a CSV file",
-                                 path.string()));
-  if (looks_like_sqlite(path)) {
-    if (!o.columns.empty())
-      throw InputError(fmt::format(
-          "{} is a ScaleSweep store; --columns applies to CSV input only, drop it", path.string()));
-    StoreSelection selection = parse_where(o.where);
-    selection.min_tokens = o.min_tokens;
-    return read_store_points(path, selection);
-  }
-  if (o.columns.empty())
-    throw InputError(fmt::format(
-        "{} is not a ScaleSweep store (no SQLite header); if it is a CSV, name its columns with "
-        "--columns N=...,C=...|D=...,loss=...",
-        path.string()));
-  FitData data = read_csv_points(path, parse_column_spec(o.columns));
-  if (o.min_tokens > 0) {
-    const auto before = data.points.size();
-    std::erase_if(data.points, [&](const FitPoint& p) { return p.d < o.min_tokens; });
-    if (data.points.empty())
-      throw InputError(fmt::format("{}: no point has D >= --min-tokens {:g}; lower it",
-                                   path.string(), o.min_tokens));
-    data.notes.push_back(fmt::format("{} points with D < --min-tokens {:g} were left out",
-                                     before - data.points.size(), o.min_tokens));
-  }
-  return data;
+  return read_fit_input({o.input, o.columns, o.where, o.min_tokens});
 }
 
 void print_summary(const LawRunResult& result) {
@@ -264,6 +236,10 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", o.quiet, "no progress lines");
   ss::analysis::ReproduceOptions reproduce_options;
   CLI::App* reproduce = ss::analysis::add_reproduce_command(app, reproduce_options);
+  ss::analysis::ProposeArgs propose_options;
+  CLI::App* propose = ss::analysis::add_propose_command(app, propose_options);
+  ss::analysis::ShapeArgs shape_options;
+  CLI::App* shape = ss::analysis::add_shape_command(app, shape_options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -275,6 +251,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
   try {
     if (reproduce->parsed()) return ss::analysis::run_reproduce(reproduce_options, command_line);
+    if (propose->parsed()) return ss::analysis::run_propose(propose_options, command_line);
+    if (shape->parsed()) return ss::analysis::run_shape(shape_options, command_line);
     return ss::analysis::run(o, command_line);
   } catch (const ss::InputError& e) {
     ss::log::error("{}", e.what());

@@ -307,8 +307,10 @@ void parse_model(TableReader& t, SweepSpec& spec) {
   auto d_head = t.get_axis<std::int64_t>("d_head", 0);
   auto d_ff = t.get_axis<std::int64_t>("d_ff", 0);
   auto n_ctx = t.get_axis<std::int64_t>("n_ctx", 0);
+  // combine = "pairs": shape i is (n_layer[i], d_model[i]) (e.g. several aspect ratios at one N).
+  const bool pairs = t.get_string("combine", {"product", "pairs"}, "product", "") == "pairs";
   t.reject_unknown_keys({"family", "init", "vocab", "n_layer", "d_model", "target_params",
-                         "aspect_ratio", "n_head", "d_head", "d_ff", "n_ctx"});
+                         "aspect_ratio", "n_head", "d_head", "d_ff", "n_ctx", "combine"});
   if (n_ctx.empty()) t.fail_missing("n_ctx", "add n_ctx = <context length>");
   if (n_head.empty() == d_head.empty()) {
     t.fail_at(t.line(),
@@ -323,6 +325,11 @@ void parse_model(TableReader& t, SweepSpec& spec) {
   }
   if (explicit_shape && (n_layer.empty() || d_model.empty())) {
     t.fail_missing(n_layer.empty() ? "n_layer" : "d_model", "give both n_layer and d_model");
+  }
+  if (pairs && (!explicit_shape || n_layer.size() != d_model.size())) {
+    t.fail_at(t.line(), fmt::format("model.combine = \"pairs\" needs n_layer and d_model lists of "
+                                    "the same length (got {} and {}); make them equal or drop it",
+                                    n_layer.size(), d_model.size()));
   }
   if (!target.empty()) {
     if (!d_ff.empty()) {
@@ -339,9 +346,11 @@ void parse_model(TableReader& t, SweepSpec& spec) {
   const auto& heads = n_head.empty() ? d_head : n_head;
   const std::string head_key = n_head.empty() ? "d_head" : "n_head";
   for (std::size_t s = 0; s < n_layer.size(); ++s) {
-    // With target_params, n_layer[s] and d_model[s] are a pair; otherwise a cartesian product.
-    const std::size_t d_begin = target.empty() ? 0 : s;
-    const std::size_t d_end = target.empty() ? d_model.size() : s + 1;
+    // With target_params or combine = "pairs", n_layer[s] and d_model[s] are a pair; otherwise
+    // a cartesian product.
+    const bool paired = pairs || !target.empty();
+    const std::size_t d_begin = paired ? s : 0;
+    const std::size_t d_end = paired ? s + 1 : d_model.size();
     for (std::size_t di = d_begin; di < d_end; ++di) {
       for (const auto& h : heads) {
         const std::int64_t d = d_model[di].value;

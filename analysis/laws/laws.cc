@@ -67,15 +67,14 @@ LawInput resample(const LawInput& input, std::uint64_t seed, std::size_t index) 
   return out;
 }
 
-// numpy's default (linear) percentile of sorted values.
+}  // namespace
+
 double percentile(const std::vector<double>& sorted, double q) {
   const double pos = q * static_cast<double>(sorted.size() - 1);
   const auto lo = static_cast<std::size_t>(std::floor(pos));
   const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
   return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
 }
-
-}  // namespace
 
 double LawFit::param(const std::string& name) const {
   for (const auto& [key, value] : params)
@@ -231,11 +230,12 @@ LawFit fit_law(const std::string& law, const LawInput& input, const FitOptions& 
   std::size_t ok = 0;
   for (const auto& s : samples) ok += s.empty() ? 0 : 1;
   fit.bootstrap_failed = static_cast<std::int64_t>(count - ok);
+  for (auto& s : samples)
+    if (!s.empty()) fit.bootstrap_params.push_back(std::move(s));
   if (ok == 0) return fit;
   for (std::size_t p = 0; p < full.params.size(); ++p) {
     std::vector<double> values;
-    for (const auto& s : samples)
-      if (!s.empty()) values.push_back(s[p]);
+    for (const auto& s : fit.bootstrap_params) values.push_back(s[p]);
     std::sort(values.begin(), values.end());
     fit.ci.push_back(
         {full.params[p].first, {percentile(values, 0.025), percentile(values, 0.975)}});

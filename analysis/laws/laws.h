@@ -89,6 +89,9 @@ struct LawFit {
   std::string description;            // the law's formula and any caveat, one line
   nlohmann::json details = nlohmann::json::object();  // plotting data: per-budget profiles, ...
   std::int64_t bootstrap_failed = 0;  // resamples the law could not be fitted to (skipped)
+  // Each successful resample's parameters, in `params` order (not in to_json): the ensemble
+  // that `scalefit propose` uses as the fit's uncertainty.
+  std::vector<std::vector<double>> bootstrap_params;
 
   // Parameter by name; throws std::out_of_range if absent.
   double param(const std::string& name) const;
@@ -184,6 +187,9 @@ struct Allocation {
 // chinchilla-3 fit when present in `fits`; chinchilla-3: closed form G (C/6)^a; kaplan-nd:
 // argmin over N of L(N, C/(6N)) in closed form). Other laws give no row.
 std::vector<Allocation> allocate_compute(const std::vector<LawFit>& fits, double budget);
+
+// numpy's default (linear) percentile q in [0, 1] of sorted, non-empty values: the CIs' rule.
+double percentile(const std::vector<double>& sorted, double q);
 
 // A fit as JSON, the one writer of a fit: scalefit's fits.json (one object per law, plus its
 // allocations) and the store's fits rows (params_json, ci_json) are written from these. Numbers

@@ -307,6 +307,25 @@ TEST_F(ConfigTest, AspectRatioNeedsTargetParams) {
                   "aspect_ratio only applies with target_params");
 }
 
+TEST_F(ConfigTest, CombinePairsZipsLayersAndWidths) {
+  const SweepSpec spec = load(edit("n_layer = [1, 2]\nd_model = [32, 64]\n",
+                                   "n_layer = [1, 4, 16]\nd_model = [64, 32, 16]\n"
+                                   "combine = \"pairs\"\n"));
+  ASSERT_EQ(spec.shapes.size(), 3u);  // not 9: (1, 64), (4, 32), (16, 16), all N = 49152
+  for (const auto& s : spec.shapes) EXPECT_EQ(12 * s.n_layer * s.d_model * s.d_model, 49152);
+  EXPECT_EQ(spec.shapes[1].n_layer, 4);
+  EXPECT_EQ(spec.shapes[1].d_model, 32);
+  EXPECT_EQ(load(kBase).shapes.size(), 4u);  // the default stays the product
+}
+
+TEST_F(ConfigTest, CombinePairsNeedsListsOfOneLength) {
+  expect_rejected(edit("n_ctx = 64\n", "n_ctx = 64\ncombine = \"pairs\"\n",
+                       edit("d_model = [32, 64]", "d_model = [32, 64, 96]")),
+                  6, "same length (got 2 and 3)");
+  expect_rejected(edit("n_ctx = 64\n", "n_ctx = 64\ncombine = \"zip\"\n"), 11,
+                  "combine = \"zip\" is not allowed");
+}
+
 TEST_F(ConfigTest, MissingFileIsInputError) {
   EXPECT_THROW(load_sweep_spec(dir_ / "absent.toml"), InputError);
 }
