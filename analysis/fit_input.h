@@ -12,10 +12,10 @@ namespace ss::analysis {
 
 // What the command line says about the input.
 struct InputRequest {
-  std::string path;               // store or CSV
-  std::string columns;            // CSV only: ROLE=HEADER list (csv_input.h)
+  std::string path;                   // store or CSV
+  std::string columns;                // CSV only: ROLE=HEADER list (csv_input.h)
   std::string where = "status=done";  // store only: which runs (store_input.h)
-  double min_tokens = 0;          // leave out points with D below this
+  double min_tokens = 0;              // leave out points with D below this
 };
 
 // The points (and, for a store, the loss curves) of the input.

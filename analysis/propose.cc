@@ -110,9 +110,10 @@ std::vector<Candidate> candidate_grid(const laws::LawFit& fit, const FitData& da
     for (int j = 0; j < steps; ++j) {
       Candidate c;
       c.n = grid(n_lo, n_hi, i), c.d = grid(d_lo, d_hi, j), c.flops = 6.0 * c.n * c.d;
-      const bool known = std::any_of(data.points.begin(), data.points.end(), [&](const FitPoint& p) {
-        return std::abs(std::log(p.n / c.n)) < 0.02 && std::abs(std::log(p.d / c.d)) < 0.02;
-      });
+      const bool known =
+          std::any_of(data.points.begin(), data.points.end(), [&](const FitPoint& p) {
+            return std::abs(std::log(p.n / c.n)) < 0.02 && std::abs(std::log(p.d / c.d)) < 0.02;
+          });
       if (c.flops <= per_point_limit && !known) out.push_back(c);
     }
   return out;
@@ -123,9 +124,10 @@ Proposal propose_points(const laws::LawFit& fit, const std::vector<Candidate>& c
                         const ProposeOptions& options, double noise_sd) {
   const laws::LawSpec& spec = laws::find_law(fit.law);
   if (!spec.loss || !spec.optimal_n)
-    throw InputError(fmt::format("propose: law {} has no loss L(N, D) and optimal N(C) both; use "
-                                 "one of the proposable laws",
-                                 fit.law));
+    throw InputError(
+        fmt::format("propose: law {} has no loss L(N, D) and optimal N(C) both; use "
+                    "one of the proposable laws",
+                    fit.law));
   if (candidates.empty())
     throw InputError("propose: no candidate point fits the compute cap; raise --compute-cap");
   Proposal out;
@@ -135,9 +137,10 @@ Proposal propose_points(const laws::LawFit& fit, const std::vector<Candidate>& c
   const auto rows = centred_ensemble(fit, candidates, options.budget);
   out.draws = rows.front().size();
   if (out.draws < 20)
-    throw InputError(fmt::format("propose: {} usable bootstrap draws of {}; raise --bootstrap "
-                                 "(at least 20 are needed, 200 or more advised)",
-                                 out.draws, fit.law));
+    throw InputError(
+        fmt::format("propose: {} usable bootstrap draws of {}; raise --bootstrap "
+                    "(at least 20 are needed, 200 or more advised)",
+                    out.draws, fit.law));
   fill_interval(fit, options.budget, out);
   auto s = covariance(rows);
   const double var_now = s[0][0], noise = noise_sd * noise_sd;

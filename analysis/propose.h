@@ -40,8 +40,8 @@ struct ProposeOptions {
 struct ProposedPoint {
   int rank = 0;  // 1 = picked first
   Candidate candidate;
-  double step_reduction = 0;  // the interval's width lost by adding this point, / width now
-  double width_after = 0;     // expected 95% width of ln N_opt after points 1..rank
+  double step_reduction = 0;   // the interval's width lost by adding this point, / width now
+  double width_after = 0;      // expected 95% width of ln N_opt after points 1..rank
   double total_reduction = 0;  // 1 - width_after / width now
   double cumulative_flops = 0;
 };
@@ -49,12 +49,12 @@ struct ProposedPoint {
 struct Proposal {
   std::string law;
   double budget = 0;
-  double n_opt = 0;               // the full-data fit's N_opt(C)
-  double n_lo = 0, n_hi = 0;      // 95% bootstrap percentiles of N_opt(C)
-  double width_now = 0;           // ln(n_hi / n_lo)
-  double noise_sd = 0;            // used in the update
-  std::size_t draws = 0;          // bootstrap draws used
-  std::size_t candidates = 0;     // candidates within the per-point cost limit
+  double n_opt = 0;            // the full-data fit's N_opt(C)
+  double n_lo = 0, n_hi = 0;   // 95% bootstrap percentiles of N_opt(C)
+  double width_now = 0;        // ln(n_hi / n_lo)
+  double noise_sd = 0;         // used in the update
+  std::size_t draws = 0;       // bootstrap draws used
+  std::size_t candidates = 0;  // candidates within the per-point cost limit
   std::optional<double> compute_cap;
   std::vector<ProposedPoint> points;
   std::vector<std::string> notes;  // e.g. the cap stopped the greedy search early

@@ -36,26 +36,27 @@ std::string read_text(const std::string& path) {
   return text.str();
 }
 
-std::string file_name(const ProposedPoint& p) { return fmt::format("propose-{:02}.toml", p.rank); }
+std::string file_name(const ProposedPoint& p) {
+  return fmt::format("propose-{:02}.toml", p.rank);
+}
 
 std::string table_text(const Proposal& p, bool markdown) {
-  std::string out = markdown ? "| # | N | D | D/N | FLOPs | shape | step reduction | expected "
-                               "interval after |\n|---|---|---|---|---|---|---|---|\n"
-                             : fmt::format("{:>3} {:>10} {:>10} {:>8} {:>10} {:>9} {:>12}  {}\n",
-                                           "#", "N", "D", "D/N", "FLOPs", "step", "interval",
-                                           "shape");
+  std::string out = markdown
+                        ? "| # | N | D | D/N | FLOPs | shape | step reduction | expected "
+                          "interval after |\n|---|---|---|---|---|---|---|---|\n"
+                        : fmt::format("{:>3} {:>10} {:>10} {:>8} {:>10} {:>9} {:>12}  {}\n", "#",
+                                      "N", "D", "D/N", "FLOPs", "step", "interval", "shape");
   for (const ProposedPoint& q : p.points) {
     const Candidate& c = q.candidate;
-    const std::string after = fmt::format("x{:.3g} (-{:.1f}%)", std::exp(q.width_after),
-                                          100.0 * q.total_reduction);
+    const std::string after =
+        fmt::format("x{:.3g} (-{:.1f}%)", std::exp(q.width_after), 100.0 * q.total_reduction);
     out += markdown ? fmt::format("| {} | {} | {} | {} | {} | {} | {:.1f}% | {} |\n", q.rank,
-                                  format_number(c.n), format_number(c.d),
-                                  format_number(c.d / c.n), format_number(c.flops),
-                                  c.shape.empty() ? "–" : c.shape, 100.0 * q.step_reduction, after)
-                    : fmt::format("{:>3} {:>10} {:>10} {:>8} {:>10} {:>8.1f}% {:>12}  {}\n",
-                                  q.rank, format_number(c.n), format_number(c.d),
-                                  format_number(c.d / c.n), format_number(c.flops),
-                                  100.0 * q.step_reduction, after, c.shape);
+                                  format_number(c.n), format_number(c.d), format_number(c.d / c.n),
+                                  format_number(c.flops), c.shape.empty() ? "–" : c.shape,
+                                  100.0 * q.step_reduction, after)
+                    : fmt::format("{:>3} {:>10} {:>10} {:>8} {:>10} {:>8.1f}% {:>12}  {}\n", q.rank,
+                                  format_number(c.n), format_number(c.d), format_number(c.d / c.n),
+                                  format_number(c.flops), 100.0 * q.step_reduction, after, c.shape);
   }
   return out;
 }
@@ -70,8 +71,8 @@ std::string summary_line(const Proposal& p) {
 }
 
 std::string report_markdown(const Proposal& p, const std::string& command_line, bool toml) {
-  std::string md = "# Proposed runs\n\nCommand: `" + command_line + "`.\n\n" + summary_line(p) +
-                   ".\n\n";
+  std::string md =
+      "# Proposed runs\n\nCommand: `" + command_line + "`.\n\n" + summary_line(p) + ".\n\n";
   md +=
       "Criterion: each bootstrap draw of the law is a sample of its parameters; a run at (N, D) "
       "observes ln L with the noise above, and conditioning the draws' joint covariance of "
@@ -81,39 +82,42 @@ std::string report_markdown(const Proposal& p, const std::string& command_line, 
   md += table_text(p, true) + "\n";
   for (const auto& note : p.notes) md += "- " + note + "\n";
   if (toml)
-    md += "\nSweep files (one point each; `scalesweep plan FILE`, `scalesweep run FILE --store "
-          "DB`): " +
-          [&] {
-            std::string list;
-            for (const auto& q : p.points) list += (list.empty() ? "" : ", ") + file_name(q);
-            return list;
-          }() + ".\n";
+    md +=
+        "\nSweep files (one point each; `scalesweep plan FILE`, `scalesweep run FILE --store "
+        "DB`): " +
+        [&] {
+          std::string list;
+          for (const auto& q : p.points) list += (list.empty() ? "" : ", ") + file_name(q);
+          return list;
+        }() +
+        ".\n";
   return md;
 }
 
 nlohmann::json proposal_json(const Proposal& p) {
   nlohmann::json points = nlohmann::json::array();
   for (const ProposedPoint& q : p.points)
-    points.push_back({{"rank", q.rank}, {"N", q.candidate.n}, {"D", q.candidate.d},
-                      {"flops", q.candidate.flops}, {"shape", q.candidate.shape},
+    points.push_back({{"rank", q.rank},
+                      {"N", q.candidate.n},
+                      {"D", q.candidate.d},
+                      {"flops", q.candidate.flops},
+                      {"shape", q.candidate.shape},
                       {"step_reduction", q.step_reduction},
                       {"expected_width_after", q.width_after},
                       {"expected_reduction", q.total_reduction},
                       {"cumulative_flops", q.cumulative_flops},
                       {"sweep_file", q.candidate.toml.empty() ? "" : file_name(q)}});
-  return {{"law", p.law},          {"budget", p.budget},
-          {"N_opt", p.n_opt},      {"N_opt_ci", {p.n_lo, p.n_hi}},
-          {"width_ln", p.width_now}, {"noise_sd", p.noise_sd},
-          {"draws", p.draws},      {"candidates", p.candidates},
+  return {{"law", p.law},
+          {"budget", p.budget},
+          {"N_opt", p.n_opt},
+          {"N_opt_ci", {p.n_lo, p.n_hi}},
+          {"width_ln", p.width_now},
+          {"noise_sd", p.noise_sd},
+          {"draws", p.draws},
+          {"candidates", p.candidates},
           {"compute_cap", p.compute_cap ? nlohmann::json(*p.compute_cap) : nlohmann::json()},
-          {"points", points},      {"notes", p.notes}};
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
+          {"points", points},
+          {"notes", p.notes}};
 }
 
 }  // namespace
@@ -123,8 +127,10 @@ int run_propose(const ProposeArgs& a, const std::string& command_line) {
   if (!a.out.empty()) check_report_target(a.out, a.input.path);
   FitData data = read_fit_input(a.input);
   std::optional<std::pair<std::string, std::string>> templ;
-  if (!a.config.empty()) templ.emplace(read_text(a.config), a.config);
-  else if (data.from_store) templ = store_sweep_template(a.input.path);
+  if (!a.config.empty())
+    templ.emplace(read_text(a.config), a.config);
+  else if (data.from_store)
+    templ = store_sweep_template(a.input.path);
   if (templ) runner::parse_sweep_spec(templ->first, templ->second);  // fails before fitting
 
   ProgressLine progress(!a.quiet);
@@ -139,13 +145,15 @@ int run_propose(const ProposeArgs& a, const std::string& command_line) {
   std::vector<Candidate> candidates = candidate_grid(fit, data, a.design.budget, limit, a.grid);
   std::vector<std::string> notes;
   if (templ) {
-    RealisedCandidates realised = realise_candidates(templ->first, templ->second, candidates, limit);
+    RealisedCandidates realised =
+        realise_candidates(templ->first, templ->second, candidates, limit);
     candidates = std::move(realised.candidates);
     notes = std::move(realised.notes);
     notes.push_back("shapes and sweep files from " + templ->second);
   } else {
-    notes.push_back("no sweep template (a CSV without --config): ideal (N, D), cost 6 N D, no "
-                    "sweep files");
+    notes.push_back(
+        "no sweep template (a CSV without --config): ideal (N, D), cost 6 N D, no "
+        "sweep files");
   }
   Proposal proposal = propose_points(fit, candidates, a.design,
                                      a.design.noise_sd.value_or(log_loss_rms(fit, data)));
@@ -160,15 +168,15 @@ int run_propose(const ProposeArgs& a, const std::string& command_line) {
     return 0;
   }
   publish_report_dir(a.out, a.input.path, [&](const fs::path& dir) {
-    write_text(dir / "report.md", report_markdown(proposal, command_line, templ.has_value()));
-    write_text(dir / "fits.json",
-               nlohmann::json{{"source", data.source},
-                              {"fits", {{fit.law, laws::to_json(fit)}}},
-                              {"propose", proposal_json(proposal)}}
-                       .dump(2) +
-                   "\n");
+    write_report_file(dir / "report.md",
+                      report_markdown(proposal, command_line, templ.has_value()));
+    write_report_file(dir / "fits.json", nlohmann::json{{"source", data.source},
+                                                        {"fits", {{fit.law, laws::to_json(fit)}}},
+                                                        {"propose", proposal_json(proposal)}}
+                                                 .dump(2) +
+                                             "\n");
     for (const auto& q : proposal.points)
-      if (!q.candidate.toml.empty()) write_text(dir / file_name(q), q.candidate.toml);
+      if (!q.candidate.toml.empty()) write_report_file(dir / file_name(q), q.candidate.toml);
   });
   log::info("report written to {}", a.out);
   return 0;

@@ -70,8 +70,7 @@ std::string sweep_text(Family& f, std::int64_t n_layer, std::int64_t d_model, st
 
 RealisedCandidates realise_candidates(const std::string& template_text,
                                       const std::string& template_origin,
-                                      const std::vector<Candidate>& ideal,
-                                      double per_point_limit) {
+                                      const std::vector<Candidate>& ideal, double per_point_limit) {
   Family family = family_of(template_text, template_origin);
   const std::string name = family.root["name"].value_or(std::string("sweep"));
   family.root.insert_or_assign("name", name + "-propose");
@@ -110,8 +109,8 @@ RealisedCandidates realise_candidates(const std::string& template_text,
     out.notes.push_back(fmt::format("{} candidates refused by the sweep parser (first: {})",
                                     refused, first_refusal));
   if (over > 0)
-    out.notes.push_back(fmt::format(
-        "{} candidates over the per-point FLOP limit once rounded to a shape", over));
+    out.notes.push_back(
+        fmt::format("{} candidates over the per-point FLOP limit once rounded to a shape", over));
   return out;
 }
 
@@ -122,9 +121,10 @@ std::pair<std::string, std::string> store_sweep_template(const std::string& stor
   store::Store db(store_path, options);
   const std::vector<store::SweepRecord> sweeps = db.list_sweeps();
   if (sweeps.empty())
-    throw InputError(fmt::format("{}: the store has no sweep to take a template from; pass "
-                                 "--config SWEEP.toml",
-                                 store_path));
+    throw InputError(
+        fmt::format("{}: the store has no sweep to take a template from; pass "
+                    "--config SWEEP.toml",
+                    store_path));
   const auto latest = std::max_element(
       sweeps.begin(), sweeps.end(),
       [](const store::SweepRecord& a, const store::SweepRecord& b) { return a.id < b.id; });

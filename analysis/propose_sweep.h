@@ -25,8 +25,7 @@ struct RealisedCandidates {
 // Throws ss::InputError when the template itself does not parse (one line, FILE:LINE).
 RealisedCandidates realise_candidates(const std::string& template_text,
                                       const std::string& template_origin,
-                                      const std::vector<Candidate>& ideal,
-                                      double per_point_limit);
+                                      const std::vector<Candidate>& ideal, double per_point_limit);
 
 // The template of a store: the config text of its latest sweep, and "STORE (sweep NAME)".
 // Throws ss::InputError when the store has no sweep.

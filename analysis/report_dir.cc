@@ -10,6 +10,7 @@
 #include <fstream>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "ss/error.h"
@@ -182,6 +183,14 @@ void publish_report_dir(const fs::path& out_dir, const fs::path& input,
     throw;
   }
   remove_old_report(old);
+}
+
+void write_report_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out)
+    throw std::runtime_error(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
 }
 
 }  // namespace ss::analysis

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <string>
 
 namespace ss::analysis {
 
@@ -25,5 +26,9 @@ void check_report_target(const std::filesystem::path& out_dir, const std::filesy
 // temporary directory (ours alone) is removed and an earlier report is left in place.
 void publish_report_dir(const std::filesystem::path& out_dir, const std::filesystem::path& input,
                         const std::function<void(const std::filesystem::path&)>& fill);
+
+// Writes `text` to `path` (a file inside the temporary directory `fill` gets); throws
+// std::runtime_error naming the file and the OS error when it cannot.
+void write_report_file(const std::filesystem::path& path, const std::string& text);
 
 }  // namespace ss::analysis

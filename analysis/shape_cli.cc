@@ -14,16 +14,7 @@
 #include "ss/log.h"
 
 namespace ss::analysis {
-namespace {
-
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int run_shape(const ShapeArgs& a, const std::string& command_line) {
   if (!a.out.empty()) check_report_target(a.out, a.store);
@@ -38,11 +29,12 @@ int run_shape(const ShapeArgs& a, const std::string& command_line) {
   fmt::print("{}\n", report.verdict);
   if (a.out.empty()) return 0;
   publish_report_dir(a.out, a.store, [&](const std::filesystem::path& dir) {
-    write_text(dir / "report.md",
-               "# Shape report\n\nCommand: `" + command_line + "`.\n\n" + shape_markdown(report));
-    write_text(dir / "fits.json",
-               nlohmann::json{{"source", a.store}, {"shape", shape_json(report)}}.dump(2) + "\n");
-    write_text(dir / "shape.svg", shape_svg(report));
+    write_report_file(dir / "report.md", "# Shape report\n\nCommand: `" + command_line + "`.\n\n" +
+                                             shape_markdown(report));
+    write_report_file(
+        dir / "fits.json",
+        nlohmann::json{{"source", a.store}, {"shape", shape_json(report)}}.dump(2) + "\n");
+    write_report_file(dir / "shape.svg", shape_svg(report));
   });
   log::info("report written to {}", a.out);
   return 0;
@@ -50,8 +42,9 @@ int run_shape(const ShapeArgs& a, const std::string& command_line) {
 
 CLI::App* add_shape_command(CLI::App& main_app, ShapeArgs& a) {
   CLI::App& app = *main_app.add_subcommand(
-      "shape", "loss against aspect ratio and heads at fixed N (Kaplan et al. 2020, Fig. 5), e.g. "
-               "of configs/shape.toml (docs/scalefit.md)");
+      "shape",
+      "loss against aspect ratio and heads at fixed N (Kaplan et al. 2020, Fig. 5), e.g. "
+      "of configs/shape.toml (docs/scalefit.md)");
   app.add_option("store", a.store, "ScaleSweep store (e.g. of configs/shape.toml)")->required();
   app.add_option("--where", a.where, "which runs: status=done|all|...")->capture_default_str();
   app.add_option("--n-tolerance", a.n_tolerance,

@@ -86,7 +86,9 @@ void fill_group(ShapeGroup& g) {
   g.fit = q;
 }
 
-std::string percent(double v) { return fmt::format("{:.1f}%", 100 * v); }
+std::string percent(double v) {
+  return fmt::format("{:.1f}%", 100 * v);
+}
 
 std::string verdict_of(const ShapeReport& r) {
   double worst = 0, head = 0, rms = 0;
@@ -126,8 +128,10 @@ ShapeReport shape_report(std::vector<ShapeRun> runs, double n_tolerance) {
   std::size_t single = 0;
   for (ShapeGroup& g : groups) {
     fill_group(g);
-    if (g.aspects >= 2) out.groups.push_back(std::move(g));
-    else single += g.runs.size();
+    if (g.aspects >= 2)
+      out.groups.push_back(std::move(g));
+    else
+      single += g.runs.size();
   }
   if (out.groups.empty())
     throw InputError(fmt::format(
@@ -135,8 +139,8 @@ ShapeReport shape_report(std::vector<ShapeRun> runs, double n_tolerance) {
         "other); run a shape sweep such as configs/shape.toml, or raise --n-tolerance",
         100 * n_tolerance));
   if (single > 0)
-    out.notes.push_back(fmt::format("{} runs whose N has a single aspect ratio were left out",
-                                    single));
+    out.notes.push_back(
+        fmt::format("{} runs whose N has a single aspect ratio were left out", single));
   if (out.groups.size() >= 2) {
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     const double k = static_cast<double>(out.groups.size());
@@ -155,9 +159,10 @@ std::vector<ShapeRun> read_shape_runs(const std::string& store_path, const std::
   request.path = store_path, request.where = where;
   const FitData data = read_fit_input(request);
   if (!data.from_store)
-    throw InputError(fmt::format("{}: shape needs a ScaleSweep store (the runs' n_layer, d_model "
-                                 "and n_head), not a CSV",
-                                 store_path));
+    throw InputError(
+        fmt::format("{}: shape needs a ScaleSweep store (the runs' n_layer, d_model "
+                    "and n_head), not a CSV",
+                    store_path));
   store::StoreOptions options;
   options.read_only = true;
   store::Store db(store_path, options);
@@ -178,20 +183,23 @@ std::string shape_markdown(const ShapeReport& r) {
       "loss relative to the best run of its group; quadratic fitted to ln(L / L_best) against "
       "ln(d_model / n_layer) where a group has 3 or more aspect ratios.\n\n",
       100 * r.n_tolerance);
-  md += "| N | n_layer | d_model | n_head | aspect | loss | vs best |\n|---|---|---|---|---|---|---|\n";
+  md +=
+      "| N | n_layer | d_model | n_head | aspect | loss | vs best "
+      "|\n|---|---|---|---|---|---|---|\n";
   for (const auto& g : r.groups)
     for (const auto& run : g.runs)
-      md += fmt::format("| {} | {} | {} | {} | {:.3g} | {:.4f} | +{} |\n", format_number(run.point.n),
-                        run.n_layer, run.d_model, run.n_head, run.aspect(), run.point.loss,
-                        percent(run.point.loss / g.best_loss - 1));
-  md += "\n| N ≈ | N mismatch | aspect ratios | spread | heads spread | curvature c2 | best "
-        "aspect (fit) | fitted penalty over 40x | fit RMS |\n|---|---|---|---|---|---|---|---|---|\n";
+      md += fmt::format("| {} | {} | {} | {} | {:.3g} | {:.4f} | +{} |\n",
+                        format_number(run.point.n), run.n_layer, run.d_model, run.n_head,
+                        run.aspect(), run.point.loss, percent(run.point.loss / g.best_loss - 1));
+  md +=
+      "\n| N ≈ | N mismatch | aspect ratios | spread | heads spread | curvature c2 | best "
+      "aspect (fit) | fitted penalty over 40x | fit RMS |\n|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& g : r.groups) {
     const auto& q = g.fit;
     md += fmt::format("| {} | {} | {} ({:.3g}–{:.3g}) | {} | {} | {} | {} | {} | {} |\n",
-                      format_number(g.n), percent(g.n_mismatch), g.aspects,
-                      g.runs.front().aspect(), g.runs.back().aspect(), percent(g.spread),
-                      percent(g.head_spread), q ? fmt::format("{:.4f}", q->c2) : "–",
+                      format_number(g.n), percent(g.n_mismatch), g.aspects, g.runs.front().aspect(),
+                      g.runs.back().aspect(), percent(g.spread), percent(g.head_spread),
+                      q ? fmt::format("{:.4f}", q->c2) : "–",
                       q && q->best_aspect ? fmt::format("{:.3g}", *q->best_aspect) : "–",
                       q ? percent(q->penalty_40x) : "–", q ? fmt::format("{:.4f}", q->rms) : "–");
   }
@@ -210,21 +218,36 @@ nlohmann::json shape_json(const ShapeReport& r) {
   for (const auto& g : r.groups) {
     nlohmann::json runs = nlohmann::json::array();
     for (const auto& run : g.runs)
-      runs.push_back({{"run", run.point.run}, {"N", run.point.n}, {"n_layer", run.n_layer},
-                      {"d_model", run.d_model}, {"n_head", run.n_head}, {"aspect", run.aspect()},
-                      {"loss", run.point.loss}, {"relative", run.point.loss / g.best_loss - 1}});
+      runs.push_back({{"run", run.point.run},
+                      {"N", run.point.n},
+                      {"n_layer", run.n_layer},
+                      {"d_model", run.d_model},
+                      {"n_head", run.n_head},
+                      {"aspect", run.aspect()},
+                      {"loss", run.point.loss},
+                      {"relative", run.point.loss / g.best_loss - 1}});
     nlohmann::json fit = nullptr;
     if (g.fit)
-      fit = {{"c0", g.fit->c0}, {"c1", g.fit->c1}, {"c2", g.fit->c2}, {"rms", g.fit->rms},
+      fit = {{"c0", g.fit->c0},
+             {"c1", g.fit->c1},
+             {"c2", g.fit->c2},
+             {"rms", g.fit->rms},
              {"best_aspect", g.fit->best_aspect ? nlohmann::json(*g.fit->best_aspect) : nullptr},
              {"penalty_40x", g.fit->penalty_40x}};
-    groups.push_back({{"N", g.n}, {"n_mismatch", g.n_mismatch}, {"aspects", g.aspects},
-                      {"spread", g.spread}, {"head_spread", g.head_spread},
-                      {"best_loss", g.best_loss}, {"quadratic", fit}, {"runs", runs}});
+    groups.push_back({{"N", g.n},
+                      {"n_mismatch", g.n_mismatch},
+                      {"aspects", g.aspects},
+                      {"spread", g.spread},
+                      {"head_spread", g.head_spread},
+                      {"best_loss", g.best_loss},
+                      {"quadratic", fit},
+                      {"runs", runs}});
   }
   return {{"n_tolerance", r.n_tolerance},
           {"loss_slope", r.loss_slope ? nlohmann::json(*r.loss_slope) : nullptr},
-          {"groups", groups}, {"verdict", r.verdict}, {"notes", r.notes}};
+          {"groups", groups},
+          {"verdict", r.verdict},
+          {"notes", r.notes}};
 }
 
 std::string shape_svg(const ShapeReport& r) {

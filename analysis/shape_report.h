@@ -28,20 +28,20 @@ struct ShapeRun {
 // ln(L / L_best) = c0 + c1 x + c2 x^2, x = ln(aspect).
 struct ShapeQuadratic {
   double c0 = 0, c1 = 0, c2 = 0;
-  double rms = 0;  // of the residuals in ln L
+  double rms = 0;                     // of the residuals in ln L
   std::optional<double> best_aspect;  // exp(-c1 / (2 c2)) when c2 > 0
   // c2 (ln 40 / 2)^2: the fitted loss increase 20x on either side of the best aspect (40x span)
   double penalty_40x = 0;
 };
 
 struct ShapeGroup {
-  double n = 0;                 // geometric mean N of the members
-  double n_mismatch = 0;        // max N / min N - 1 within the group
-  std::vector<ShapeRun> runs;   // ordered by aspect ratio, then heads
+  double n = 0;                // geometric mean N of the members
+  double n_mismatch = 0;       // max N / min N - 1 within the group
+  std::vector<ShapeRun> runs;  // ordered by aspect ratio, then heads
   double best_loss = 0;
-  std::size_t aspects = 0;      // distinct aspect ratios
-  double spread = 0;            // max L / min L - 1 over the group's runs
-  double head_spread = 0;       // largest (max / min - 1) over heads at one (n_layer, d_model)
+  std::size_t aspects = 0;  // distinct aspect ratios
+  double spread = 0;        // max L / min L - 1 over the group's runs
+  double head_spread = 0;   // largest (max / min - 1) over heads at one (n_layer, d_model)
   std::optional<ShapeQuadratic> fit;  // >= 3 aspect ratios
 };
 

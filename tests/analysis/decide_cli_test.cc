@@ -2,8 +2,8 @@
 // proposed sweep files accepted as is by the real `scalesweep plan` and by the runner's parser
 // (their N and D are the reported ones), the shape report on a real store made through the
 // store API, and every bad input refused with one line, exit 2 and nothing written.
-#include <gtest/gtest.h>
 #include <fmt/core.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,9 +51,9 @@ class DecideCli : public ::testing::Test {
   RunResult run(const std::string& binary, const std::string& args) {
     const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
     RunResult r;
-    r.rc = ss::testing::run_command(binary + " " + args + " > " + out.string() + " 2> " +
-                                    err.string())
-               .rc;
+    r.rc =
+        ss::testing::run_command(binary + " " + args + " > " + out.string() + " 2> " + err.string())
+            .rc;
     r.out = slurp(out);
     r.err = slurp(err);
     return r;
@@ -71,9 +71,9 @@ class DecideCli : public ::testing::Test {
     std::string csv = "N,D,loss\n";
     for (double n : {3e3, 6e3, 1.2e4, 2.4e4})
       for (double d : {1e5, 3e5, 1e6, 3e6})
-        csv += fmt::format("{},{},{}\n", n, d,
-                           (1.2 + 40 / std::pow(n, 0.35) + 60 / std::pow(d, 0.3)) *
-                               std::exp(noise(rng)));
+        csv += fmt::format(
+            "{},{},{}\n", n, d,
+            (1.2 + 40 / std::pow(n, 0.35) + 60 / std::pow(d, 0.3)) * std::exp(noise(rng)));
     return write("synthetic.csv", csv);
   }
   // Bad input: exit 2, one stderr line containing `needle`, no out dir, no temp dir left.
@@ -145,8 +145,7 @@ TEST_F(DecideCli, ProposeRefusesBadInput) {
   expect_bad_input(base + " --budget 1e12 --n 2 --bootstrap 5", "--bootstrap");
   expect_bad_input("propose " + (dir_ / "absent.csv").string() + " --budget 1e12 --n 2",
                    "no such file");
-  expect_bad_input("propose " + synthetic_csv().string() + " --budget 1e12 --n 2",
-                   "--columns");
+  expect_bad_input("propose " + synthetic_csv().string() + " --budget 1e12 --n 2", "--columns");
   expect_bad_input(base + " --budget 1e12 --n 2 --config " + (dir_ / "absent.toml").string(),
                    "cannot read");
   const fs::path bad = write("bad.toml", "name = \"x\"\n[model]\nn_layer = [1\n");
@@ -192,7 +191,8 @@ TEST_F(DecideCli, ShapeReportOnAPlannedStoreRecoversTheCurvature) {
   const std::string svg = slurp(out / "shape.svg");
   EXPECT_NE(svg.find("<svg"), std::string::npos);
   EXPECT_EQ(std::system(("/usr/bin/python3 -c \"import sys, xml.etree.ElementTree as E; "
-                         "E.parse(sys.argv[1])\" " + (out / "shape.svg").string())
+                         "E.parse(sys.argv[1])\" " +
+                         (out / "shape.svg").string())
                             .c_str()),
             0);
 }

@@ -64,8 +64,7 @@ std::vector<std::array<double, 5>> draws_varying(int index, double sd) {
 
 TEST(Propose, OneStepMatchesTheVarianceUpdateComputedByHand) {
   const laws::LawFit fit = chinchilla_fit(draws_varying(1, 0.3));
-  const std::vector<Candidate> candidates{candidate(1e7, 1e12, 6e19),
-                                          candidate(1e9, 1e9, 6e18)};
+  const std::vector<Candidate> candidates{candidate(1e7, 1e12, 6e19), candidate(1e9, 1e9, 6e18)};
   const double sd = 0.01, budget = 1e21;
   const Proposal p = propose_points(fit, candidates, design(budget, 1), sd);
   ASSERT_EQ(p.points.size(), 1u);
@@ -97,8 +96,7 @@ TEST(Propose, PrefersThePointThatSeesTheUncertainParameter) {
   // Only B varies: N_opt depends on B, and ln L depends on B only through B / D^beta, which is
   // largest at small D. The small-D candidate must win although it is not the cheapest.
   const laws::LawFit fit = chinchilla_fit(draws_varying(2, 0.3));
-  const std::vector<Candidate> candidates{candidate(1e12, 1e7, 6e19),
-                                          candidate(1e7, 1e12, 6e19),
+  const std::vector<Candidate> candidates{candidate(1e12, 1e7, 6e19), candidate(1e7, 1e12, 6e19),
                                           candidate(1e7, 1e7, 6e14)};
   const Proposal p = propose_points(fit, candidates, design(1e21, 1), 0.01);
   ASSERT_EQ(p.points.size(), 1u);
@@ -112,8 +110,7 @@ TEST(Propose, NeverExceedsTheCapAndNeverRepeatsACandidate) {
   for (double n : {1e6, 1e7, 1e8, 1e9})
     for (double d : {1e8, 1e9, 1e10}) candidates.push_back(candidate(n, d, 6 * n * d));
   const double cap = 1e18;
-  const Proposal p =
-      propose_points(fit, candidates, design(1e21, 12, cap), 0.01);
+  const Proposal p = propose_points(fit, candidates, design(1e21, 12, cap), 0.01);
   double total = 0;
   std::vector<std::pair<double, double>> seen;
   for (const auto& q : p.points) {
@@ -144,8 +141,8 @@ TEST(Propose, RefusesTooFewDrawsAndLawsWithoutLossOrAllocation) {
 
 // ---- the statistical claim ---------------------------------------------------------------
 
-FitData simulate(const Truth& truth, const std::vector<std::pair<double, double>>& nd,
-                 double sd, std::mt19937_64& rng) {
+FitData simulate(const Truth& truth, const std::vector<std::pair<double, double>>& nd, double sd,
+                 std::mt19937_64& rng) {
   std::normal_distribution<double> noise(0.0, sd);
   FitData data;
   data.source = "synthetic";
@@ -198,8 +195,7 @@ double log_width_ratio(const Trial& t, std::uint64_t seed) {
   const laws::LawFit fit = fit_with_bootstrap(data, t.law, t.bootstrap, seed);
   const double limit = std::min(t.budget, t.cap);
   const std::vector<Candidate> candidates = candidate_grid(fit, data, t.budget, limit, 12);
-  const Proposal p = propose_points(
-      fit, candidates, design(t.budget, t.count, t.cap), t.sd);
+  const Proposal p = propose_points(fit, candidates, design(t.budget, t.count, t.cap), t.sd);
   // The random design: candidates in a random order, each taken while the cap allows.
   std::vector<std::size_t> order(candidates.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -226,7 +222,8 @@ double log_width_ratio(const Trial& t, std::uint64_t seed) {
 // median log width ratio below ln(1 - margin).
 void expect_proposals_beat_random(const Trial& t, int seeds, int min_wins, double margin) {
   std::vector<double> ratios;
-  for (int s = 1; s <= seeds; ++s) ratios.push_back(log_width_ratio(t, static_cast<std::uint64_t>(s)));
+  for (int s = 1; s <= seeds; ++s)
+    ratios.push_back(log_width_ratio(t, static_cast<std::uint64_t>(s)));
   const auto wins = std::count_if(ratios.begin(), ratios.end(), [](double r) { return r < 0; });
   std::vector<double> sorted = ratios;
   std::sort(sorted.begin(), sorted.end());
@@ -241,9 +238,10 @@ void expect_proposals_beat_random(const Trial& t, int seeds, int min_wins, doubl
 
 TEST(ProposeStatistics, KaplanNdProposalsNarrowTheIntervalMoreThanRandomPoints) {
   const Trial t{.law = "kaplan-nd",
-                .truth = [](double n, double d) {
-                  return std::pow(std::pow(8.8e13 / n, 0.076 / 0.095) + 5.4e13 / d, 0.095);
-                },
+                .truth =
+                    [](double n, double d) {
+                      return std::pow(std::pow(8.8e13 / n, 0.076 / 0.095) + 5.4e13 / d, 0.095);
+                    },
                 .sizes = {1e6, 4e6, 1.6e7, 6.4e7},
                 .tokens = {1e8, 1e9, 1e10},
                 .sd = 0.01,

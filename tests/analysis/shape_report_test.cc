@@ -54,8 +54,8 @@ TEST(ShapeReport, RecoversAnExactQuadraticAndGroupsByN) {
 }
 
 TEST(ShapeReport, HeadSpreadAndVerdictCategories) {
-  std::vector<ShapeRun> runs{run_of(1, 40, 1, 3.0), run_of(1, 40, 4, 3.24),
-                             run_of(4, 20, 1, 3.06), run_of(4, 20, 4, 3.03)};
+  std::vector<ShapeRun> runs{run_of(1, 40, 1, 3.0), run_of(1, 40, 4, 3.24), run_of(4, 20, 1, 3.06),
+                             run_of(4, 20, 4, 3.03)};
   const ShapeReport r = shape_report(runs, 0.05);
   ASSERT_EQ(r.groups.size(), 1u);
   EXPECT_NEAR(r.groups[0].head_spread, 0.08, 1e-12);  // 3.24 / 3.0 - 1
@@ -77,9 +77,9 @@ TEST(ShapeReport, LossSlopeAcrossGroups) {
 }
 
 TEST(ShapeReport, RefusesWhenNoSizeHasTwoAspectRatios) {
-  EXPECT_THROW(shape_report({run_of(1, 40, 1, 3.0), run_of(1, 40, 4, 3.1), run_of(1, 80, 1, 2.9)},
-                            0.05),
-               InputError);
+  EXPECT_THROW(
+      shape_report({run_of(1, 40, 1, 3.0), run_of(1, 40, 4, 3.1), run_of(1, 80, 1, 2.9)}, 0.05),
+      InputError);
 }
 
 }  // namespace
