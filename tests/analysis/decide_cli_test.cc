@@ -17,24 +17,15 @@
 #include "runner/config.h"
 #include "runner/grid.h"
 #include "store/store.h"
-#include "tests/support/process.h"
+#include "tests/support/cli_run.h"
 
 namespace ss::analysis {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct RunResult {
-  int rc = -1;
-  std::string out, err;
-};
+using ss::testing::CliResult;
+using ss::testing::read_bytes;
 
 class DecideCli : public ::testing::Test {
  protected:
@@ -48,17 +39,10 @@ class DecideCli : public ::testing::Test {
   void TearDown() override {
     if (!HasFailure()) fs::remove_all(dir_);
   }
-  RunResult run(const std::string& binary, const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    RunResult r;
-    r.rc =
-        ss::testing::run_command(binary + " " + args + " > " + out.string() + " 2> " + err.string())
-            .rc;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
+  CliResult run(const std::string& binary, const std::string& args) {
+    return ss::testing::run_cli(binary + " " + args, dir_);
   }
-  RunResult scalefit(const std::string& args) { return run(SCALEFIT_BIN, args); }
+  CliResult scalefit(const std::string& args) { return run(SCALEFIT_BIN, args); }
   fs::path write(const std::string& name, const std::string& text) {
     const fs::path p = dir_ / name;
     std::ofstream(p, std::ios::binary) << text;
@@ -79,14 +63,7 @@ class DecideCli : public ::testing::Test {
   // Bad input: exit 2, one stderr line containing `needle`, no out dir, no temp dir left.
   void expect_bad_input(const std::string& args, const std::string& needle) {
     const fs::path out = dir_ / "report";
-    const RunResult r = scalefit(args + " --out " + out.string());
-    EXPECT_EQ(r.rc, 2) << args << "\n" << r.err;
-    EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\n" << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_FALSE(fs::exists(out)) << args;
-    for (const auto& entry : fs::directory_iterator(dir_))
-      EXPECT_EQ(entry.path().filename().string().find(".report."), std::string::npos)
-          << "leftover " << entry.path();
+    ss::testing::expect_refused(scalefit(args + " --out " + out.string()), args, needle, out, dir_);
   }
   fs::path dir_;
 };
@@ -94,7 +71,7 @@ class DecideCli : public ::testing::Test {
 const std::string kQuickstart = std::string(SS_SOURCE_DIR) + "/configs/quickstart.toml";
 
 TEST_F(DecideCli, HelpOfBothCommands) {
-  RunResult r = scalefit("propose --help");
+  CliResult r = scalefit("propose --help");
   EXPECT_EQ(r.rc, 0);
   EXPECT_NE(r.out.find("--compute-cap"), std::string::npos) << r.out;
   r = scalefit("shape --help");
@@ -105,20 +82,20 @@ TEST_F(DecideCli, HelpOfBothCommands) {
 TEST_F(DecideCli, ProposedSweepFilesAreAcceptedAsIsAndMatchTheTable) {
   const fs::path out = dir_ / "proposal";
   const double cap = 1e12;
-  const RunResult r = scalefit("propose " + synthetic_csv().string() +
+  const CliResult r = scalefit("propose " + synthetic_csv().string() +
                                " --columns N=N,D=D,loss=loss --law kaplan-nd --budget 1e12 --n 3"
                                " --compute-cap 1e12 --bootstrap 60 --threads 2 -q --config " +
                                kQuickstart + " --out " + out.string());
   ASSERT_EQ(r.rc, 0) << r.err;
-  const auto json = nlohmann::json::parse(slurp(out / "fits.json"));
+  const auto json = nlohmann::json::parse(read_bytes(out / "fits.json"));
   const auto& points = json.at("propose").at("points");
   ASSERT_EQ(points.size(), 3u);
-  EXPECT_NE(slurp(out / "report.md").find("# Proposed runs"), std::string::npos);
+  EXPECT_NE(read_bytes(out / "report.md").find("# Proposed runs"), std::string::npos);
   double total = 0, previous_width = json.at("propose").at("width_ln");
   for (const auto& p : points) {
     const fs::path file = out / p.at("sweep_file").get<std::string>();
     // The real scalesweep plan accepts the file as is: one point.
-    const RunResult plan = run(SCALESWEEP_BIN, "plan " + file.string());
+    const CliResult plan = run(SCALESWEEP_BIN, "plan " + file.string());
     EXPECT_EQ(plan.rc, 0) << plan.err;
     EXPECT_NE(plan.out.find(": 1 points"), std::string::npos) << plan.out;
     // The runner's parser gives the reported N, D and FLOPs.
@@ -153,16 +130,16 @@ TEST_F(DecideCli, ProposeRefusesBadInput) {
   expect_bad_input(base + " --budget 1e12 --n 2 --compute-cap 1e3", "compute cap");
   // A file where the report would go is the user's: refused and left as it was.
   const fs::path user = write("user.txt", "mine\n");
-  const RunResult r = scalefit(base + " --budget 1e12 --n 2 --out " + user.string());
+  const CliResult r = scalefit(base + " --budget 1e12 --n 2 --out " + user.string());
   EXPECT_EQ(r.rc, 2) << r.err;
-  EXPECT_EQ(slurp(user), "mine\n");
+  EXPECT_EQ(read_bytes(user), "mine\n");
 }
 
 // configs/shape.toml planned into a real store by `scalesweep plan --store`, every run marked
 // done with val loss 3 exp(0.02 ln(aspect / 8)^2) (heads make no difference).
 TEST_F(DecideCli, ShapeReportOnAPlannedStoreRecoversTheCurvature) {
   const fs::path db = dir_ / "shape.db";
-  const RunResult plan = run(SCALESWEEP_BIN, "plan " + std::string(SS_SOURCE_DIR) +
+  const CliResult plan = run(SCALESWEEP_BIN, "plan " + std::string(SS_SOURCE_DIR) +
                                                  "/configs/shape.toml --store " + db.string());
   ASSERT_EQ(plan.rc, 0) << plan.err;
   {
@@ -177,9 +154,9 @@ TEST_F(DecideCli, ShapeReportOnAPlannedStoreRecoversTheCurvature) {
     }
   }
   const fs::path out = dir_ / "report";
-  const RunResult r = scalefit("shape " + db.string() + " --out " + out.string());
+  const CliResult r = scalefit("shape " + db.string() + " --out " + out.string());
   ASSERT_EQ(r.rc, 0) << r.err;
-  const auto json = nlohmann::json::parse(slurp(out / "fits.json")).at("shape");
+  const auto json = nlohmann::json::parse(read_bytes(out / "fits.json")).at("shape");
   ASSERT_EQ(json.at("groups").size(), 3u);  // N ~ 19K, 38K, 77K
   for (const auto& g : json.at("groups")) {
     EXPECT_EQ(g.at("runs").size(), 2 * g.at("aspects").get<std::size_t>());
@@ -187,8 +164,8 @@ TEST_F(DecideCli, ShapeReportOnAPlannedStoreRecoversTheCurvature) {
     EXPECT_NEAR(g.at("quadratic").at("best_aspect").get<double>(), 8.0, 1e-6);
     EXPECT_EQ(g.at("head_spread").get<double>(), 0.0);
   }
-  EXPECT_NE(slurp(out / "report.md").find("Loss against shape at fixed N"), std::string::npos);
-  const std::string svg = slurp(out / "shape.svg");
+  EXPECT_NE(read_bytes(out / "report.md").find("Loss against shape at fixed N"), std::string::npos);
+  const std::string svg = read_bytes(out / "shape.svg");
   EXPECT_NE(svg.find("<svg"), std::string::npos);
   EXPECT_EQ(std::system(("/usr/bin/python3 -c \"import sys, xml.etree.ElementTree as E; "
                          "E.parse(sys.argv[1])\" " +

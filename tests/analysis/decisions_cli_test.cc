@@ -12,7 +12,7 @@
 #include <string>
 
 #include "store/store.h"
-#include "tests/support/process.h"
+#include "tests/support/cli_run.h"
 #include "tests/support/temp_dir.h"
 
 namespace ss::analysis {
@@ -23,34 +23,20 @@ namespace fs = std::filesystem;
 const fs::path kChinchillaCsv = CHINCHILLA_CSV;
 const std::string kColumns = " --columns 'N=\"Model Size\",C=\"Training FLOP\",loss=loss'";
 
-// A scalefit run: exit status, stdout, stderr.
-struct Outcome {
-  int rc = -1;
-  std::string out, err;
-};
+using Outcome = ss::testing::CliResult;
 
 class DecisionsCli : public ::testing::Test {
  protected:
   // Runs scalefit with `args` (shell-quoted) in `cwd` (default: the test's working directory).
   Outcome scalefit(const std::string& args, const fs::path& cwd = {}) {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    Outcome r;
-    r.rc = ss::testing::run_command((cwd.empty() ? "" : "cd " + cwd.string() + " && ") +
-                                    std::string(SCALEFIT_BIN) + " " + args + " > " +
-                                    out.string() + " 2> " + err.string())
-               .rc;
-    r.out = ss::testing::read_bytes(out);
-    r.err = ss::testing::read_bytes(err);
-    return r;
+    return ss::testing::run_cli(
+        (cwd.empty() ? "" : "cd " + cwd.string() + " && ") + SCALEFIT_BIN + " " + args, dir_.path());
   }
   // Exit 2, one stderr line naming `needle`, and no report directory.
   void expect_bad_input(const std::string& args, const std::string& needle) {
     const fs::path out = dir_ / "report";
-    const Outcome r = scalefit(args + " -q --bootstrap 0 --out " + out.string());
-    EXPECT_EQ(r.rc, 2) << args << "\n" << r.err;
-    EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\n" << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_FALSE(fs::exists(out)) << args;
+    ss::testing::expect_refused(scalefit(args + " -q --bootstrap 0 --out " + out.string()), args,
+                                needle, out, dir_.path());
   }
   ss::testing::TempDir dir_;
 };

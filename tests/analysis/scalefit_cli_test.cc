@@ -14,7 +14,7 @@
 
 #include "analysis/overfit_flags.h"
 #include "store/store.h"
-#include "tests/support/process.h"
+#include "tests/support/cli_run.h"
 #include "tests/support/metric_rows.h"
 
 #include <SQLiteCpp/Database.h>
@@ -36,17 +36,8 @@ std::string scalefit_bin() {
   return override_bin ? override_bin : SCALEFIT_BIN;
 }
 
-struct RunResult {
-  int rc = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using ss::testing::CliResult;
+using ss::testing::read_bytes;
 
 class ScalefitCli : public ::testing::Test {
  protected:
@@ -61,15 +52,8 @@ class ScalefitCli : public ::testing::Test {
     if (!HasFailure()) fs::remove_all(dir_);
   }
   // Runs scalefit with `args` (already shell-quoted), capturing stdout and stderr.
-  RunResult scalefit(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    const std::string cmd =
-        scalefit_bin() + " " + args + " > " + out.string() + " 2> " + err.string();
-    RunResult r;
-    r.rc = ss::testing::run_command(cmd).rc;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
+  CliResult scalefit(const std::string& args) {
+    return ss::testing::run_cli(scalefit_bin() + " " + args, dir_);
   }
   fs::path write(const std::string& name, const std::string& text) {
     const fs::path p = dir_ / name;
@@ -79,14 +63,8 @@ class ScalefitCli : public ::testing::Test {
   // Bad input: exit 2, exactly one stderr line, and no out dir.
   void expect_bad_input(const std::string& args, const std::string& needle) {
     const fs::path out = dir_ / "report";
-    const RunResult r = scalefit(args + " -q --bootstrap 5 --out " + out.string());
-    EXPECT_EQ(r.rc, 2) << args << "\n" << r.err;
-    EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\n" << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_FALSE(fs::exists(out)) << args;
-    for (const auto& entry : fs::directory_iterator(dir_))
-      EXPECT_EQ(entry.path().filename().string().find(".report."), std::string::npos)
-          << "leftover " << entry.path();
+    ss::testing::expect_refused(scalefit(args + " -q --bootstrap 5 --out " + out.string()), args,
+                                needle, out, dir_);
   }
   fs::path dir_;
 };
@@ -104,14 +82,14 @@ TEST_F(ScalefitCli, ChinchillaApproach3LandsInsideEpochsIntervals) {
   const fs::path out = dir_ / "r";
   // 40 resamples instead of 1000: the point estimate does not depend on it, and the CI check
   // below only needs the intervals to exist and to bracket the estimate.
-  const RunResult r = scalefit(kChinchillaCsv.string() +
+  const CliResult r = scalefit(kChinchillaCsv.string() +
                                " --columns 'N=\"Model Size\",C=\"Training FLOP\",loss=loss'"
                                " --drop-highest 5 --law chinchilla-3 --bootstrap 40 --seed 1"
                                " --budget 1e21,1e23 --out " +
                                out.string() + "/");
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.err.find("ETA"), std::string::npos) << "no progress lines: " << r.err;
-  const auto fits = nlohmann::json::parse(slurp(out / "fits.json"));
+  const auto fits = nlohmann::json::parse(read_bytes(out / "fits.json"));
   const auto& f = fits.at("fits").at("chinchilla-3");
   // Epoch AI's refit of this data: 95% CIs (Besiroglu et al. 2024).
   EXPECT_GE(f.at("A").get<double>(), 285);
@@ -145,12 +123,12 @@ TEST_F(ScalefitCli, ChinchillaApproach3LandsInsideEpochsIntervals) {
     if (entry.path().extension() == ".svg") {
       EXPECT_TRUE(svg_parses(entry.path())) << entry.path();
     }
-  const std::string report = slurp(out / "report.md");
+  const std::string report = read_bytes(out / "report.md");
   EXPECT_NE(report.find("![](loss_vs_n.svg)"), std::string::npos);
   EXPECT_NE(report.find("`loss_curves.svg` not drawn"), std::string::npos);  // CSV: no curves
   EXPECT_FALSE(fs::exists(out / "loss_curves.svg"));
   // points.csv: header + 240 rows.
-  const std::string points = slurp(out / "points.csv");
+  const std::string points = read_bytes(out / "points.csv");
   EXPECT_EQ(std::count(points.begin(), points.end(), '\n'), 241);
 }
 
@@ -230,7 +208,7 @@ TEST_F(ScalefitCli, StoreRunFlagsAndFitsAreWrittenBack) {
   const auto runs = synthetic_grid();
   const fs::path db = build_store(dir_ / "sweep.db", runs);
   const fs::path out = dir_ / "report";
-  const RunResult r =
+  const CliResult r =
       scalefit(db.string() + " --law chinchilla-3 --bootstrap 10 -q --out " + out.string());
   ASSERT_EQ(r.rc, 0) << r.err;
   store::Store check(db, {.read_only = true});
@@ -270,7 +248,7 @@ TEST_F(ScalefitCli, StoreRunFlagsAndFitsAreWrittenBack) {
   EXPECT_TRUE(fs::exists(out / "loss_curves.svg"));
   EXPECT_TRUE(svg_parses(out / "loss_curves.svg"));
   EXPECT_TRUE(svg_parses(out / "overfit_map.svg"));
-  const std::string report = slurp(out / "report.md");
+  const std::string report = read_bytes(out / "report.md");
   EXPECT_NE(report.find("| **yes** |"), std::string::npos);
 }
 
@@ -278,7 +256,7 @@ TEST_F(ScalefitCli, StoreRunFlagsAndFitsAreWrittenBack) {
 // the law.
 TEST_F(ScalefitCli, NoStoreWriteLeavesTheStoreAlone) {
   const fs::path db = build_store(dir_ / "sweep.db", synthetic_grid());
-  const RunResult r = scalefit(db.string() + " --law kaplan-n --bootstrap 5 -q --no-store-write");
+  const CliResult r = scalefit(db.string() + " --law kaplan-n --bootstrap 5 -q --no-store-write");
   ASSERT_EQ(r.rc, 0) << r.err;
   store::Store check(db, {.read_only = true});
   EXPECT_TRUE(check.list_fits().empty());
@@ -303,7 +281,7 @@ TEST_F(ScalefitCli, V1StoreIsMigratedWhenWritten) {
     store::Store check(db, {.read_only = true});
     EXPECT_EQ(check.schema_version(), 1);
   }
-  const RunResult r = scalefit(db.string() + " --law kaplan-n --bootstrap 5 -q");
+  const CliResult r = scalefit(db.string() + " --law kaplan-n --bootstrap 5 -q");
   ASSERT_EQ(r.rc, 0) << r.err;
   store::Store check(db, {.read_only = true});
   EXPECT_EQ(check.schema_version(), 3);
