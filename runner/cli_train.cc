@@ -16,10 +16,10 @@
 
 #include "runner/config.h"
 #include "runner/grid.h"
-#include "runner/preflight.h"
 #include "runner/lease_owner.h"
-#include "runner/signals.h"
+#include "runner/preflight.h"
 #include "runner/run_recorder.h"
+#include "runner/signals.h"
 #include "runner/trainer.h"
 #include "ss/cli_checks.h"
 #include "ss/error.h"
@@ -58,9 +58,7 @@ class RecorderSink final : public RunSink {
  public:
   RecorderSink(RunRecorder& recorder, const StopSignalWatcher& signals)
       : recorder_(recorder), signals_(signals) {}
-  void on_metrics(std::span<const store::MetricRow> rows) override {
-    recorder_.add_metrics(rows);
-  }
+  void on_metrics(std::span<const store::MetricRow> rows) override { recorder_.add_metrics(rows); }
   void on_checkpoint(const store::CheckpointRecord& checkpoint) override {
     recorder_.add_checkpoint(checkpoint);
   }
@@ -134,7 +132,7 @@ int report_end(const Point& point, const TrainResult& result, const StopSignalWa
   return 1;
 }
 
-int train_command(const TrainOptionsCli& options) {
+int train_command(const TrainOptionsCli& options, const TrainPointFunction& train) {
   // First, so every thread created later (OpenMP/BLAS) inherits the blocked signal mask.
   const StopSignalWatcher signals;
   const store::JournalMode journal = store::parse_journal_mode(options.journal);
@@ -157,9 +155,9 @@ int train_command(const TrainOptionsCli& options) {
   TrainJob job = make_train_job(spec, point, claimed->id, claimed->attempts,
                                 latest.empty() ? std::nullopt : std::optional(latest.front()));
   job.cpu_threads = options.threads;
-  RunRecorder recorder(db, claimed->id, owner,
-                       {options.lease_seconds, spec.schedule.keep_checkpoints,
-                        spec.schedule.max_attempts});
+  RunRecorder recorder(
+      db, claimed->id, owner,
+      {options.lease_seconds, spec.schedule.keep_checkpoints, spec.schedule.max_attempts});
   RecorderSink sink(recorder, signals);
   TrainOptions train_options;
   train_options.progress = true;
@@ -171,7 +169,7 @@ int train_command(const TrainOptionsCli& options) {
 
   TrainResult result;
   try {
-    result = train_point(job, sink, train_options);
+    result = train(job, sink, train_options);
   } catch (const std::exception& e) {
     const std::string status = recorder.fail(e.what());
     log::error("run {}: {} (status now {})", claimed->id, e.what(), status);
@@ -183,7 +181,12 @@ int train_command(const TrainOptionsCli& options) {
 
 }  // namespace
 
-std::shared_ptr<int> add_train_command(CLI::App& app) {
+std::shared_ptr<int> add_train_command(CLI::App& app, TrainPointFunction train_fn) {
+  if (!train_fn) {
+    train_fn = [](const TrainJob& job, RunSink& sink, const TrainOptions& options) {
+      return train_point(job, sink, options);
+    };
+  }
   auto options = std::make_shared<TrainOptionsCli>();
   auto exit_code = std::make_shared<int>(0);
   CLI::App* train = app.add_subcommand(
@@ -213,7 +216,8 @@ std::shared_ptr<int> add_train_command(CLI::App& app) {
                    "seconds between progress lines")
       ->check(cli::kNonNegative)
       ->capture_default_str();
-  train->callback([options, exit_code] { *exit_code = train_command(*options); });
+  train->callback(
+      [options, exit_code, train_fn] { *exit_code = train_command(*options, train_fn); });
   return exit_code;
 }
 

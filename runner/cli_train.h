@@ -7,11 +7,20 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <memory>
+
+#include "runner/trainer.h"
 
 namespace ss::runner {
 
-// Adds the `train` subcommand; the returned int holds its exit code after parse().
-std::shared_ptr<int> add_train_command(CLI::App& app);
+// What `train` calls to train the point: train_point in scalesweep; the tests' hold_sweep wraps
+// the sink so a run holds at a given step until signalled (tests/support/hold_sink.h).
+using TrainPointFunction =
+    std::function<TrainResult(const TrainJob& job, RunSink& sink, const TrainOptions& options)>;
+
+// Adds the `train` subcommand; the returned int holds its exit code after parse(). An empty
+// `train` means train_point.
+std::shared_ptr<int> add_train_command(CLI::App& app, TrainPointFunction train = {});
 
 }  // namespace ss::runner

@@ -1,7 +1,9 @@
 // `scalesweep run` end to end under real mpirun (2-5 ranks, --oversubscribe), with the fake
 // trainer of fake_trainer.h: mini sweep, dp/tp groups, divergence, failure + retry, SIGUSR1 stop +
 // resume, SIGKILL of a worker + re-run through expired leases, two concurrent jobs on one store,
-// and bad input (exit 2, no store written). Every check reads the real SQLite store.
+// and bad input (exit 2, no store written). Every check reads the real SQLite store. The stop and
+// kill tests hold the runs at a step (fake_sweep --hold-at-step) until the signal or kill, so
+// they test the same thing on any machine speed.
 // The expected losses come from the fake's recurrence written out again here (not from its code).
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -123,6 +125,20 @@ class SweepMpi : public ::testing::Test {
         } catch (const std::exception&) {  // a store being created: try again
         }
       }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  // Waits (up to ~60 s) until `count` runs print that they hold (fake_sweep --hold-at-step).
+  bool wait_for_holds(int count) {
+    for (int i = 0; i < 600; ++i) {
+      const std::string text = log();
+      int seen = 0;
+      for (auto at = text.find("holding at step"); at != std::string::npos;
+           at = text.find("holding at step", at + 1))
+        ++seen;
+      if (seen >= count) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return false;
@@ -252,23 +268,21 @@ TEST_F(SweepMpi, Sigusr1StopsWithRequeueCodeAndResumeCompletes) {
   SweepConfig c;
   c.steps = 60;
   const auto config = write_config(c);
-  const pid_t job = start(3, "--step-ms 20", config, "");
-  ASSERT_TRUE(wait_until([](Store& s) {
-    for (const auto& r : s.list_runs()) {
-      if (r.step >= 5) return true;
-    }
-    return false;
-  })) << log();
+  // Both runs (2 points, 2 workers) hold after step 5 until stopped: the signal lands mid-run.
+  const pid_t job = start(3, "--hold-at-step 5", config, "");
+  ASSERT_TRUE(wait_for_holds(2)) << log();
   ASSERT_EQ(kill(rank_pid(0), SIGUSR1), 0);
   ASSERT_EQ(wait_exit(job), 3) << log();
   {
     Store s = open_store();
+    ASSERT_EQ(s.list_runs().size(), 2u);
     for (const auto& r : s.list_runs()) {
       EXPECT_EQ(r.status, "pending");  // released, not left running
       EXPECT_FALSE(r.lease_owner.has_value());
-      EXPECT_LT(r.step, r.plan.steps);
+      EXPECT_EQ(r.step, 5);
       ASSERT_FALSE(s.latest_checkpoints(r.id).empty());  // the stop checkpoint
-      EXPECT_EQ(s.latest_checkpoints(r.id).front().step, r.step);
+      EXPECT_EQ(s.latest_checkpoints(r.id).front().step, 5);
+      EXPECT_EQ(s.run_metrics(r.id).size(), 5u);
     }
   }
   EXPECT_NE(log().find("stopped on signal"), std::string::npos) << log();
@@ -281,12 +295,16 @@ TEST_F(SweepMpi, KilledWorkerEndsJobAndRerunResumesThroughExpiredLeases) {
   SweepConfig c;
   c.steps = 60;
   const auto config = write_config(c);
-  const pid_t job = start(3, "--step-ms 25", config, "--lease-seconds 2");
+  // Both runs hold after step 12 (checkpoint of step 10 written) until the kill.
+  const pid_t job = start(3, "--hold-at-step 12", config, "--lease-seconds 2");
+  ASSERT_TRUE(wait_for_holds(2)) << log();
   ASSERT_TRUE(wait_until([](Store& s) {
-    for (const auto& r : s.list_runs()) {
-      if (!s.latest_checkpoints(r.id).empty() && r.step >= 12) return true;
+    const auto runs = s.list_runs();
+    for (const auto& r : runs) {
+      const auto newest = s.latest_checkpoints(r.id, 1);
+      if (newest.empty() || newest[0].step != 10) return false;
     }
-    return false;
+    return runs.size() == 2;
   })) << log();
   ASSERT_EQ(kill(rank_pid(1), SIGKILL), 0);
   EXPECT_NE(wait_exit(job), 0) << log();

@@ -1,6 +1,9 @@
 // The real `scalesweep train` binary on a real SQLite store: a point trained to `done` with one
 // metric row per step; SIGKILL after a checkpoint then a re-run that resumes and matches an
-// uninterrupted run bit for bit; bad inputs exit 2 and create no store.
+// uninterrupted run bit for bit; SIGTERM checkpoints and releases; bad inputs exit 2 and create
+// no store. The interrupted runs use hold_sweep's `train` (tests/mpi/hold_sweep_main.cc: the same
+// subcommand and trainer, holding at a given step until signalled), so the signal or kill always
+// lands mid-run, at a known step, on any machine speed.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -23,11 +26,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Starts scalesweep with `args`, stdout+stderr to `log`, in `cwd` (empty: this process's);
-// returns the pid.
+// Starts `binary` (scalesweep, or hold_sweep: tests/mpi/hold_sweep_main.cc) with `args`,
+// stdout+stderr to `log`, in `cwd` (empty: this process's); returns the pid.
 pid_t spawn_scalesweep(const std::vector<std::string>& args, const fs::path& log,
-                       const fs::path& cwd = {}) {
-  std::vector<std::string> argv_strings = {SCALESWEEP_BIN};
+                       const fs::path& cwd = {}, const char* binary = SCALESWEEP_BIN) {
+  std::vector<std::string> argv_strings = {binary};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : argv_strings) argv.push_back(s.data());
@@ -38,7 +41,7 @@ pid_t spawn_scalesweep(const std::vector<std::string>& args, const fs::path& log
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, SCALESWEEP_BIN, &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, binary, &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("posix_spawn failed");
   return pid;
@@ -56,6 +59,23 @@ std::string read_text(const fs::path& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// `scalesweep train ARGS` run by hold_sweep, which holds after step `step` until signalled or
+// killed; returns once it holds (its "holding at step" line is in `log`), or -1 after 120 s.
+pid_t spawn_held_train(const std::vector<std::string>& args, std::int64_t step,
+                       const fs::path& log) {
+  std::vector<std::string> all = {"--hold-at-step", std::to_string(step), "train"};
+  all.insert(all.end(), args.begin(), args.end());
+  const pid_t pid = spawn_scalesweep(all, log, {}, HOLD_SWEEP_BIN);
+  const std::string marker = "holding at step " + std::to_string(step);
+  for (int i = 0; i < 12000; ++i) {
+    if (read_text(log).find(marker) != std::string::npos) return pid;
+    std::this_thread::sleep_for(10ms);
+  }
+  kill(pid, SIGKILL);
+  wait_exit(pid);
+  return -1;
 }
 
 store::Store open_read_only(const fs::path& db) {
@@ -185,34 +205,23 @@ TEST_F(TrainCliTest, SigkillAfterACheckpointThenResumeIsBitIdentical) {
             0)
       << read_text(log);
 
-  // Kill -9 as soon as the store records a checkpoint. The lease is long (600 s): the re-run
-  // must see that its holder's process is gone and take it back at once (runner/lease_owner.h).
-  const pid_t pid = spawn_scalesweep({"train", kill_config.string(), "--point", "0", "--store",
-                                      kill_db.string(), "--lease-seconds", "600"},
-                                     log);
-  std::int64_t checkpoint_step = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (checkpoint_step == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(2ms);
-    if (!fs::exists(kill_db)) continue;
-    try {
-      store::Store store = open_read_only(kill_db);
-      const auto runs = store.list_runs();
-      if (runs.empty()) continue;
-      const auto checkpoints = store.latest_checkpoints(runs[0].id, 1);
-      if (!checkpoints.empty()) checkpoint_step = checkpoints[0].step;
-    } catch (const std::exception&) {
-      // the store may be mid-creation; try again
-    }
-  }
+  // Kill -9 while the run holds after its checkpoint of step 60 (hold_sweep). The lease is long
+  // (600 s): the re-run must see that its holder's process is gone and take it back at once
+  // (runner/lease_owner.h).
+  const pid_t pid = spawn_held_train(
+      {kill_config.string(), "--point", "0", "--store", kill_db.string(), "--lease-seconds", "600"},
+      60, log);
+  ASSERT_GT(pid, 0) << read_text(log);
   ASSERT_EQ(kill(pid, SIGKILL), 0);
-  EXPECT_EQ(wait_exit(pid), 128 + SIGKILL) << "finished before the kill: make the run longer";
-  ASSERT_GT(checkpoint_step, 0);
+  EXPECT_EQ(wait_exit(pid), 128 + SIGKILL);
   {
     store::Store store = open_read_only(kill_db);
     const auto run = store.list_runs()[0];
     ASSERT_EQ(run.status, store::kStatusRunning);  // killed mid-run
-    ASSERT_LT(store.run_metrics(run.id).size(), 240u);
+    const auto checkpoints = store.latest_checkpoints(run.id, 1);
+    ASSERT_EQ(checkpoints.size(), 1u);
+    EXPECT_EQ(checkpoints[0].step, 60);
+    EXPECT_EQ(store.run_metrics(run.id).size(), 60u);  // flushed up to the checkpoint
   }
   ASSERT_EQ(run_scalesweep(
                 {"train", kill_config.string(), "--point", "0", "--store", kill_db.string()}, log),
@@ -239,28 +248,17 @@ TEST_F(TrainCliTest, SigkillAfterACheckpointThenResumeIsBitIdentical) {
 
 TEST_F(TrainCliTest, SigtermCheckpointsReleasesAndExitsThree) {
   TinySweep s;
-  s.steps = 2000;
+  s.steps = 200;
   s.d_model = 32;
   s.n_ctx = 32;
-  s.eval_interval = 10;  // rows reach the store every 10 steps
-  s.checkpoint_interval = 100000;
+  s.eval_interval = 10;
+  s.checkpoint_interval = 100000;  // the only checkpoint is the stop's
   const fs::path config = write_sweep(s, dir_.path(), "long.toml");
   const fs::path db = path("q.db"), log = path("log.txt");
+  // hold_sweep holds after step 25 until the signal: it always lands mid-run.
   const pid_t pid =
-      spawn_scalesweep({"train", config.string(), "--point", "0", "--store", db.string()}, log);
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  bool started = false;
-  while (!started && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-    if (!fs::exists(db)) continue;
-    try {
-      store::Store store = open_read_only(db);
-      const auto runs = store.list_runs();
-      started = !runs.empty() && !store.run_metrics(runs[0].id).empty();
-    } catch (const std::exception&) {
-    }
-  }
-  ASSERT_TRUE(started);
+      spawn_held_train({config.string(), "--point", "0", "--store", db.string()}, 25, log);
+  ASSERT_GT(pid, 0) << read_text(log);
   ASSERT_EQ(kill(pid, SIGTERM), 0);
   ASSERT_EQ(wait_exit(pid), 3) << read_text(log);
   store::Store store = open_read_only(db);
@@ -268,7 +266,7 @@ TEST_F(TrainCliTest, SigtermCheckpointsReleasesAndExitsThree) {
   EXPECT_EQ(run.status, store::kStatusPending);  // released, not failed
   const auto checkpoints = store.latest_checkpoints(run.id);
   ASSERT_EQ(checkpoints.size(), 1u);  // written by the stop, at the step it stopped
-  EXPECT_LT(checkpoints[0].step, 2000);
+  EXPECT_EQ(checkpoints[0].step, 25);
   const auto metrics = store.run_metrics(run.id);
   ASSERT_EQ(metrics.size(), static_cast<std::size_t>(checkpoints[0].step));  // flushed up to it
 }
