@@ -19,6 +19,7 @@
 #include "analysis/store_input.h"
 #include "analysis/svg_plot.h"
 #include "runner/config.h"
+#include "ss/cli_checks.h"
 #include "ss/error.h"
 #include "ss/log.h"
 
@@ -190,12 +191,12 @@ CLI::App* add_propose_command(CLI::App& main_app, ProposeArgs& a) {
   app.add_option("input", a.input.path, "ScaleSweep store (.db) or CSV file")->required();
   app.add_option("--budget", a.design.budget, "FLOP budget C whose N_opt interval should shrink")
       ->required()
-      ->check(CLI::PositiveNumber);
+      ->check(cli::kPositive);
   app.add_option("--n", a.design.count, "how many points to propose")
       ->required()
       ->check(CLI::Range(1, 100));
   app.add_option("--compute-cap", a.design.compute_cap, "total FLOPs of the proposed runs")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::kPositive);
   app.add_option("--law", a.law, "law whose bootstrap fits are used")
       ->check(CLI::IsMember(proposable_laws()))
       ->capture_default_str();
@@ -209,11 +210,10 @@ CLI::App* add_propose_command(CLI::App& main_app, ProposeArgs& a) {
       ->check(CLI::Range(20, 100000))
       ->capture_default_str();
   app.add_option("--seed", a.seed, "bootstrap seed")->capture_default_str();
-  app.add_option("--threads", a.threads, "worker threads (0: all cores)")
-      ->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", a.threads, "worker threads (0: all cores)")->check(cli::kNonNegative);
   app.add_option("--noise-sd", a.design.noise_sd,
                  "sd of a new run's ln loss (default: the fit's RMS ln-loss residual)")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::kPositive);
   app.add_option("--grid", a.grid, "candidate grid: this many N and D values")
       ->check(CLI::Range(2, 64))
       ->capture_default_str();

@@ -22,6 +22,7 @@
 #include "runner/config.h"
 #include "runner/grid.h"
 #include "runner/slurm_template.h"
+#include "ss/cli_checks.h"
 #include "ss/error.h"
 
 namespace ss::runner {
@@ -101,9 +102,9 @@ JobShape size_job(const SlurmOptions& o, const std::vector<Point>& points) {
       o.gpus_per_node > 0 ? o.gpus_per_node * o.ranks_per_gpu : o.ranks_per_gpu;
   if (o.array > 0) {  // one group per array task, on one node
     if (o.nodes != 1) {
-      throw InputError(fmt::format(
-          "--array {} with --nodes {}: each array task runs on one node; drop --nodes", o.array,
-          o.nodes));
+      throw InputError(
+          fmt::format("--array {} with --nodes {}: each array task runs on one node; drop --nodes",
+                      o.array, o.nodes));
     }
     shape.workers_per_node = static_cast<int>(group);
     if (o.gpus_per_node > 0) {
@@ -260,21 +261,21 @@ void add_slurm_command(CLI::App& app) {
   cmd->add_option("config", o->config, "sweep file (TOML)")->required();
   cmd->add_option("--store", o->store, "SQLite store the job writes")->required();
   cmd->add_option("--nodes", o->nodes, "nodes (sbatch --nodes)")
-      ->check(CLI::PositiveNumber)
+      ->check(cli::kPositive)
       ->capture_default_str();
   cmd->add_option("--gpus-per-node", o->gpus_per_node,
                   "GPUs per node (sbatch --gpus-per-node); 0: CPU workers")
-      ->check(CLI::NonNegativeNumber)
+      ->check(cli::kNonNegative)
       ->capture_default_str();
   cmd->add_option("--ranks-per-gpu", o->ranks_per_gpu,
                   "worker ranks per GPU (per node with --gpus-per-node 0)")
-      ->check(CLI::PositiveNumber)
+      ->check(cli::kPositive)
       ->capture_default_str();
   cmd->add_option("--time", o->time,
                   "time limit HH:MM:SS or D-HH:MM:SS (default: from the plan's estimate)");
   cmd->add_option("--flops-per-second", o->flops_per_second,
                   "training FLOP/s per point, for the estimated time limit")
-      ->check(CLI::PositiveNumber)
+      ->check(cli::kPositive)
       ->capture_default_str();
   cmd->add_option("--partition", o->partition, "sbatch --partition");
   cmd->add_option("--account", o->account, "sbatch --account");
@@ -282,7 +283,7 @@ void add_slurm_command(CLI::App& app) {
   cmd->add_option("--array", o->array,
                   "K array tasks, each one node running one group (largest dp*tp) that claims "
                   "points from the shared store (for clusters without MPI across nodes)")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::kPositive);
   auto* submit_flag = cmd->add_flag("--submit", o->submit, "write STORE-stem.sbatch and sbatch it");
   cmd->add_flag("--dry-run", o->dry_run, "print the script (the default)")->excludes(submit_flag);
   cmd->callback([o] { run_slurm(*o); });

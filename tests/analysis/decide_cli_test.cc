@@ -115,9 +115,10 @@ TEST_F(DecideCli, ProposeRefusesBadInput) {
   const std::string csv = synthetic_csv().string() + " --columns N=N,D=D,loss=loss";
   const std::string base = "propose " + csv + " --law kaplan-nd --bootstrap 40 -q";
   expect_bad_input("propose " + csv + " --n 2", "--budget is required");
-  expect_bad_input(base + " --budget -1 --n 2", "--budget");
+  expect_bad_input(base + " --budget -1 --n 2", "--budget: -1 is not positive");  // ss/cli_checks.h
   expect_bad_input(base + " --budget 1e12 --n 0", "--n");
-  expect_bad_input(base + " --budget 1e12 --n 2 --compute-cap 0", "--compute-cap");
+  expect_bad_input(base + " --budget 1e12 --n 2 --compute-cap 0",
+                   "--compute-cap: 0 is not positive");
   expect_bad_input("propose " + csv + " --law chinchilla-2 --budget 1e12 --n 2", "--law");
   expect_bad_input(base + " --budget 1e12 --n 2 --bootstrap 5", "--bootstrap");
   expect_bad_input("propose " + (dir_ / "absent.csv").string() + " --budget 1e12 --n 2",

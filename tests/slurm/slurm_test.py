@@ -452,11 +452,11 @@ class SlurmCli(SlurmBase):
             ("--partition", "a b"): "--partition 'a b'",
             ("--account", "x;rm"): "--account 'x;rm'",
             ("--qos", "q'"): "--qos 'q''",
-            ("--nodes", "0"): "--nodes",
+            ("--nodes", "0"): "--nodes: 0 is not positive",  # ss/cli_checks.h's wording
             ("--ranks-per-gpu", "0"): "--ranks-per-gpu",
-            ("--gpus-per-node", "-1"): "--gpus-per-node",
+            ("--gpus-per-node", "-1"): "--gpus-per-node: -1 is not >= 0",
             ("--submit", "--dry-run"): "--dry-run",
-            ("--array", "0"): "--array",
+            ("--array", "0"): "--array: 0 is not positive",
         }
         for args, expected in cases.items():
             r = self.slurm(config, "--store", "r.db", *args)
