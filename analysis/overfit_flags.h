@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analysis/fit_data.h"
+#include "store/records.h"
 
 namespace ss::analysis {
 
@@ -16,15 +17,12 @@ struct OverfitOptions {
   double rise_threshold = 0.01;  // val at the last eval above its minimum by more than this
 };
 
-struct RunOverfit {
-  std::int64_t run = 0;
+// A run's flags are the store's run_flags row (one type: run, Kaplan ratio and flag, the
+// measured val - train gap, val turn step and flag; `updated` is set when written) plus the run's
+// N and D for the report.
+struct RunOverfit : store::RunFlagsRecord {
   double n = 0;
   double d = 0;
-  double kaplan_ratio = 0;
-  bool kaplan_flag = false;
-  std::optional<double> val_train_gap;        // final val - final train (both needed)
-  std::optional<std::int64_t> val_turn_step;  // step of the val minimum, when val turned up
-  bool measured_flag = false;
 };
 
 // D / (5e3 * N^0.74).

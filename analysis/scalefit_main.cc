@@ -122,15 +122,8 @@ bool write_store(const FitData& data, const LawRunResult& result,
   }
   std::vector<store::RunFlagsRecord> rows;
   for (const auto& f : flags) {
-    store::RunFlagsRecord r;
-    r.run = f.run;
-    r.kaplan_ratio = f.kaplan_ratio;
-    r.kaplan_flag = f.kaplan_flag;
-    r.val_train_gap = f.val_train_gap;
-    r.val_turn_step = f.val_turn_step;
-    r.measured_flag = f.measured_flag;
-    r.updated = now;
-    rows.push_back(r);
+    rows.push_back(f);  // the run_flags row RunOverfit extends
+    rows.back().updated = now;
   }
   db.write_run_flags(rows);
   return true;
