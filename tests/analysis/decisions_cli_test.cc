@@ -12,6 +12,7 @@
 #include <string>
 
 #include "store/store.h"
+#include "tests/analysis/laws/synthetic.h"
 #include "tests/support/cli_run.h"
 #include "tests/support/temp_dir.h"
 
@@ -54,7 +55,7 @@ TEST_F(DecisionsCli, InferenceTokensRowsSolveTheFittedLaw) {
   const auto& law = fits.at("fits").at("chinchilla-3");
   const double e = law.at("E"), a = law.at("A"), b = law.at("B");
   const double alpha = law.at("alpha"), beta = law.at("beta");
-  auto loss = [&](double n, double d) { return e + a / std::pow(n, alpha) + b / std::pow(d, beta); };
+  const ss::laws::testing::ChinchillaTruth loss{e, a, b, alpha, beta};  // the fitted law
   const auto& rows = fits.at("inference");
   ASSERT_EQ(rows.size(), 6u);
   double previous_n = 0;
@@ -188,12 +189,14 @@ TEST_F(DecisionsCli, ReproduceChinchillaBesideThePublishedTables) {
   const double a2 = t2[1].at("a").at("ours");
   EXPECT_GT(a2, t2[1].at("a").at("published_interval")[0].get<double>());
   EXPECT_LT(a2, t2[1].at("a").at("published_interval")[1].get<double>());
-  // Approach 3: every parameter inside Epoch AI's published 95% interval.
+  // Approach 3 beside Epoch AI's intervals: the report's inside/outside mark says what the
+  // numbers say. (Whether the refit lands inside is tested once, in
+  // tests/analysis/laws/chinchilla3_test.cc's EpochRefitOfChinchillaData.)
   for (const char* name : {"A", "B", "E", "alpha", "beta"}) {
     const auto& p = rep.at("epoch").at(name);
-    EXPECT_TRUE(p.at("inside_published_ci").get<bool>()) << name << " " << p;
-    EXPECT_GE(p.at("ours").get<double>(), p.at("published_interval")[0].get<double>()) << name;
-    EXPECT_LE(p.at("ours").get<double>(), p.at("published_interval")[1].get<double>()) << name;
+    const double ours = p.at("ours"), lo = p.at("published_interval")[0],
+                 hi = p.at("published_interval")[1];
+    EXPECT_EQ(p.at("inside_published_ci").get<bool>(), lo <= ours && ours <= hi) << name << p;
   }
   // Tables 3 and A3: 27 rows, ours at the printed budget (C = 6 N D), one misprinted row.
   const auto& rows = rep.at("allocations");

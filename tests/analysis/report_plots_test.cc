@@ -10,12 +10,13 @@
 #include <cmath>
 
 #include "analysis/law_runner.h"
+#include "tests/analysis/laws/synthetic.h"
 
 namespace ss::analysis {
 namespace {
 
 double truth(double n, double d) {
-  return 1.69 + 406.4 / std::pow(n, 0.34) + 410.7 / std::pow(d, 0.28);
+  return laws::testing::kHoffmann2022(n, d);
 }
 
 // 3 planned budgets x 5 sizes; each run's actual C is off its budget by -15%..+15% (a spread of
@@ -40,8 +41,8 @@ FitData planned_isoflop_runs() {
 
 const PlotSeries& series(const std::vector<NamedPlot>& plots, const std::string& file,
                          const std::string& label) {
-  const auto plot = std::find_if(plots.begin(), plots.end(),
-                                 [&](const NamedPlot& p) { return p.file == file; });
+  const auto plot =
+      std::find_if(plots.begin(), plots.end(), [&](const NamedPlot& p) { return p.file == file; });
   EXPECT_NE(plot, plots.end()) << file;
   const auto& all = plot->spec.series;
   const auto s =

@@ -4,8 +4,9 @@
 // hand (a chinchilla-3 law with Epoch's published parameters, a/b/G from the closed form), so
 // the expected numbers come from the formula, not from the code under test.
 #include "analysis/report_writer.h"
-#include "tests/analysis/fit_points.h"
 #include "ss/error.h"
+#include "tests/analysis/fit_points.h"
+#include "tests/analysis/laws/synthetic.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -39,8 +40,9 @@ class ReportWriterTest : public ::testing::Test {
     data_.source = "grid.csv";
     for (double n : {1e8, 3e8, 1e9})
       for (double d : {2e9, 6e9, 2e10})
-        data_.points.push_back(testing::fit_point(static_cast<std::int64_t>(data_.points.size() + 1),
-                                                  n, d, 6 * n * d, loss(n, d), "csv"));
+        data_.points.push_back(
+            testing::fit_point(static_cast<std::int64_t>(data_.points.size() + 1), n, d, 6 * n * d,
+                               loss(n, d), "csv"));
     laws::LawFit f;
     f.law = "chinchilla-3";
     // a, b, G from Hoffmann's closed form: a = beta/(alpha+beta), b = alpha/(alpha+beta),
@@ -67,9 +69,7 @@ class ReportWriterTest : public ::testing::Test {
     input_.bootstrap = 10;
   }
   void TearDown() override { fs::remove_all(dir_); }
-  static double loss(double n, double d) {
-    return 1.817 + 482 / std::pow(n, 0.348) + 2085 / std::pow(d, 0.366);
-  }
+  static double loss(double n, double d) { return ss::laws::testing::kEpoch2024(n, d); }
   fs::path dir_;
   FitData data_;
   ReportInput input_;

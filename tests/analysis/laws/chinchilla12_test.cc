@@ -12,24 +12,7 @@
 namespace ss::laws {
 namespace {
 
-struct Truth {
-  double E, A, B, alpha, beta;
-  double operator()(double n, double d) const {
-    return E + A / std::pow(n, alpha) + B / std::pow(d, beta);
-  }
-  double a() const { return beta / (alpha + beta); }
-  // N_opt at budget C by golden-section search on ln N (independent of the library).
-  double n_opt(double c) const {
-    double lo = std::log(1e3), hi = std::log(c / 6 / 1e3);
-    for (int i = 0; i < 200; ++i) {
-      const double m1 = lo + 0.382 * (hi - lo), m2 = lo + 0.618 * (hi - lo);
-      const double l1 = (*this)(std::exp(m1), c / (6 * std::exp(m1)));
-      const double l2 = (*this)(std::exp(m2), c / (6 * std::exp(m2)));
-      (l1 < l2 ? hi : lo) = l1 < l2 ? m2 : m1;
-    }
-    return std::exp(0.5 * (lo + hi));
-  }
-};
+using Truth = testing::ChinchillaTruth;
 
 FitOptions no_bootstrap() {
   FitOptions options;
@@ -43,7 +26,7 @@ LawInput isoflop_input(const Truth& truth, const std::vector<double>& budgets, i
                        double offset) {
   LawInput input;
   for (double c : budgets) {
-    const double centre = truth.n_opt(c) * std::pow(10.0, offset);
+    const double centre = truth.n_opt_by_search(c) * std::pow(10.0, offset);
     for (double n : testing::log_space(centre / 10, centre * 10, per_budget)) {
       FinalPoint p;
       p.run = static_cast<std::int64_t>(input.points.size());
@@ -60,8 +43,7 @@ LawInput isoflop_input(const Truth& truth, const std::vector<double>& budgets, i
 const std::vector<double> kBudgets{1e18, 1e19, 1e20, 1e21, 1e22};
 
 TEST(Chinchilla2, ExponentsExactOnNoiseFreeIsoflops) {
-  for (const Truth& truth :
-       {Truth{1.69, 406.4, 410.7, 0.34, 0.28}, Truth{2.0, 800, 2000, 0.5, 0.3}}) {
+  for (const Truth& truth : {testing::kHoffmann2022, Truth{2.0, 800, 2000, 0.5, 0.3}}) {
     const LawFit fit =
         fit_law("chinchilla-2", isoflop_input(truth, kBudgets, 9, 0.2), no_bootstrap());
     // L - E = C^-g f(ln N - ln N_opt(C)) with the same f at every budget, so the parabola's
@@ -97,7 +79,7 @@ TEST(Chinchilla2, NoisyIsoflopsAndSkippedBudget) {
 }
 
 TEST(Chinchilla2, PlannedBudgetsGroupRuns) {
-  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  const Truth truth = testing::kHoffmann2022;
   LawInput input = isoflop_input(truth, kBudgets, 7, 0.1);
   // Planned budgets given: runs' actual C scattered by up to 20% (0.08 decade, more than the
   // 0.05 window) but grouped by the budget they were planned for.
@@ -126,13 +108,13 @@ TEST(Chinchilla2, PlannedBudgetsGroupRuns) {
 // its smallest C, so evenly spread C (0.02 decade apart over 0.2 decades) splits into windows
 // of 0.05 decade (3 runs each, 0.00-0.04, 0.06-0.10, ...) instead of chaining into one budget.
 TEST(Chinchilla2, WindowsStartAtTheSmallestC) {
-  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  const Truth truth = testing::kHoffmann2022;
   LawInput input;
   for (int k = 0; k < 12; ++k) {
     FinalPoint p;
     p.run = k;
     p.c = 1e20 * std::pow(10.0, 0.02 * k);
-    p.n = truth.n_opt(1e20) * std::pow(10.0, 0.3 * ((k % 3) - 1));
+    p.n = truth.n_opt_by_search(1e20) * std::pow(10.0, 0.3 * ((k % 3) - 1));
     p.d = p.c / (6 * p.n);
     p.loss = truth(p.n, p.d);
     input.points.push_back(p);
@@ -140,21 +122,21 @@ TEST(Chinchilla2, WindowsStartAtTheSmallestC) {
   const auto profiles = isoflop_profiles(fit_law("chinchilla-2", input, no_bootstrap()));
   ASSERT_EQ(profiles.size(), 4u);
   for (std::size_t g = 0; g < 4; ++g)
-    EXPECT_EQ(profiles[g].runs,
-              (std::vector<std::int64_t>{static_cast<std::int64_t>(3 * g), static_cast<std::int64_t>(3 * g + 1),
-                                         static_cast<std::int64_t>(3 * g + 2)}));
+    EXPECT_EQ(profiles[g].runs, (std::vector<std::int64_t>{static_cast<std::int64_t>(3 * g),
+                                                           static_cast<std::int64_t>(3 * g + 1),
+                                                           static_cast<std::int64_t>(3 * g + 2)}));
 }
 
 // The window width is checked in one place (isoflop_profiles), for the fit and the plot alike.
 TEST(Chinchilla2, RefusesANonPositiveWindow) {
-  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  const Truth truth = testing::kHoffmann2022;
   const LawInput input = isoflop_input(truth, kBudgets, 7, 0.1);
   for (double tolerance : {0.0, -0.05, std::nan("")}) {
     FitOptions options = no_bootstrap();
     options.isoflop_tolerance = tolerance;
-    for (const auto& attempt : std::vector<std::function<void()>>{
-             [&] { fit_law("chinchilla-2", input, options); },
-             [&] { isoflop_profiles(input, tolerance); }}) {
+    for (const auto& attempt :
+         std::vector<std::function<void()>>{[&] { fit_law("chinchilla-2", input, options); },
+                                            [&] { isoflop_profiles(input, tolerance); }}) {
       try {
         attempt();
         ADD_FAILURE() << "isoflop_tolerance " << tolerance << " accepted";
@@ -166,13 +148,13 @@ TEST(Chinchilla2, RefusesANonPositiveWindow) {
 }
 
 TEST(Chinchilla2, RefusesOneBudget) {
-  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  const Truth truth = testing::kHoffmann2022;
   EXPECT_THROW(fit_law("chinchilla-2", isoflop_input(truth, {1e20}, 9, 0), no_bootstrap()),
                InputError);
 }
 
 TEST(Chinchilla1, FinalPointEnvelopeRecoversExponent) {
-  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  const Truth truth = testing::kHoffmann2022;
   FitOptions options = no_bootstrap();
   options.approach1_budgets = 5;  // one per isoFLOP budget of the data
   const LawFit fit = fit_law("chinchilla-1", isoflop_input(truth, kBudgets, 17, 0.05), options);
@@ -184,7 +166,7 @@ TEST(Chinchilla1, FinalPointEnvelopeRecoversExponent) {
 }
 
 TEST(Chinchilla1, CurvesRecoverExponent) {
-  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  const Truth truth = testing::kHoffmann2022;
   LawInput input;
   // 25 sizes 1/6 decade apart, each trained to 2e13 tokens, curves from 1e8 tokens.
   for (double n : testing::log_space(1e7, 1e11, 25)) {
@@ -214,7 +196,7 @@ TEST(Chinchilla1, CurvesRecoverExponent) {
 }
 
 TEST(Allocation, RowsMatchBruteForceMinimisation) {
-  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  const Truth truth = testing::kHoffmann2022;
   LawFit c3;
   c3.law = "chinchilla-3";
   const double G =
@@ -234,7 +216,7 @@ TEST(Allocation, RowsMatchBruteForceMinimisation) {
   const auto rows = allocate_compute({c3, c2, nd, kn}, c);
   ASSERT_EQ(rows.size(), 3u);  // kaplan-n cannot allocate
   EXPECT_EQ(rows[0].law, "chinchilla-3");
-  EXPECT_NEAR(rows[0].n_opt / truth.n_opt(c), 1.0, 1e-6);
+  EXPECT_NEAR(rows[0].n_opt / truth.n_opt_by_search(c), 1.0, 1e-6);
   EXPECT_NEAR(rows[0].d_opt, c / (6 * rows[0].n_opt), 1e-6 * rows[0].d_opt);
   EXPECT_NEAR(*rows[0].loss, truth(rows[0].n_opt, rows[0].d_opt), 1e-12);
   EXPECT_NEAR(rows[0].tokens_per_param, rows[0].d_opt / rows[0].n_opt, 1e-9);
@@ -283,7 +265,7 @@ TEST(LawNames, TableAndJson) {
 // has the row's parameter names in its order, and predicts / allocates exactly when the row
 // says it can.
 TEST(LawTable, EveryLawKeepsItsRowsPromises) {
-  const Truth truth{1.69, 406.4, 410.7, 0.34, 0.28};
+  const Truth truth = testing::kHoffmann2022;
   LawInput input = isoflop_input(truth, kBudgets, 9, 0.1);
   for (FinalPoint& p : input.points) {
     p.batch_tokens = 5e5;

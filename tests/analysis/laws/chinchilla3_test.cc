@@ -11,12 +11,7 @@
 namespace ss::laws {
 namespace {
 
-struct Truth {
-  double E, A, B, alpha, beta;
-  double operator()(double n, double d) const {
-    return E + A / std::pow(n, alpha) + B / std::pow(d, beta);
-  }
-};
+using Truth = testing::ChinchillaTruth;
 
 LawInput synthetic_input(const Truth& truth, double sigma, int outliers, std::uint64_t seed) {
   LawInput input;
@@ -35,8 +30,7 @@ FitOptions no_bootstrap() {
 }
 
 TEST(Chinchilla3, RecoversExactTruthWithoutNoise) {
-  for (const Truth& truth :
-       {Truth{1.69, 406.4, 410.7, 0.34, 0.28}, Truth{2.5, 900, 3000, 0.5, 0.4}}) {
+  for (const Truth& truth : {testing::kHoffmann2022, Truth{2.5, 900, 3000, 0.5, 0.4}}) {
     const LawFit fit = fit_law("chinchilla-3", synthetic_input(truth, 0.0, 0, 1), no_bootstrap());
     // Noise-free data on an 8x8 grid determines all five parameters; only the optimiser's
     // tolerance limits the match.

@@ -1,5 +1,7 @@
 // Test helpers: synthetic runs generated from known law parameters with seeded log-normal noise,
-// and a tiny reader of Epoch's Chinchilla CSV (independent of scalefit's CSV reader).
+// the one Chinchilla "truth" type every test generates data from (and the two published
+// parameter sets), and a tiny reader of Epoch's Chinchilla CSV (independent of scalefit's CSV
+// reader). Invariant: nothing here calls the library under test (analysis/laws).
 #pragma once
 
 #include <algorithm>
@@ -15,6 +17,37 @@
 #include "analysis/laws/laws.h"
 
 namespace ss::laws::testing {
+
+// A chinchilla-3 truth L(N, D) = E + A / N^alpha + B / D^beta, with its compute-optimal
+// allocation worked out here (not by the library): a = beta / (alpha + beta), G, and N_opt(C)
+// in closed form (Hoffmann et al. 2022, eq. 4) or by a golden-section search on ln N.
+struct ChinchillaTruth {
+  double E, A, B, alpha, beta;
+  double operator()(double n, double d) const {
+    return E + A / std::pow(n, alpha) + B / std::pow(d, beta);
+  }
+  double loss(double n, double d) const { return (*this)(n, d); }
+  double a() const { return beta / (alpha + beta); }
+  double G() const { return std::pow(alpha * A / (beta * B), 1 / (alpha + beta)); }
+  // N_opt at budget C = 6 N D, closed form.
+  double n_opt(double c) const { return G() * std::pow(c / 6, a()); }
+  // N_opt at budget C by golden-section search of L(N, C / 6N) on ln N (no closed form).
+  double n_opt_by_search(double c) const {
+    double lo = std::log(1e3), hi = std::log(c / 6 / 1e3);
+    for (int i = 0; i < 200; ++i) {
+      const double m1 = lo + 0.382 * (hi - lo), m2 = lo + 0.618 * (hi - lo);
+      const double l1 = (*this)(std::exp(m1), c / (6 * std::exp(m1)));
+      const double l2 = (*this)(std::exp(m2), c / (6 * std::exp(m2)));
+      (l1 < l2 ? hi : lo) = l1 < l2 ? m2 : m1;
+    }
+    return std::exp(0.5 * (lo + hi));
+  }
+};
+
+// Hoffmann et al. 2022's approach-3 fit (eq. 10): the default truth of the synthetic tests.
+inline constexpr ChinchillaTruth kHoffmann2022{1.69, 406.4, 410.7, 0.34, 0.28};
+// Epoch AI's refit of the same data (Besiroglu et al. 2024, Table 1 point estimates).
+inline constexpr ChinchillaTruth kEpoch2024{1.817, 482.0, 2085.0, 0.348, 0.366};
 
 // Multiplies each loss by exp(sigma * z), z ~ N(0, 1), from a fixed seed.
 inline void add_log_noise(std::vector<FinalPoint>& points, double sigma, std::uint64_t seed) {

@@ -8,6 +8,8 @@
 #include <random>
 #include <vector>
 
+#include "tests/analysis/laws/synthetic.h"
+
 namespace xcheck {
 
 // Standard errors of theta for y = f(theta, x_i) + eps, eps ~ N(0, sigma^2), at theta = truth:
@@ -85,15 +87,7 @@ inline std::vector<double> log_space(double lo, double hi, int count) {
   return out;
 }
 
-// Chinchilla-3 truth.
-struct Chinchilla {
-  double E, A, B, alpha, beta;
-  double loss(double n, double d) const {
-    return E + A / std::pow(n, alpha) + B / std::pow(d, beta);
-  }
-  double a() const { return beta / (alpha + beta); }
-  double G() const { return std::pow(alpha * A / (beta * B), 1 / (alpha + beta)); }
-  double n_opt(double c) const { return G() * std::pow(c / 6, a()); }
-};
+// Chinchilla-3 truth: the tests' one type (tests/analysis/laws/synthetic.h).
+using Chinchilla = ss::laws::testing::ChinchillaTruth;
 
 }  // namespace xcheck
