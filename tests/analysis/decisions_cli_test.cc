@@ -14,6 +14,7 @@
 #include "store/store.h"
 #include "tests/analysis/laws/synthetic.h"
 #include "tests/support/cli_run.h"
+#include "tests/support/store_rows.h"
 #include "tests/support/temp_dir.h"
 
 namespace ss::analysis {
@@ -92,19 +93,8 @@ fs::path equal_exponent_store(const fs::path& path) {
   std::vector<store::RunPlan> plans;
   for (double n : {1e6, 2e6, 5e6, 1e7, 2e7, 5e7, 1e8})
     for (double d : {1e7, 3e7, 1e8, 3e8, 1e9}) {
-      store::RunPlan p;
-      p.sweep_id = sweep;
-      p.point = "p" + std::to_string(plans.size());
-      p.point_index = static_cast<std::int64_t>(plans.size());
-      p.n_layer = 2, p.d_model = 64, p.n_head = 2, p.d_ff = 256, p.n_ctx = 64, p.vocab = 256;
-      p.n_params = static_cast<std::int64_t>(n);
-      p.n_params_total = p.n_params;
-      p.tokens = static_cast<std::int64_t>(d);
-      p.batch_tokens = p.tokens / 10;
-      p.steps = 10;
-      p.lr = 1e-3;
-      p.flops = 6 * n * d;
-      plans.push_back(p);
+      plans.push_back(
+          ss::testing::run_plan(sweep, static_cast<std::int64_t>(plans.size()), n, d));
     }
   db.register_points(plans);
   while (auto claimed = db.claim_point("ab1", 60)) {

@@ -16,7 +16,7 @@
 #include "store/store.h"
 #include "tests/analysis/laws/synthetic.h"
 #include "tests/support/cli_run.h"
-#include "tests/support/metric_rows.h"
+#include "tests/support/store_rows.h"
 
 #include <SQLiteCpp/Database.h>
 
@@ -147,19 +147,10 @@ fs::path build_store(const fs::path& path, const std::vector<SyntheticRun>& runs
   const auto sweep = db.register_sweep("test", "test.toml", "# test", "hash-test");
   std::vector<store::RunPlan> plans;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    store::RunPlan p;
-    p.sweep_id = sweep;
-    p.point = "point" + std::to_string(i);
-    p.point_index = static_cast<std::int64_t>(i);
-    p.n_layer = 2, p.d_model = 64, p.n_head = 2, p.d_ff = 256, p.n_ctx = 64, p.vocab = 256;
-    p.n_params = static_cast<std::int64_t>(runs[i].n);
+    store::RunPlan p =
+        ss::testing::run_plan(sweep, static_cast<std::int64_t>(i), runs[i].n, runs[i].d);
     p.n_params_embedding = 1000;
     p.n_params_total = p.n_params + 1000;
-    p.tokens = static_cast<std::int64_t>(runs[i].d);
-    p.batch_tokens = p.tokens / 10;
-    p.steps = 10;
-    p.lr = 1e-3;
-    p.flops = 6 * runs[i].n * runs[i].d;
     plans.push_back(p);
   }
   db.register_points(plans);

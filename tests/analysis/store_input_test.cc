@@ -10,7 +10,7 @@
 
 #include "ss/error.h"
 #include "store/store.h"
-#include "tests/support/metric_rows.h"
+#include "tests/support/store_rows.h"
 
 namespace ss::analysis {
 namespace {
@@ -32,16 +32,9 @@ class StoreInputTest : public ::testing::Test {
     const auto sweep = db.register_sweep("t", "t.toml", "#", "h");
     std::vector<store::RunPlan> plans;
     for (int i = 0; i < 3; ++i) {
-      store::RunPlan p;
-      p.sweep_id = sweep;
-      p.point = "p";
-      p.point += std::to_string(i);
-      p.point_index = i;
-      p.n_params = 1000000 * (i + 1);
-      p.tokens = 100000000;
+      store::RunPlan p = ss::testing::run_plan(sweep, i, 1e6 * (i + 1), 1e8);
       p.batch_tokens = 1000000;
       p.steps = 100;
-      p.flops = 6.0 * p.n_params * p.tokens;
       plans.push_back(p);
     }
     db.register_points(plans);
@@ -49,9 +42,7 @@ class StoreInputTest : public ::testing::Test {
     // Run of point 1: train loss only. Point 2 stays pending.
     for (int k = 0; k < 2; ++k) {
       store::RunFilter filter;
-      std::string key = "p";  // built with += : GCC 12 warns falsely (-Wrestrict) on "p" + str
-      key += std::to_string(k);
-      filter.points = {key};
+      filter.points = {"point-" + std::to_string(k)};
       auto claimed = db.claim_point("t", 60, filter);
       ASSERT_TRUE(claimed.has_value());
       store::RunOutcome out;

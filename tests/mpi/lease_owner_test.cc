@@ -11,6 +11,7 @@
 #include <map>
 
 #include "store/store.h"
+#include "tests/support/store_rows.h"
 #include "tests/support/fake_env.h"
 #include "tests/support/temp_dir.h"
 
@@ -111,17 +112,7 @@ TEST(LeaseOwner, DeadOrReusedPidOnThisHostIsGone) {
 }
 
 store::RunPlan plan_of(std::int64_t sweep, int index) {
-  store::RunPlan p;
-  p.sweep_id = sweep;
-  p.point = "point-" + std::to_string(index);
-  p.point_index = index;
-  p.n_layer = 1;
-  p.d_model = 32;
-  p.n_head = 2;
-  p.d_ff = 128;
-  p.n_ctx = 64;
-  p.vocab = 256;
-  p.steps = 10;
+  store::RunPlan p = ss::testing::run_plan(sweep, index);
   p.flops = 1e9 * (index + 1);
   return p;
 }

@@ -8,7 +8,7 @@
 #include <random>
 
 #include "runner/protocol.h"
-#include "tests/support/metric_rows.h"
+#include "tests/support/store_rows.h"
 
 namespace ss::runner::protocol {
 namespace {

@@ -13,7 +13,7 @@
 #include <fmt/core.h>
 
 #include "store/store.h"
-#include "tests/support/metric_rows.h"
+#include "tests/support/store_rows.h"
 #include "tests/support/temp_dir.h"
 
 namespace ss::store {
@@ -67,12 +67,10 @@ void run_two_writers(JournalMode journal) {
     options.journal = journal;
     Store store(path, options);
     const auto sweep = store.register_sweep("c", "c.toml", "", "h");
-    std::vector<RunPlan> points(kPoints);
+    std::vector<RunPlan> points;
     for (int i = 0; i < kPoints; ++i) {
-      points[i].sweep_id = sweep;
-      points[i].point = fmt::format("p{}", i);
-      points[i].point_index = i;
-      points[i].flops = 1e12 + i;
+      points.push_back(ss::testing::run_plan(sweep, i));
+      points.back().flops = 1e12 + i;
     }
     ASSERT_EQ(store.register_points(points), kPoints);
   }

@@ -7,7 +7,7 @@
 
 #include "store/sqlite_check.h"
 #include "store/store.h"
-#include "tests/support/metric_rows.h"
+#include "tests/support/store_rows.h"
 #include "tests/support/temp_dir.h"
 
 namespace ss::store {
@@ -15,24 +15,15 @@ namespace {
 
 using ss::testing::TempDir;
 
+// tests/support/store_rows.h's plan with the exact counts of its shape (4 heads), a seed per
+// point and the given planned FLOPs (the claim order).
 RunPlan make_point(std::int64_t sweep_id, int index, double flops) {
-  RunPlan p;
-  p.sweep_id = sweep_id;
-  p.point = "point-" + std::to_string(index);
-  p.point_index = index;
-  p.n_layer = 2;
-  p.d_model = 64;
+  RunPlan p = ss::testing::run_plan(sweep_id, index, 98304, 1000000);
   p.n_head = 4;
-  p.d_ff = 256;
-  p.n_ctx = 64;
-  p.vocab = 256;
-  p.n_params = 98304;
   p.n_params_embedding = 20480;
   p.n_params_total = 119552;
-  p.tokens = 1000000;
   p.batch_tokens = 8192;
   p.steps = 123;
-  p.lr = 1e-3;
   p.seed = index;
   p.flops = flops;
   return p;
