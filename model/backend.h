@@ -44,6 +44,13 @@ class Backend {
   virtual void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
                                const T* weight, int N, int C, int OC) = 0;
   virtual void bias_add_forward(T* out, const T* bias, int N, int OC) = 0;
+  // out = residual + inp . weight^T + bias (bias may be null; out may not alias
+  // residual or inp). The default composes the ops above; a backend may fuse them.
+  virtual void matmul_residual_forward(T* out, const T* inp, const T* weight, const T* bias,
+                                       const T* residual, int N, int C, int OC) {
+    matmul_forward(out, inp, weight, bias, N, C, OC);
+    residual_forward(out, residual, out, static_cast<std::size_t>(N) * OC);
+  }
   virtual void attention_forward(T* out, T* att, const T* qkv, int B, int T_, int C, int NH) = 0;
   virtual void attention_backward(T* dqkv, T* scratch, const T* dout, const T* qkv, const T* att,
                                   int B, int T_, int C, int NH) = 0;

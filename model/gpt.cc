@@ -209,22 +209,34 @@ void GptT<T>::forward_layer(int l, int B, int T_) {
   be.matmul_forward(qkv, ln1, w.qkvw + static_cast<std::size_t>(l) * 3 * Cl * C,
                     w.qkvb + l * 3 * Cl, N, C, 3 * Cl);
   be.attention_forward(atty, att, qkv, B, T_, Cl, NHl);
-  // Row-parallel: partial sums over this rank's heads, reduced, then the bias once.
-  be.matmul_forward(attproj, atty, w.attprojw + static_cast<std::size_t>(l) * C * Cl, nullptr, N,
-                    Cl, C);
-  tp_allreduce(attproj, BT * C);
-  be.bias_add_forward(attproj, w.attprojb + l * C, N, C);
-  be.residual_forward(residual2, residual, attproj, BT * C);
+  project_residual(residual2, attproj, atty, w.attprojw + static_cast<std::size_t>(l) * C * Cl,
+                   w.attprojb + l * C, residual, N, Cl);
   be.layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, w.ln2w + l * C, w.ln2b + l * C, B, T_,
                        C);
   be.matmul_forward(fch, ln2, w.fcw + static_cast<std::size_t>(l) * Fl * C, w.fcb + l * Fl, N, C,
                     Fl);
   be.gelu_forward(fch_gelu, fch, BT * Fl);
-  be.matmul_forward(fcproj, fch_gelu, w.fcprojw + static_cast<std::size_t>(l) * C * Fl, nullptr, N,
-                    Fl, C);
-  tp_allreduce(fcproj, BT * C);
-  be.bias_add_forward(fcproj, w.fcprojb + l * C, N, C);
-  be.residual_forward(residual3, residual2, fcproj, BT * C);
+  project_residual(residual3, fcproj, fch_gelu, w.fcprojw + static_cast<std::size_t>(l) * C * Fl,
+                   w.fcprojb + l * C, residual2, N, Fl);
+}
+
+// out = residual + inp . weight^T + bias for a row-parallel projection (attproj,
+// fcproj) back into the residual stream. One rank: one fused call, the GEMM
+// accumulating onto residual + bias (proj unused). Tensor parallel: partial sums
+// over this rank's columns into proj, reduced, then the bias once and the residual.
+template <typename T>
+void GptT<T>::project_residual(T* out, T* proj, const T* inp, const T* weight, const T* bias,
+                               const T* residual, int N, int K) {
+  Backend<T>& be = *backend_;
+  const int C = cfg_.d_model;
+  if (tp_size_ == 1) {
+    be.matmul_residual_forward(out, inp, weight, bias, residual, N, K, C);
+    return;
+  }
+  be.matmul_forward(proj, inp, weight, nullptr, N, K, C);
+  tp_allreduce(proj, static_cast<std::size_t>(N) * C);
+  be.bias_add_forward(proj, bias, N, C);
+  be.residual_forward(out, residual, proj, static_cast<std::size_t>(N) * C);
 }
 
 // Softmax cross-entropy of the logits against the staged targets; the mean over B x T.

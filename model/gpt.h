@@ -111,6 +111,8 @@ class GptT {
   void check_tokens(const int32_t* tokens, std::size_t n, const char* what) const;
   void stage_batch(const int32_t* inputs, const int32_t* targets, int B, int T_);
   void forward_layer(int l, int B, int T_);
+  void project_residual(T* out, T* proj, const T* inp, const T* weight, const T* bias,
+                        const T* residual, int N, int K);
   T forward_loss(int B, int T_);
   void backward_layer(int l, int B, int T_);
   void tp_allreduce(T* data, std::size_t n);

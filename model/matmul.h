@@ -13,6 +13,12 @@ template <typename T>
 void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
                      int N, int C, int OC);
 
+// out[N,OC] = residual[N,OC] + inp . weight^T + bias (bias may be null): the
+// projection back into the residual stream, without a separate residual pass.
+template <typename T>
+void matmul_residual_forward(T* out, const T* inp, const T* weight, const T* bias,
+                             const T* residual, int N, int C, int OC);
+
 // out[N,OC] += bias[OC]: the bias of a row-parallel layer, added once after the
 // all-reduce.
 template <typename T>

@@ -80,6 +80,10 @@ class CpuBackend final : public Backend<T> {
   void bias_add_forward(T* out, const T* bias, int N, int OC) override {
     cpu::bias_add_forward(out, bias, N, OC);
   }
+  void matmul_residual_forward(T* out, const T* inp, const T* weight, const T* bias,
+                               const T* residual, int N, int C, int OC) override {
+    cpu::matmul_residual_forward(out, inp, weight, bias, residual, N, C, OC);
+  }
   void attention_forward(T* out, T* att, const T* qkv, int B, int T_, int C, int NH) override {
     cpu::attention_forward(out, att, qkv, B, T_, C, NH);
   }

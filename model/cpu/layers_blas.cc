@@ -15,10 +15,36 @@
 
 namespace ss::model::cpu {
 
+// out rows start as base[n] + bias (each may be null) and the GEMM accumulates onto
+// them (beta = 1): one pass writes the rows instead of OpenBLAS zeroing them (beta = 0)
+// and a second pass adding the bias (and a third adding a residual).
+template <typename T>
+void fill_rows(T* out, const T* base, const T* bias, int N, int OC) {
+#pragma omp parallel for
+  for (int n = 0; n < N; ++n) {
+    T* row = out + static_cast<std::size_t>(n) * OC;
+    const T* b = base != nullptr ? base + static_cast<std::size_t>(n) * OC : nullptr;
+    if (b != nullptr && bias != nullptr) {
+      for (int o = 0; o < OC; ++o) row[o] = b[o] + bias[o];
+    } else if (b != nullptr) {
+      for (int o = 0; o < OC; ++o) row[o] = b[o];
+    } else {
+      for (int o = 0; o < OC; ++o) row[o] = bias[o];
+    }
+  }
+}
+
 template <typename T>
 void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N, int C, int OC) {
-  gemm_rm(false, true, N, OC, C, T(1), inp, C, weight, C, T(0), out, OC);
-  if (bias != nullptr) bias_add_forward(out, bias, N, OC);
+  if (bias != nullptr) fill_rows<T>(out, nullptr, bias, N, OC);
+  gemm_rm(false, true, N, OC, C, T(1), inp, C, weight, C, bias != nullptr ? T(1) : T(0), out, OC);
+}
+
+template <typename T>
+void matmul_residual_forward(T* out, const T* inp, const T* weight, const T* bias,
+                             const T* residual, int N, int C, int OC) {
+  fill_rows<T>(out, residual, bias, N, OC);
+  gemm_rm(false, true, N, OC, C, T(1), inp, C, weight, C, T(1), out, OC);
 }
 
 template <typename T>
@@ -126,11 +152,13 @@ void attention_backward(T* dqkv, T* scratch, const T* dout, const T* qkv, const 
   }
 }
 
-#define SS_INSTANTIATE(T)                                                                    \
-  template void matmul_forward<T>(T*, const T*, const T*, const T*, int, int, int);          \
-  template void matmul_backward<T>(T*, T*, T*, const T*, const T*, const T*, int, int, int); \
-  template void bias_add_forward<T>(T*, const T*, int, int);                                 \
-  template void attention_forward<T>(T*, T*, const T*, int, int, int, int);                  \
+#define SS_INSTANTIATE(T)                                                                        \
+  template void matmul_forward<T>(T*, const T*, const T*, const T*, int, int, int);              \
+  template void matmul_backward<T>(T*, T*, T*, const T*, const T*, const T*, int, int, int);     \
+  template void bias_add_forward<T>(T*, const T*, int, int);                                     \
+  template void matmul_residual_forward<T>(T*, const T*, const T*, const T*, const T*, int, int, \
+                                           int);                                                 \
+  template void attention_forward<T>(T*, T*, const T*, int, int, int, int);                      \
   template void attention_backward<T>(T*, T*, const T*, const T*, const T*, int, int, int, int);
 
 SS_INSTANTIATE(float)
