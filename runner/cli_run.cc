@@ -52,6 +52,19 @@ int run_command(const SweepRunOptions& options, const TrainFunction& train,
 
 }  // namespace
 
+void add_config_and_store_options(CLI::App& command, std::string& config, std::string& store,
+                                  std::string& journal) {
+  command.add_option("config", config, "sweep file (TOML), e.g. configs/quickstart.toml")
+      ->required();
+  command.add_option("--store", store, "SQLite store (created if missing)")->required();
+  command
+      .add_option(
+          "--store-journal", journal,
+          "journal mode: auto (wal on a local disk, delete on NFS/Lustre/GPFS), wal or delete")
+      ->check(CLI::IsMember({"auto", "wal", "delete"}))
+      ->capture_default_str();
+}
+
 std::shared_ptr<int> add_run_command(CLI::App& app, TrainFunction train,
                                      PreflightFunction preflight) {
   auto options = std::make_shared<SweepRunOptions>();
@@ -61,14 +74,7 @@ std::shared_ptr<int> add_run_command(CLI::App& app, TrainFunction train,
       "Train every pending point of a sweep under MPI: mpirun -np P scalesweep run CONFIG "
       "--store DB (rank 0 schedules and writes the store, ranks 1..P-1 train). Exit 3 after "
       "SIGUSR1/SIGTERM: state saved, re-run the same command to resume");
-  run->add_option("config", options->config, "sweep file (TOML), e.g. configs/quickstart.toml")
-      ->required();
-  run->add_option("--store", options->store, "SQLite store (created if missing)")->required();
-  run->add_option(
-         "--store-journal", options->journal,
-         "journal mode: auto (wal on a local disk, delete on NFS/Lustre/GPFS), wal or delete")
-      ->check(CLI::IsMember({"auto", "wal", "delete"}))
-      ->capture_default_str();
+  add_config_and_store_options(*run, options->config, options->store, options->journal);
   run->add_option("--lease-seconds", options->lease_seconds,
                   "lease on a claimed point, renewed every third of it; a crashed job's points "
                   "are reclaimed after it expires")

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <string>
 
 #include "runner/preflight.h"
 #include "runner/worker_sink.h"
@@ -21,5 +22,10 @@ namespace ss::runner {
 // `preflight` checks what the points will need before the store is opened (run_sweep).
 std::shared_ptr<int> add_run_command(CLI::App& app, TrainFunction train,
                                      PreflightFunction preflight = {});
+
+// The arguments `run` and `train` share, declared once (one wording): CONFIG, --store and
+// --store-journal (auto, wal or delete).
+void add_config_and_store_options(CLI::App& command, std::string& config, std::string& store,
+                                  std::string& journal);
 
 }  // namespace ss::runner

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "runner/cli_run.h"
 #include "runner/config.h"
 #include "runner/grid.h"
 #include "runner/lease_owner.h"
@@ -194,17 +195,9 @@ std::shared_ptr<int> add_train_command(CLI::App& app, TrainPointFunction train_f
       "Train one grid point in this process (no MPI): scalesweep train CONFIG --point "
       "KEY_OR_INDEX --store DB. Resumes from the point's newest checkpoint; exit 3 after "
       "SIGUSR1/SIGTERM (checkpoint written, re-run to resume)");
-  train->add_option("config", options->config, "sweep file (TOML), e.g. configs/quickstart.toml")
-      ->required();
+  add_config_and_store_options(*train, options->config, options->store, options->journal);
   train->add_option("--point", options->point, "grid index (as `scalesweep plan` prints) or key")
       ->required();
-  train->add_option("--store", options->store, "SQLite store (created if missing)")->required();
-  train
-      ->add_option(
-          "--store-journal", options->journal,
-          "journal mode: auto (wal on a local disk, delete on NFS/Lustre/GPFS), wal or delete")
-      ->check(CLI::IsMember({"auto", "wal", "delete"}))
-      ->capture_default_str();
   train->add_option("--lease-seconds", options->lease_seconds, "lease on the claimed point")
       ->check(cli::kPositive)
       ->capture_default_str();
