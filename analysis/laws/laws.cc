@@ -1,6 +1,7 @@
 // ss_laws entry points (laws.h): the law table, fit_law with the bootstrap, predictions,
 // compute-optimal allocation and JSON. Bootstrap: resample i draws runs (final points with their
-// planned budgets, and their curves) with replacement from its own generator seeded by (seed, i) and is
+// planned budgets, and their curves when the law reads curves) with replacement from its own
+// generator seeded by (seed, i) and is
 // refitted single-threaded; resamples run in parallel and write to slot i, so the CIs are
 // identical for any thread count. A resample the law cannot fit (InputError) is counted in
 // bootstrap_failed and left out of the percentiles.
@@ -45,15 +46,32 @@ std::uint64_t mix_seed(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// Each run's curve steps, by run id: built once per bootstrap, not once per resample.
+using CurveIndex = std::map<std::int64_t, std::vector<const CurveStep*>>;
+CurveIndex index_curves(const LawInput& input) {
+  CurveIndex curve_of;
+  for (const CurveStep& s : input.curves) curve_of[s.run].push_back(&s);
+  return curve_of;
+}
+
 // Resample i: runs drawn with replacement; copy k gets run id k so duplicated runs stay apart.
-LawInput resample(const LawInput& input, std::uint64_t seed, std::size_t index) {
+// curve_of: the input's curves by run (empty for a law that does not read curves).
+LawInput resample(const LawInput& input, const CurveIndex& curve_of, std::uint64_t seed,
+                  std::size_t index) {
   std::mt19937_64 generator(mix_seed(seed ^ mix_seed(index + 1)));
   std::uniform_int_distribution<std::size_t> pick(0, input.points.size() - 1);
-  std::map<std::int64_t, std::vector<const CurveStep*>> curve_of;
-  for (const CurveStep& s : input.curves) curve_of[s.run].push_back(&s);
+  std::vector<std::size_t> picked(input.points.size());
+  std::size_t steps = 0;
+  for (std::size_t& i : picked) {
+    i = pick(generator);
+    if (auto it = curve_of.find(input.points[i].run); it != curve_of.end())
+      steps += it->second.size();
+  }
   LawInput out;
-  for (std::size_t k = 0; k < input.points.size(); ++k) {
-    const std::size_t i = pick(generator);
+  out.points.reserve(picked.size());
+  out.curves.reserve(steps);  // one allocation: the curves are most of the copied bytes
+  for (std::size_t k = 0; k < picked.size(); ++k) {
+    const std::size_t i = picked[k];
     FinalPoint p = input.points[i];
     p.run = static_cast<std::int64_t>(k);
     out.points.push_back(p);
@@ -124,12 +142,22 @@ double optimal_n_kaplan_nd(const LawFit& f, double c) {
 const std::vector<LawSpec>& law_table() {
   using namespace detail;
   static const std::vector<LawSpec> table{
-      {.name = "kaplan-n", .params = {"Nc", "alpha_N"}, .min_points = 3, .fit = fit_kaplan_n,
+      {.name = "kaplan-n",
+       .params = {"Nc", "alpha_N"},
+       .min_points = 3,
+       .fit = fit_kaplan_n,
        .loss = loss_kaplan_n},
-      {.name = "kaplan-d", .params = {"Dc", "alpha_D"}, .min_points = 3, .fit = fit_kaplan_d,
+      {.name = "kaplan-d",
+       .params = {"Dc", "alpha_D"},
+       .min_points = 3,
+       .fit = fit_kaplan_d,
        .loss = loss_kaplan_d},
-      {.name = "kaplan-c", .params = {"Cc", "alpha_C"}, .min_points = 3, .fit = fit_kaplan_c,
-       .loss = loss_kaplan_c},
+      {.name = "kaplan-c",
+       .params = {"Cc", "alpha_C"},
+       .min_points = 3,
+       .fit = fit_kaplan_c,
+       .loss = loss_kaplan_c,
+       .uses_curves = true},
       {.name = "kaplan-nd",
        .params = {"Nc", "Dc", "alpha_N", "alpha_D"},
        .min_points = 5,
@@ -140,14 +168,16 @@ const std::vector<LawSpec>& law_table() {
       {.name = "kaplan-ns",
        .params = {"Nc", "alpha_N", "Sc", "alpha_S", "B_star", "alpha_B"},
        .min_points = 6,
-       .fit = fit_kaplan_ns},
+       .fit = fit_kaplan_ns,
+       .uses_curves = true},
       {.name = "chinchilla-1",
        .params = {"a", "b", "k_N", "k_D"},
        .min_points = 3,
        .fit = fit_chinchilla1,
        .optimal_n = optimal_n_power,
        .loss_from = "chinchilla-3",
-       .allocation_note = "N_opt = k_N C^a; D_opt = C/(6 N_opt)"},
+       .allocation_note = "N_opt = k_N C^a; D_opt = C/(6 N_opt)",
+       .uses_curves = true},
       {.name = "chinchilla-2",
        .params = {"a", "b", "k_N", "k_D"},
        .min_points = 6,
@@ -212,9 +242,10 @@ LawFit fit_law(const std::string& law, const LawInput& input, const FitOptions& 
   FitOptions quiet = options;
   quiet.progress = nullptr;
   const std::string stage = fmt::format("{} bootstrap", spec.name);
+  const CurveIndex curve_of = spec.uses_curves ? index_curves(input) : CurveIndex{};
   detail::parallel_for(count, threads, [&](std::size_t i) {
     try {
-      const LawFit refit = spec.fit(resample(input, options.seed, i), quiet, &full, 1);
+      const LawFit refit = spec.fit(resample(input, curve_of, options.seed, i), quiet, &full, 1);
       std::vector<double> values;
       for (const auto& [name, value] : refit.params) values.push_back(value);
       if (values.size() == full.params.size() &&

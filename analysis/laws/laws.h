@@ -122,6 +122,9 @@ struct LawSpec {
   // the optimum.
   std::string_view loss_from;
   std::string_view allocation_note;  // how optimal_n is derived, one line
+  // Whether fit reads LawInput::curves; when not, the bootstrap resamples the final points
+  // alone (copying every run's curve into each of 1000 resamples dominated the fit time).
+  bool uses_curves = false;
 };
 
 // One isoFLOP budget of a chinchilla-2 fit: its runs, and the parabola of loss in log10 N whose
