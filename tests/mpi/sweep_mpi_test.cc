@@ -21,6 +21,7 @@
 
 #include "store/store.h"
 #include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -51,12 +52,9 @@ class SweepMpi : public ::testing::Test {
   void SetUp() override {
     setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
     setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-    std::string tmpl = (fs::temp_directory_path() / "ss-sweep-mpi-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
   }
   void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
+    if (HasFailure()) temp_.keep();
   }
 
   fs::path write_config(const SweepConfig& c) {
@@ -164,7 +162,8 @@ class SweepMpi : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
+  ss::testing::TempDir temp_;  // kept when the test fails
+  fs::path dir_ = temp_.path();
 };
 
 TEST_F(SweepMpi, MiniSweepCompletesWithOneRowPerStep) {

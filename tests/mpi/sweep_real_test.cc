@@ -20,6 +20,7 @@
 
 #include "store/store.h"
 #include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -62,14 +63,11 @@ class SweepReal : public ::testing::Test {
     setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
     setenv("OMP_NUM_THREADS", "1", 1);
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
-    std::string tmpl = (fs::temp_directory_path() / "ss-sweep-real-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     write_shard(dir_ / "train.bin", corpus(200000, 1));
     write_shard(dir_ / "val.bin", corpus(20000, 2));
   }
   void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
+    if (HasFailure()) temp_.keep();
   }
 
   // 4 sequences of 16 tokens per step; micro_batch sequences per micro step and dp rank.
@@ -170,7 +168,8 @@ class SweepReal : public ::testing::Test {
     EXPECT_LT(want.back(), want.front() - 0.5);  // it learns: not two flat sequences
   }
 
-  fs::path dir_;
+  ss::testing::TempDir temp_;  // kept when the test fails
+  fs::path dir_ = temp_.path();
 };
 
 TEST_F(SweepReal, MiniSweepCompletesWithOneRowPerStep) {

@@ -1,10 +1,12 @@
 // Test fixtures shared by every test folder: a fresh temporary directory per test (removed with
-// everything in it when the test ends) and whole-file byte helpers. Real files, never mocks.
+// everything in it when the test ends, unless keep() asked to leave it for a failure's
+// post-mortem) and whole-file byte helpers. Real files, never mocks.
 #pragma once
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -26,13 +28,19 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
   ~TempDir() {
     std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
+    if (!keep_) std::filesystem::remove_all(path_, ec);
+  }
+  // Leaves the directory in place (a failed test's logs and stores), saying where.
+  void keep() {
+    keep_ = true;
+    std::fprintf(stderr, "kept %s for inspection\n", path_.c_str());
   }
   const std::filesystem::path& path() const { return path_; }
   std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
 
  private:
   std::filesystem::path path_;
+  bool keep_ = false;
 };
 
 inline std::string read_bytes(const std::filesystem::path& path) {
