@@ -1,5 +1,6 @@
 // Opening stores: creation, schema migrations (a hand-made v1 file; a v2 store written by the
-// scalesweep of main at e2fb372, tests/store/fixtures/), and refusal (ss::InputError, file
+// scalesweep of main at e2fb372, tests/store/fixtures/; a v3 store of main at 38737ac opens
+// unchanged), and refusal (ss::InputError, file
 // bytes unchanged) of missing, foreign and newer-version files; the journal mode by file system.
 #include <gtest/gtest.h>
 #include <linux/magic.h>
@@ -302,6 +303,45 @@ TEST(StoreOpen, MigratesAV2StoreWrittenByMainKeepingEveryRow) {
   after.at("meta") = before.at("meta");
   after.at("runs").pop_back();  // the run added above (highest id)
   EXPECT_EQ(after, before);     // every v2 row, column by column
+}
+
+// tests/store/fixtures/quickstart-quick_v3_38737ac.db was written by scalesweep built from main
+// at 38737ac (schema v3; store/, the grid and `plan` are unchanged from 461aed5 to 38737ac), the
+// last build before the restructuring of issue 9 that changed store-facing code:
+//   scalesweep plan q.toml --store quickstart-quick_v3_38737ac.db
+//   scalesweep train q.toml --point 0130cf1b8b6c3a8e --store ... --threads 1
+// (q.toml: configs/quickstart-quick.toml with absolute shard paths). It holds 1 sweep, 11 runs
+// (10 pending, run 6 done after 193 steps), 193 metrics rows, WAL journal mode.
+TEST(StoreOpen, OpensAV3StoreWrittenBeforeTheRestructuringUnchanged) {
+  TempDir dir;
+  const auto path = dir / "quickstart-quick_v3.db";
+  std::filesystem::copy_file(
+      std::filesystem::path(STORE_FIXTURES_DIR) / "quickstart-quick_v3_38737ac.db", path);
+  const auto before = dump_v2_tables(path);
+  ASSERT_EQ(before.at("runs").size(), 11u);
+  ASSERT_EQ(before.at("metrics").size(), 193u);
+  {
+    Store store(path, StoreOptions{});  // for writing: nothing to migrate
+    EXPECT_EQ(store.schema_version(), 3);
+    const auto runs = store.list_runs();
+    ASSERT_EQ(runs.size(), 11u);
+    for (const auto& run : runs) EXPECT_TRUE(run.plan.budget.has_value()) << run.plan.point;
+    const auto done = store.find_run(6);
+    ASSERT_TRUE(done.has_value());
+    EXPECT_EQ(done->status, kStatusDone);
+    EXPECT_EQ(done->plan.point, "0130cf1b8b6c3a8e");
+    EXPECT_EQ(done->plan.budget, 2e10);
+    EXPECT_NEAR(*done->final_val_loss, 3.0145, 1e-4);  // as `train` printed it
+    EXPECT_EQ(store.run_metrics(6).size(), 193u);
+    // Still writable by this build: a claim takes a pending point.
+    const auto claimed = store.claim_point("test", 60);
+    ASSERT_TRUE(claimed.has_value());
+    EXPECT_EQ(claimed->status, kStatusRunning);
+  }
+  auto after = dump_v2_tables(path);
+  EXPECT_EQ(after.at("metrics"), before.at("metrics"));
+  EXPECT_EQ(after.at("sweeps"), before.at("sweeps"));
+  EXPECT_EQ(after.at("meta"), before.at("meta"));
 }
 
 TEST(StoreOpen, MissingFileIsNotCreatedUnlessAsked) {
