@@ -24,6 +24,8 @@ REPO = os.environ.get("SS_REPO", os.path.dirname(os.path.dirname(os.path.dirname
     os.path.abspath(__file__)))))
 SCALESWEEP = os.environ.get("SCALESWEEP", os.path.join(REPO, "build", "scalesweep"))
 SCALEFIT = os.environ.get("SCALEFIT", os.path.join(REPO, "build", "scalefit"))
+# scalesweep whose runs hold at a step until signalled (tests/mpi/hold_sweep_main.cc).
+HOLD_SWEEP = os.environ.get("HOLD_SWEEP", os.path.join(REPO, "build", "tests", "mpi", "hold_sweep"))
 TEMPLATE = os.path.join(REPO, "slurm", "sweep.sbatch")
 SLURM_LOCAL = os.environ.get(
     "SS_SLURM_LOCAL", os.path.join(REPO, "..", "shared", "slurm-local", "start-local-slurm.sh"))
@@ -177,6 +179,23 @@ class SlurmBase(unittest.TestCase):
         return {p: (t, v) for p, t, v in con.execute(
             "SELECT point, final_train_loss, final_val_loss FROM runs ORDER BY point")}
 
+    def holding_sweep(self, step):
+        """A SCALESWEEP for sweep.sbatch whose runs hold after `step` in the job's first start
+        (restart 0) until signalled or killed (tests/mpi/hold_sweep_main.cc), so a preemption,
+        time limit or node failure always lands mid-run; a requeued start trains through."""
+        wrapper = os.path.join(self.dir, "hold.sh")
+        with open(wrapper, "w") as f:
+            f.write(f"#!/bin/bash\nexec {HOLD_SWEEP} --hold-at-step {step} --hold-in-restart 0 "
+                    "\"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        return wrapper
+
+    def wait_holding(self, jid, count):
+        """Waits until `count` runs of job `jid` print that they hold."""
+        wait_for(lambda: os.path.exists(os.path.join(self.dir, f"job-{jid}.out")) and
+                 self.log(jid).count("holding at step") >= count, 180,
+                 f"{count} held run(s) in job {jid}")
+
     def wait_requeued(self, jid, restarts):
         """Waits until the job was requeued `restarts` times. The local Slurm starts it again
         cred_expire + 1 = 21 s later; `scontrol update StartTime=now` sooner fails now and then
@@ -231,9 +250,12 @@ class SlurmSweep(SlurmBase):
         os.makedirs(stores)
         os.makedirs(submit)
         store = os.path.join(stores, "results.db")
-        env = dict(self.env, SCALESWEEP_ARGS="--summary-seconds 2 --lease-seconds 600")
+        # Both workers' runs hold after step 25 (checkpoint of step 20 written) until the USR1.
+        env = dict(self.env, SCALESWEEP_ARGS="--summary-seconds 2 --lease-seconds 600",
+                   SCALESWEEP=self.holding_sweep(25))
         jid = self.sbatch("--ntasks-per-node=3", config, store, env=env, chdir=submit)
-        wait_for(lambda: self.checkpoints(store) > 0, 120, "a first checkpoint")
+        self.wait_holding(jid, 2)
+        wait_for(lambda: self.checkpoints(store) >= 2, 60, "the held runs' checkpoints")
         # `scalesweep status` names the Slurm job, step and node holding each running point.
         status = run([SCALESWEEP, "status", store]).stdout
         self.assertRegex(status, rf"lease: Slurm job {jid} step 0 \(restart 0\) on node[12], "
@@ -249,7 +271,7 @@ class SlurmSweep(SlurmBase):
         self.assertIn("state saved", log)
         con = self.assert_all_done_one_row_per_step(store)
         resumed = con.execute("SELECT count(*) FROM runs WHERE attempts > 1").fetchone()[0]
-        self.assertGreater(resumed, 0, "no point was interrupted")
+        self.assertEqual(resumed, 2, "the two held points were interrupted and resumed")
         self.assertEqual(self.final_losses(store), self.final_losses(ref))
         beside = os.path.join(stores, "results-checkpoints", "slurmtest") + os.sep
         paths = [p for (p,) in con.execute("SELECT path FROM checkpoints")]
@@ -260,12 +282,11 @@ class SlurmSweep(SlurmBase):
         self.assertEqual(os.listdir(submit), [])
 
     def test_time_limit_ends_checkpointed_and_resubmission_finishes(self):
-        # 1200 steps per point: the sweep needs about 70 s of an idle 2-core machine, longer
-        # than the signal's latest arrival (32 s) plus its latency, so it cannot end first (with
-        # 300 steps it finished in 18 s on an idle machine, before the signal).
-        config = self.config(2457600)
+        # The runs hold after step 15 until the time limit's signal, so the sweep cannot end
+        # before it on any machine speed.
+        config = self.config(204800)
         store = os.path.join(self.dir, "results.db")
-        env = dict(self.env, MAX_RESTARTS="0")
+        env = dict(self.env, MAX_RESTARTS="0", SCALESWEEP=self.holding_sweep(15))
         # Slurm checks time limits about every 30 s: with -t 1 and a 58 s lead the signal comes
         # 2-32 s after the start, the job is killed at 60 s.
         jid = self.sbatch("--ntasks-per-node=3", "--time=1", "--signal=B:USR1@58", config, store,
@@ -275,8 +296,10 @@ class SlurmSweep(SlurmBase):
         con = self.db(store)
         self.assertEqual(con.execute("SELECT count(*) FROM runs WHERE status = 'running'")
                          .fetchone()[0], 0)
-        self.assertGreater(con.execute("SELECT count(*) FROM runs WHERE status = 'pending'")
-                           .fetchone()[0], 0)
+        self.assertEqual(con.execute("SELECT count(*) FROM runs WHERE status = 'pending'")
+                         .fetchone()[0], 4)  # 2 stopped at step 15, 2 never started
+        self.assertEqual(con.execute("SELECT count(*) FROM runs WHERE step > 15")
+                         .fetchone()[0], 0)  # none ran past the hold
         jid = self.sbatch("--ntasks-per-node=3", config, store)
         self.assertEqual(self.wait_job(jid), 0, self.log(jid))
         self.assert_all_done_one_row_per_step(store)
@@ -284,9 +307,12 @@ class SlurmSweep(SlurmBase):
     def test_node_failure_requeues_and_resumes_from_checkpoints(self):
         config = self.config(204800)
         store = os.path.join(self.dir, "results.db")
+        # The three workers' runs hold after step 25 (checkpoints of step 20 written) until the
+        # kill, so node2's ranks always die mid-run.
         jid = self.sbatch("--nodes=2", "--ntasks-per-node=2", config, store,
-                          env=dict(self.env, **TWO_NODE_ENV))
-        wait_for(lambda: self.checkpoints(store) > 1, 120, "checkpoints")
+                          env=dict(self.env, SCALESWEEP=self.holding_sweep(25), **TWO_NODE_ENV))
+        self.wait_holding(jid, 3)
+        wait_for(lambda: self.checkpoints(store) >= 3, 60, "the held runs' checkpoints")
         # SIGKILL every scalesweep process of this job on node2, as a node failure would.
         killed = []
         for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -297,7 +323,7 @@ class SlurmSweep(SlurmBase):
                     comm = f.read().strip()
             except OSError:
                 continue
-            if (comm == "scalesweep" and env.get(b"SLURM_JOB_ID") == str(jid).encode() and
+            if (comm in ("scalesweep", "hold_sweep") and env.get(b"SLURM_JOB_ID") == str(jid).encode() and
                     env.get(b"SLURMD_NODENAME") == b"node2"):
                 os.kill(int(pid), signal.SIGKILL)
                 killed.append(pid)
