@@ -5,7 +5,9 @@
 
 #include <fmt/core.h>
 
+#include <cstdio>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "runner/config.h"
@@ -133,11 +135,21 @@ void print_json(const SweepSpec& spec, const std::vector<Point>& points) {
   fmt::print("{}\n", doc.dump(2));
 }
 
+// The store is written before anything is printed: a store that cannot be opened (a missing
+// directory, a read-only place) ends with its one line and no table above it.
 void run_plan(const PlanOptions& options) {
   // Validate everything first: the journal flag, the config and the whole grid.
   const store::JournalMode journal = store::parse_journal_mode(options.journal);
   const SweepSpec spec = load_sweep_spec(options.config);
   const std::vector<Point> points = expand_grid(spec);
+  std::optional<store::Store::Registration> registered;
+  if (!options.store.empty()) {
+    store::StoreOptions store_options;
+    store_options.create_if_missing = true;
+    store_options.journal = journal;
+    store::Store db(options.store, store_options);
+    registered = register_sweep_points(db, spec, points);
+  }
   if (options.format == "csv") {
     print_csv(points);
   } else if (options.format == "json") {
@@ -145,17 +157,11 @@ void run_plan(const PlanOptions& options) {
   } else {
     print_table(spec, points, options.flops_per_second);
   }
-  if (options.store.empty()) return;
-  store::StoreOptions store_options;
-  store_options.create_if_missing = true;
-  store_options.journal = journal;
-  store::Store db(options.store, store_options);
-  const auto registered = register_sweep_points(db, spec, points);
-  const auto sweep_id = registered.sweep_id;
-  const auto added = registered.new_points;
+  if (!registered) return;
+  std::fflush(stdout);
   fmt::print(stderr, "store {}: sweep {} (id {}), {} new points, {} already registered\n",
-             options.store, spec.name, sweep_id, added,
-             static_cast<std::int64_t>(points.size()) - added);
+             options.store, spec.name, registered->sweep_id, registered->new_points,
+             static_cast<std::int64_t>(points.size()) - registered->new_points);
 }
 
 }  // namespace

@@ -107,6 +107,18 @@ struct Resumed {
   LoopExtra extra;
 };
 
+// A checkpoint that failed its check is never deleted: it is renamed to <name>.corrupt, so that
+// neither pruning nor the next save replaces it; one line says why and where it went.
+void move_aside_corrupt(const fs::path& path, const std::string& why) {
+  fs::path aside = path;
+  aside += ".corrupt";
+  std::error_code ec;
+  fs::rename(path, aside, ec);
+  log::error("{}; {} -- falling back to an older checkpoint or to scratch", why,
+             ec ? fmt::format("left in place ({})", ec.message())
+                : fmt::format("moved aside to {}", aside.string()));
+}
+
 // Loads the newest good checkpoint at or before job.resume->step into the model (see the
 // invariant in trainer.h). Every rank of the group ends on the same step: if the ranks' choices
 // differ (a corrupt tp shard on one rank), all start from scratch.
@@ -149,7 +161,7 @@ Resumed resume_from_checkpoint(const TrainJob& job, model::Gpt& gpt,
         state = std::move(read);
         break;
       } catch (const InputError& e) {
-        log::error("{} -- falling back to an older checkpoint or to scratch", e.what());
+        move_aside_corrupt(path, e.what());
       }
     }
     if (!state) {

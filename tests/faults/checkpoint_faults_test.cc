@@ -1,0 +1,75 @@
+// Checkpoints and the store's place are never destroyed: a checkpoint that fails its check on
+// resume is moved aside to <name>.corrupt (its bytes kept, one line saying so) and the run falls
+// back to an older checkpoint, ending bit-identical to the uninterrupted run; `plan --store`
+// into a missing directory prints nothing but its one line (exit 2) and creates nothing.
+#include <gtest/gtest.h>
+
+#include "tests/faults/fault_harness.h"
+#include "tests/faults/sweep_fixture.h"
+
+namespace ss::faults {
+namespace {
+
+class Checkpoints : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(work());
+    SweepToml toml{.seeds = "[1]"};
+    std::string text = toml.text();
+    const std::string keep = "keep_checkpoints = 1";
+    text.replace(text.find(keep), keep.size(), "keep_checkpoints = 2");
+    write_sweep(work());
+    write_text(work() / "sweep.toml", text);
+  }
+  fs::path work() const { return dir_ / "work"; }
+  Outcome sh(const std::string& cmd) { return run_command(cmd, work(), dir_ / "scratch"); }
+  SQLite::Database db() {
+    return SQLite::Database(work() / "s.db", SQLite::OPEN_READWRITE);
+  }
+  TempDir dir_;
+};
+
+TEST_F(Checkpoints, ACorruptCheckpointIsMovedAsideNotDeletedAndTheRunResumesOlder) {
+  const Outcome first = sh(mpirun_run("sweep.toml --store s.db"));
+  ASSERT_EQ(first.rc, 0) << first.all();
+  double final_loss = 0;
+  fs::path newest, recorded;
+  {
+    auto d = db();
+    final_loss = d.execAndGet("select final_val_loss from runs").getDouble();
+    recorded = d.execAndGet("select path from checkpoints order by step desc limit 1").getString();
+    // As if the job had been killed after its last checkpoint: the run is not done yet.
+    d.exec("update runs set status = 'pending', final_val_loss = null");
+  }
+  newest = recorded.is_relative() ? work() / recorded : recorded;
+  ASSERT_TRUE(fs::exists(newest)) << newest;
+  std::string bytes = slurp(newest);
+  bytes[bytes.size() / 2] ^= 0x5a;  // one flipped byte in the middle of the parameters
+  write_text(newest, bytes);
+  fs::path aside = newest;
+  aside += ".corrupt";
+
+  const Outcome second = sh(mpirun_run("sweep.toml --store s.db"));
+  ASSERT_EQ(second.rc, 0) << second.all();
+  const auto errors = error_lines(second.all());
+  ASSERT_EQ(errors.size(), 1u) << second.all();
+  EXPECT_NE(errors[0].find("moved aside to " + recorded.string() + ".corrupt"), std::string::npos) << errors[0];
+  ASSERT_TRUE(fs::exists(aside));
+  EXPECT_EQ(slurp(aside), bytes);  // kept byte for byte
+  EXPECT_TRUE(fs::exists(newest));  // written again by the resumed run
+  auto d = db();
+  EXPECT_EQ(d.execAndGet("select status from runs").getString(), "done");
+  EXPECT_EQ(d.execAndGet("select final_val_loss from runs").getDouble(), final_loss);
+  EXPECT_EQ(d.execAndGet("select count(*) from metrics").getInt64(), 4);
+}
+
+TEST_F(Checkpoints, PlanIntoAMissingDirectoryPrintsOnlyItsLine) {
+  const Listing before = listing(work());
+  const Outcome o = sh(scalesweep() + " plan sweep.toml --store nodir/s.db");
+  expect_one_line(o, 2, {"nodir"});
+  EXPECT_EQ(o.out.find("sweep faults"), std::string::npos) << o.out;
+  EXPECT_EQ(listing_diff(before, listing(work())), "");
+}
+
+}  // namespace
+}  // namespace ss::faults
