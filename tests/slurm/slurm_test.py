@@ -190,11 +190,17 @@ class SlurmBase(unittest.TestCase):
         os.chmod(wrapper, 0o755)
         return wrapper
 
-    def wait_holding(self, jid, count):
-        """Waits until `count` runs of job `jid` print that they hold."""
-        wait_for(lambda: os.path.exists(os.path.join(self.dir, f"job-{jid}.out")) and
-                 self.log(jid).count("holding at step") >= count, 180,
-                 f"{count} held run(s) in job {jid}")
+    def wait_holding(self, jid, count, log=None):
+        """Waits until `count` runs of job `jid` print that they hold (in `log`, default the
+        job's output file)."""
+        log = log or os.path.join(self.dir, f"job-{jid}.out")
+
+        def held():
+            if not os.path.exists(log):
+                return False
+            with open(log) as f:
+                return f.read().count("holding at step") >= count
+        wait_for(held, 600, f"{count} held run(s) in job {jid}")
 
     def wait_requeued(self, jid, restarts):
         """Waits until the job was requeued `restarts` times. The local Slurm starts it again
@@ -369,13 +375,17 @@ class SlurmQuickstart(SlurmBase):
         os.makedirs(os.path.join(self.dir, "stores"))
         store = os.path.join(self.dir, "stores", "results.db")
         config = os.path.join(REPO, "configs", "quickstart-quick.toml")
-        env = dict(self.env, SCALESWEEP_ARGS="--summary-seconds 10")
+        # The runs longer than 500 steps hold at their checkpoint of step 500 until the USR1
+        # (hold_sweep, first start only), so the preemption always lands mid-run.
+        env = dict(self.env, SCALESWEEP_ARGS="--summary-seconds 10",
+                   SCALESWEEP=self.holding_sweep(500))
         r = run([SCALESWEEP, "slurm", config, "--store", store, "--ranks-per-gpu", "2",
                  "--time", "01:00:00", "--submit"], cwd=self.dir, env=env)
         jid = int(re.match(r"submitted job (\d+) ", r.stdout).group(1))
         self.jobs.append(jid)
         log = os.path.join(self.dir, f"scalesweep-{jid}.out")
-        wait_for(lambda: self.checkpoints(store) > 0, 600, "a first checkpoint")
+        self.wait_holding(jid, 1, log)
+        wait_for(lambda: self.checkpoints(store) > 0, 60, "the held run's checkpoint")
         run(["scancel", "-b", "-s", "USR1", str(jid)])
         self.wait_requeued(jid, 1)
         self.assertEqual(self.wait_job(jid, timeout=1200), 0, open(log).read())
