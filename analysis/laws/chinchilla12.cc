@@ -46,6 +46,7 @@ LawFit fit_allocation_laws(const std::string& law, const std::vector<BudgetMinim
                 {"k_D", std::exp(d_line.intercept)}};
   fit.n_points = static_cast<std::int64_t>(minima.size());
   fit.residual = n_line.rms;
+  fit.r2 = n_line.r2;
   fit.residual_kind = "RMS of ln N_opt residuals of N_opt = k_N C^a (one per budget)";
   nlohmann::json rows = nlohmann::json::array();
   for (const BudgetMinimum& m : minima)

@@ -196,6 +196,14 @@ LawFit fit_chinchilla3(const LawInput& input, const FitOptions& options, const L
     throw InputError(fmt::format("{}: no start converged on these {} points; check the losses", law,
                                  input.points.size()));
   LawFit fit = fit_of(outcomes[best]);
+  double ss_res = 0;  // least squares on ln L, for R^2 (the fit itself is Huber)
+  for (std::size_t i = 0; i < log_loss.size(); ++i) {
+    const double predicted =
+        std::log(fit.param("E") + fit.param("A") * std::exp(-fit.param("alpha") * log_n[i]) +
+                 fit.param("B") * std::exp(-fit.param("beta") * log_d[i]));
+    ss_res += (predicted - log_loss[i]) * (predicted - log_loss[i]);
+  }
+  fit.r2 = r_squared(log_loss, ss_res);
   fit.n_points = static_cast<std::int64_t>(input.points.size());
   fit.points_used = fmt::format("all {} runs' final (N, D, loss) points", input.points.size());
   fit.details = {{"starts", starts.size()},

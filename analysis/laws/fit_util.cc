@@ -88,7 +88,17 @@ LineFit fit_line(const std::string& law, const std::vector<double>& x,
     ss += r * r;
   }
   line.rms = std::sqrt(ss / static_cast<double>(n));
+  line.r2 = r_squared(y, ss);
   return line;
+}
+
+double r_squared(const std::vector<double>& y, double ss_res) {
+  double mean = 0;
+  for (double v : y) mean += v;
+  mean /= static_cast<double>(y.size());
+  double ss_tot = 0;
+  for (double v : y) ss_tot += (v - mean) * (v - mean);
+  return ss_tot > 0 ? 1.0 - ss_res / ss_tot : 1.0;
 }
 
 std::map<std::int64_t, std::vector<CurveStep>> curves_by_run(const LawInput& input) {

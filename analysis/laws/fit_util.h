@@ -54,7 +54,11 @@ struct LineFit {
   double intercept = 0;
   double slope = 0;
   double rms = 0;
+  double r2 = 1;  // 1 - SS_res / SS_tot (1 when y has no spread)
 };
+// 1 - ss_res / SS_tot of y (the R^2 of a fit whose squared residuals sum to ss_res); 1 when y
+// has no spread.
+double r_squared(const std::vector<double>& y, double ss_res);
 LineFit fit_line(const std::string& law, const std::vector<double>& x,
                  const std::vector<double>& y);
 

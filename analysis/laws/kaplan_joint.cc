@@ -155,12 +155,15 @@ Outcome<5> solve_ns(const std::vector<NsSample>& samples, const std::array<doubl
     problem.AddResidualBlock(new ceres::AutoDiffCostFunction<NsResidual, 1, 5, 1>(
                                  new NsResidual{std::log(sm.n), sm.steps, sm.batch, sm.loss}),
                              nullptr, o.p.data(), &o.alpha_b);
+  const LawSpec& spec = find_law("kaplan-ns");  // the bounds of the law's table row
   for (int k : {1, 3}) {
-    problem.SetParameterLowerBound(o.p.data(), k, 1e-3);
-    problem.SetParameterUpperBound(o.p.data(), k, 5.0);
+    const ParamBound& b = bound_of(spec, k == 1 ? "alpha_N" : "alpha_S");
+    problem.SetParameterLowerBound(o.p.data(), k, b.lo);
+    problem.SetParameterUpperBound(o.p.data(), k, b.hi);
   }
-  problem.SetParameterLowerBound(&o.alpha_b, 0, 0.02);
-  problem.SetParameterUpperBound(&o.alpha_b, 0, 2.0);
+  const ParamBound& b = bound_of(spec, "alpha_B");
+  problem.SetParameterLowerBound(&o.alpha_b, 0, b.lo);
+  problem.SetParameterUpperBound(&o.alpha_b, 0, b.hi);
   if (!fit_alpha_b) problem.SetParameterBlockConstant(&o.alpha_b);
   ceres::Solver::Summary summary;
   ceres::Solve(lm_options(), &problem, &summary);
@@ -172,6 +175,7 @@ Outcome<5> solve_ns(const std::vector<NsSample>& samples, const std::array<doubl
 
 LawFit fit_kaplan_nd(const LawInput& input, const FitOptions&, const LawFit* full, int threads) {
   const std::string law = "kaplan-nd";
+  const LawSpec& spec = find_law(law);
   require_count(law, input.points.size(), static_cast<std::size_t>(find_law(law).min_points),
                 "runs (final points)");
   std::set<double> sizes, tokens;
@@ -198,9 +202,10 @@ LawFit fit_kaplan_nd(const LawInput& input, const FitOptions&, const LawFit* ful
       problem.AddResidualBlock(new ceres::AutoDiffCostFunction<NdResidual, 1, 4>(new NdResidual{
                                    std::log(pt.n), std::log(pt.d), std::log(pt.loss)}),
                                nullptr, o.p.data());
-    for (int k : {2, 3}) {
-      problem.SetParameterLowerBound(o.p.data(), k, 1e-3);
-      problem.SetParameterUpperBound(o.p.data(), k, 5.0);
+    for (int k : {2, 3}) {  // alpha_N, alpha_D: the bounds of the law's table row
+      const ParamBound& b = bound_of(spec, k == 2 ? "alpha_N" : "alpha_D");
+      problem.SetParameterLowerBound(o.p.data(), k, b.lo);
+      problem.SetParameterUpperBound(o.p.data(), k, b.hi);
     }
     ceres::Solver::Summary summary;
     ceres::Solve(lm_options(), &problem, &summary);
@@ -215,6 +220,9 @@ LawFit fit_kaplan_nd(const LawInput& input, const FitOptions&, const LawFit* ful
                 {"alpha_D", best.p[3]}};
   fit.n_points = static_cast<std::int64_t>(input.points.size());
   fit.residual = std::sqrt(2 * best.cost / static_cast<double>(input.points.size()));
+  std::vector<double> log_loss;
+  for (const FinalPoint& pt : input.points) log_loss.push_back(std::log(pt.loss));
+  fit.r2 = r_squared(log_loss, 2 * best.cost);
   fit.residual_kind = "RMS of ln L residuals";
   fit.points_used = fmt::format("all {} runs' final (N, D, loss) points", input.points.size());
   fit.description =
@@ -247,6 +255,9 @@ LawFit fit_kaplan_ns(const LawInput& input, const FitOptions& options, const Law
                 {"B_star", std::exp(best.p[4])}, {"alpha_B", best.alpha_b}};
   fit.n_points = static_cast<std::int64_t>(data.samples.size());
   fit.residual = std::sqrt(2 * best.cost / static_cast<double>(data.samples.size()));
+  std::vector<double> log_loss;
+  for (const NsSample& sm : data.samples) log_loss.push_back(std::log(sm.loss));
+  fit.r2 = r_squared(log_loss, 2 * best.cost);
   fit.residual_kind = "RMS of ln L residuals";
   fit.points_used =
       data.from_curves

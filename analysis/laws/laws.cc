@@ -141,35 +141,50 @@ double optimal_n_kaplan_nd(const LawFit& f, double c) {
 
 const std::vector<LawSpec>& law_table() {
   using namespace detail;
+  // Kaplan's intercepts (Nc, Dc, Cc, Sc, B*) below 1 parameter, token, FLOP or step have
+  // collapsed; their CIs are not checked (an intercept far outside the data spans decades
+  // whenever its exponent is small), their exponents' are.
+  const std::vector<ParamBound> kaplan_exponents{{"alpha_N", 1e-3, 5.0}, {"alpha_D", 1e-3, 5.0}};
   static const std::vector<LawSpec> table{
       {.name = "kaplan-n",
        .params = {"Nc", "alpha_N"},
        .min_points = 3,
        .fit = fit_kaplan_n,
-       .loss = loss_kaplan_n},
+       .loss = loss_kaplan_n,
+       .quality = {.floors = {{"Nc", 1.0}}, .ci_width = {"alpha_N"}}},
       {.name = "kaplan-d",
        .params = {"Dc", "alpha_D"},
        .min_points = 3,
        .fit = fit_kaplan_d,
-       .loss = loss_kaplan_d},
+       .loss = loss_kaplan_d,
+       .quality = {.floors = {{"Dc", 1.0}}, .ci_width = {"alpha_D"}, .axis = RangeAxis::D}},
       {.name = "kaplan-c",
        .params = {"Cc", "alpha_C"},
        .min_points = 3,
        .fit = fit_kaplan_c,
        .loss = loss_kaplan_c,
-       .uses_curves = true},
+       .uses_curves = true,
+       .quality = {.floors = {{"Cc", 1.0}}, .ci_width = {"alpha_C"}, .axis = RangeAxis::C}},
       {.name = "kaplan-nd",
        .params = {"Nc", "Dc", "alpha_N", "alpha_D"},
        .min_points = 5,
        .fit = fit_kaplan_nd,
        .loss = loss_kaplan_nd,
        .optimal_n = optimal_n_kaplan_nd,
-       .allocation_note = "argmin over N of L(N, C/(6N)) (closed form)"},
+       .allocation_note = "argmin over N of L(N, C/(6N)) (closed form)",
+       .quality = {.bounds = kaplan_exponents,
+                   .floors = {{"Nc", 1.0}, {"Dc", 1.0}},
+                   .ci_width = {"alpha_N", "alpha_D"}}},
       {.name = "kaplan-ns",
        .params = {"Nc", "alpha_N", "Sc", "alpha_S", "B_star", "alpha_B"},
        .min_points = 6,
        .fit = fit_kaplan_ns,
-       .uses_curves = true},
+       .uses_curves = true,
+       .quality = {.bounds = {{"alpha_N", 1e-3, 5.0},
+                              {"alpha_S", 1e-3, 5.0},
+                              {"alpha_B", 0.02, 2.0}},
+                   .floors = {{"Nc", 1.0}, {"Sc", 1.0}, {"B_star", 1.0}},
+                   .ci_width = {"alpha_N", "alpha_S"}}},
       {.name = "chinchilla-1",
        .params = {"a", "b", "k_N", "k_D"},
        .min_points = 3,
@@ -177,21 +192,26 @@ const std::vector<LawSpec>& law_table() {
        .optimal_n = optimal_n_power,
        .loss_from = "chinchilla-3",
        .allocation_note = "N_opt = k_N C^a; D_opt = C/(6 N_opt)",
-       .uses_curves = true},
+       .uses_curves = true,
+       .quality = {.floors = {{"a", 0.05}, {"b", 0.05}}, .ci_width = {"a", "b"}, .min_budgets = 3}},
       {.name = "chinchilla-2",
        .params = {"a", "b", "k_N", "k_D"},
        .min_points = 6,
        .fit = fit_chinchilla2,
        .optimal_n = optimal_n_power,
        .loss_from = "chinchilla-3",
-       .allocation_note = "N_opt = k_N C^a; D_opt = C/(6 N_opt)"},
+       .allocation_note = "N_opt = k_N C^a; D_opt = C/(6 N_opt)",
+       .quality = {.floors = {{"a", 0.05}, {"b", 0.05}}, .ci_width = {"a", "b"}, .min_budgets = 3}},
       {.name = "chinchilla-3",
        .params = {"E", "A", "B", "alpha", "beta", "a", "b", "G"},
        .min_points = 8,
        .fit = fit_chinchilla3,
        .loss = loss_chinchilla3,
        .optimal_n = optimal_n_chinchilla3,
-       .allocation_note = "N_opt = G (C/6)^a (closed form); D_opt = C/(6 N_opt)"}};
+       .allocation_note = "N_opt = G (C/6)^a (closed form); D_opt = C/(6 N_opt)",
+       .quality = {.floors = {{"E", 0.01}, {"alpha", 0.01}, {"beta", 0.01}},
+                   .ci_ratio = {"E", "A", "B"},
+                   .ci_width = {"alpha", "beta"}}}};
   return table;
 }
 
@@ -204,37 +224,24 @@ const std::vector<std::string>& law_names() {
   return names;
 }
 
+const ParamBound& bound_of(const LawSpec& spec, std::string_view param) {
+  for (const ParamBound& b : spec.quality.bounds)
+    if (b.param == param) return b;
+  throw std::logic_error(fmt::format("laws: {} has no bound for {}", spec.name, param));
+}
+
 const LawSpec& find_law(std::string_view name) {
   for (const LawSpec& spec : law_table())
     if (name == spec.name) return spec;
   throw_unknown(name);
 }
 
-LawFit fit_law(const std::string& law, const LawInput& input, const FitOptions& options) {
-  const LawSpec& spec = find_law(law);
-  detail::check_input(input);
-  if (options.bootstrap < 0)
-    throw InputError(fmt::format("{}: bootstrap = {} resamples; use 0 (no CIs) or more", law,
-                                 options.bootstrap));
-  const int threads = options.threads > 0
-                          ? options.threads
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  // The caller's callback is serialised: worker threads report through this mutex.
-  std::mutex progress_mutex;
-  FitOptions serial = options;
-  if (options.progress)
-    serial.progress = [&](const std::string& stage, std::size_t done, std::size_t total) {
-      const std::lock_guard lock(progress_mutex);
-      options.progress(stage, done, total);
-    };
+namespace {
 
-  LawFit fit = spec.fit(input, serial, nullptr, threads);
-  fit.law = spec.name;
-  check_param_names(spec, fit);
-  fit.ci.clear();
-  fit.bootstrap_failed = 0;
-  if (options.bootstrap == 0) return fit;
-  const LawFit& full = fit;
+// The bootstrap of fit_law: bootstrap_params, bootstrap_failed and the CIs of `fit`.
+void add_bootstrap(const LawSpec& spec, const LawInput& input, const FitOptions& options,
+                   const FitOptions& serial, int threads, LawFit& fit) {
+  const LawFit full = fit;  // a copy: fit gains bootstrap_params below
 
   const auto count = static_cast<std::size_t>(options.bootstrap);
   std::vector<std::vector<double>> samples(count);  // empty: that resample failed
@@ -263,7 +270,7 @@ LawFit fit_law(const std::string& law, const LawInput& input, const FitOptions& 
   fit.bootstrap_failed = static_cast<std::int64_t>(count - ok);
   for (auto& s : samples)
     if (!s.empty()) fit.bootstrap_params.push_back(std::move(s));
-  if (ok == 0) return fit;
+  if (ok == 0) return;
   for (std::size_t p = 0; p < full.params.size(); ++p) {
     std::vector<double> values;
     for (const auto& s : fit.bootstrap_params) values.push_back(s[p]);
@@ -271,6 +278,35 @@ LawFit fit_law(const std::string& law, const LawInput& input, const FitOptions& 
     fit.ci.push_back(
         {full.params[p].first, {percentile(values, 0.025), percentile(values, 0.975)}});
   }
+}
+
+}  // namespace
+
+LawFit fit_law(const std::string& law, const LawInput& input, const FitOptions& options) {
+  const LawSpec& spec = find_law(law);
+  detail::check_input(input);
+  if (options.bootstrap < 0)
+    throw InputError(fmt::format("{}: bootstrap = {} resamples; use 0 (no CIs) or more", law,
+                                 options.bootstrap));
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // The caller's callback is serialised: worker threads report through this mutex.
+  std::mutex progress_mutex;
+  FitOptions serial = options;
+  if (options.progress)
+    serial.progress = [&](const std::string& stage, std::size_t done, std::size_t total) {
+      const std::lock_guard lock(progress_mutex);
+      options.progress(stage, done, total);
+    };
+
+  LawFit fit = spec.fit(input, serial, nullptr, threads);
+  fit.law = spec.name;
+  check_param_names(spec, fit);
+  fit.ci.clear();
+  fit.bootstrap_failed = 0;
+  if (options.bootstrap > 0) add_bootstrap(spec, input, options, serial, threads, fit);
+  fit.quality = assess_quality(fit, input);
   return fit;
 }
 
@@ -355,7 +391,9 @@ nlohmann::json to_json(const LawFit& fit) {
             {"points_used", fit.points_used},
             {"description", fit.description},
             {"bootstrap_failed", fit.bootstrap_failed},
-            {"details", fit.details}});
+            {"details", fit.details},
+            {"r2", fit.r2},
+            {"quality", fit.quality}});
   return j;
 }
 

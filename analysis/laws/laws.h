@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,6 +79,23 @@ struct FitOptions {
   ProgressFn progress;              // may be empty
 };
 
+// One failed quality rule of a fit: which rule, the numbers that failed it, and what to add to
+// the sweep.
+struct QualityReason {
+  std::string rule;      // a quality_rule_names() name: bound, floor, ci, r2, budgets, range
+  std::string evidence;  // the numbers, one line
+  std::string advice;    // what to add to the sweep, one line
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(QualityReason, rule, evidence, advice)
+
+// A fit's verdict: identifiable when no rule failed. A fit that is not identifiable is reported
+// as such (console, report.md, fits.json), never as a result.
+struct FitQuality {
+  bool identifiable = true;
+  std::vector<QualityReason> reasons;  // empty when identifiable
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(FitQuality, identifiable, reasons)
+
 struct LawFit {
   std::string law;                                                    // a law_table() name
   std::vector<std::pair<std::string, double>> params;                 // the spec's order
@@ -93,8 +111,50 @@ struct LawFit {
   // that `scalefit propose` uses as the fit's uncertainty.
   std::vector<std::vector<double>> bootstrap_params;
 
+  // R^2 of the fit in log space (1 - SS_res / SS_tot of ln y over the points the fit used: ln L,
+  // or ln N_opt for chinchilla-1/2); NaN when the law does not say.
+  double r2 = std::numeric_limits<double>::quiet_NaN();
+  FitQuality quality;  // filled by fit_law (assess_quality)
+
   // Parameter by name; throws std::out_of_range if absent.
   double param(const std::string& name) const;
+};
+
+// A fitted parameter's bound: the fit keeps it in [lo, hi] (the fit reads it from the table) and
+// the bound rule flags a fit that ends within QualityRules::bound_tolerance of either end.
+struct ParamBound {
+  std::string_view param;
+  double lo = 0, hi = 0;
+};
+
+// A parameter below `min` has collapsed (E -> 0, an intercept of 1e-150, an exponent of 1e-30).
+struct ParamFloor {
+  std::string_view param;
+  double min = 0;
+};
+
+// The variable whose spread the range rule (and the distinct-value count) measures.
+enum class RangeAxis { N, D, C };
+
+// A law's fit-quality thresholds (docs/scalefit.md, "When a fit means nothing"). A rule with an
+// empty list or a zero threshold does not apply to the law.
+struct QualityRules {
+  std::vector<ParamBound> bounds;  // bound rule: the fit's own parameter bounds
+  double bound_tolerance = 0.01;   // relative distance to a bound that counts as on it
+  std::vector<ParamFloor> floors;  // floor rule
+  // ci rule: the scale parameters whose 95% CI may span at most max_ci_ratio (hi / lo), the
+  // exponents whose CI may be at most max_ci_width wide, and at most max_bootstrap_failed of
+  // the resamples may fail to fit.
+  std::vector<std::string_view> ci_ratio;
+  double max_ci_ratio = 100;
+  std::vector<std::string_view> ci_width;
+  double max_ci_width = 0.5;
+  double max_bootstrap_failed = 0.5;
+  double min_r2 = 0.9;      // r2 rule: LawFit::r2 (log space) at least this
+  int min_budgets = 0;      // budgets rule: usable isoFLOP budgets (chinchilla-1/2)
+  int min_values = 4;       // budgets rule: distinct values of `axis` among the points used
+  RangeAxis axis = RangeAxis::N;
+  double min_decades = 1.0;  // range rule: log10(max / min) of `axis` over the points used
 };
 
 // One law's entry in the law table: everything known about a law besides its fitted numbers.
@@ -125,7 +185,19 @@ struct LawSpec {
   // Whether fit reads LawInput::curves; when not, the bootstrap resamples the final points
   // alone (copying every run's curve into each of 1000 resamples dominated the fit time).
   bool uses_curves = false;
+  QualityRules quality;              // when a fit of this law means nothing
 };
+
+// The bound of `param` in spec.quality.bounds; throws std::logic_error if the row has none.
+const ParamBound& bound_of(const LawSpec& spec, std::string_view param);
+
+// The quality rules' names, in the order their reasons are listed: bound, floor, ci, r2,
+// budgets, range.
+const std::vector<std::string>& quality_rule_names();
+
+// Applies the law's QualityRules (law_table) to `fit`, a fit of `input` with its CIs (the ci
+// rule is skipped without bootstrap). fit_law calls it; exposed for tests and hand-made fits.
+FitQuality assess_quality(const LawFit& fit, const LawInput& input);
 
 // One isoFLOP budget of a chinchilla-2 fit: its runs, and the parabola of loss in log10 N whose
 // vertex is that budget's (N_opt, loss) in the fit. Stored in LawFit::details["profiles"].
@@ -203,7 +275,8 @@ nlohmann::json params_json(const LawFit& fit);
 nlohmann::json ci_json(const LawFit& fit);
 // params_json's entries (the parameters under their own names) and "law", "param_order", "ci",
 // "n_points", "residual", "residual_kind", "points_used", "description", "bootstrap_failed",
-// "details" (no law has a parameter of one of these names; LawTable tests it).
+// "details", "r2" (null when unknown), "quality" ({identifiable, reasons: [{rule, evidence,
+// advice}]}) (no law has a parameter of one of these names; LawTable tests it).
 nlohmann::json to_json(const LawFit& fit);
 
 }  // namespace ss::laws

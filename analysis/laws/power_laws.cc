@@ -37,6 +37,7 @@ LawFit fit_power(const std::string& law, const std::vector<std::pair<double, dou
   fit.params = {{xc_name, std::exp(line.intercept / alpha)}, {alpha_name, alpha}};
   fit.n_points = static_cast<std::int64_t>(xl.size());
   fit.residual = line.rms;
+  fit.r2 = line.r2;
   fit.residual_kind = "RMS of ln L residuals (least squares in log space)";
   nlohmann::json pts = nlohmann::json::array();
   for (const auto& [v, loss] : xl) pts.push_back({v, loss});

@@ -127,6 +127,9 @@ TEST(Chinchilla3, EpochRefitOfChinchillaData) {
     EXPECT_TRUE(found) << name;
   }
   EXPECT_EQ(fit.bootstrap_failed, 0);
+  // Held-out published data still fits cleanly: every quality rule passes.
+  EXPECT_TRUE(fit.quality.identifiable) << to_json(fit)["quality"].dump();
+  EXPECT_TRUE(fit.quality.reasons.empty());
 }
 
 TEST(Chinchilla3, RejectsTooFewPointsAndBadValues) {
