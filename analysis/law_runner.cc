@@ -5,6 +5,8 @@
 // (chinchilla-1/2 borrow chinchilla-3's loss).
 #include "analysis/law_runner.h"
 
+#include <fmt/core.h>
+
 #include "ss/error.h"
 
 namespace ss::analysis {
@@ -44,10 +46,22 @@ LawRunResult run_laws(const FitData& data, const std::vector<std::string>& law_l
       result.skipped.push_back({law, e.what()});
     }
   }
+  const std::vector<laws::LawFit> usable = identifiable_fits(result.fits);
   for (double c : options.budgets)
-    for (auto& row : laws::allocate_compute(result.fits, c))
+    for (auto& row : laws::allocate_compute(usable, c))
       result.allocations.push_back(std::move(row));
   return result;
+}
+
+std::vector<laws::LawFit> identifiable_fits(const std::vector<laws::LawFit>& fits) {
+  std::vector<laws::LawFit> out;
+  for (const auto& f : fits)
+    if (f.quality.identifiable) out.push_back(f);
+  return out;
+}
+
+std::string quality_text(const laws::QualityReason& reason) {
+  return fmt::format("{}: {}; {}", reason.rule, reason.evidence, reason.advice);
 }
 
 std::vector<laws::Allocation> allocations_of(const std::vector<laws::Allocation>& allocations,

@@ -2,7 +2,7 @@
 // requested law is fitted with bootstrap, and compute-optimal allocations are computed for the
 // --budget values. The fits are ss::laws::LawFit (one type from the law to the report).
 // Invariant: a law the data cannot support is a LawSkip with a one-line reason, never a fit on
-// bad data.
+// bad data; a fit the quality rules call not identifiable is never shown as a result.
 #pragma once
 
 #include <cstdint>
@@ -31,9 +31,17 @@ struct LawRunOptions {
 struct LawRunResult {
   std::vector<laws::LawFit> fits;
   std::vector<LawSkip> skipped;
-  // laws::allocate_compute of all fits for each budget, budgets in the order given.
+  // laws::allocate_compute of the identifiable fits for each budget, budgets in the order
+  // given: a fit that is not identifiable has no allocation and lends no loss.
   std::vector<laws::Allocation> allocations;
 };
+
+// The fits whose quality is identifiable, in order: the ones shown as results (values, CIs,
+// allocations, plotted curves).
+std::vector<laws::LawFit> identifiable_fits(const std::vector<laws::LawFit>& fits);
+
+// One failed rule as the console and report.md print it: "<rule>: <evidence>; <advice>".
+std::string quality_text(const laws::QualityReason& reason);
 
 // The laws' input for `data`: final points (with S, B and planned budgets) and train-loss curves.
 laws::LawInput to_law_input(const FitData& data);

@@ -30,11 +30,31 @@ void write_file(const fs::path& path, const std::string& text) {
   out << text;
   out.close();
   if (!out)
-    throw std::runtime_error(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+    throw std::runtime_error(
+        fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
 }
 
 std::string opt_number(const std::optional<double>& v) {
   return v ? format_number(*v) : std::string("–");
+}
+
+// The fits the quality rules reject: each failed rule with its numbers and what to add; their
+// fitted values only in fits.json, never in a table of results.
+std::string not_identifiable_markdown(const std::vector<laws::LawFit>& fits) {
+  std::string md;
+  for (const auto& f : fits) {
+    if (f.quality.identifiable) continue;
+    md += fmt::format("\n- **NOT IDENTIFIABLE: {}** (its numbers in fits.json are no result):",
+                      f.law);
+    for (const auto& reason : f.quality.reasons)
+      md += fmt::format("\n  - {}", quality_text(reason));
+  }
+  return md.empty()
+             ? md
+             : "\n\n### Not identifiable\n\nA fit whose parameter sits on a bound, collapses "
+               "to 0, has a 95% CI over the limit, a low R^2 in log space, too few "
+               "budgets or sizes, or too narrow a range (docs/scalefit.md).\n" +
+                   md;
 }
 
 std::string report_markdown(const ReportInput& in, const std::vector<NamedPlot>& plots,
@@ -52,6 +72,11 @@ std::string report_markdown(const ReportInput& in, const std::vector<NamedPlot>&
       in.bootstrap);
   md += "| law | parameters (95% CI) | points | residual | points used |\n|---|---|---|---|---|\n";
   for (const auto& f : in.fits) {
+    if (!f.quality.identifiable) {
+      md += fmt::format("| {} | **not identifiable** (below) | {} | – | {} |\n", f.law, f.n_points,
+                        f.points_used);
+      continue;
+    }
     std::map<std::string, std::pair<double, double>> ci(f.ci.begin(), f.ci.end());
     std::string params;
     for (const auto& [name, value] : f.params) {
@@ -60,12 +85,12 @@ std::string report_markdown(const ReportInput& in, const std::vector<NamedPlot>&
         params += fmt::format(" ({} – {})", format_number(it->second.first),
                               format_number(it->second.second));
     }
-    md +=
-        fmt::format("| {} | {} | {} | {} | {} |\n", f.law, params, f.n_points,
-                    fmt::format("{} ({})", format_number(f.residual), f.residual_kind),
-                    f.points_used);
+    md += fmt::format("| {} | {} | {} | {} | {} |\n", f.law, params, f.n_points,
+                      fmt::format("{} ({})", format_number(f.residual), f.residual_kind),
+                      f.points_used);
   }
   for (const auto& s : in.skipped) md += fmt::format("\n- not fitted: **{}**: {}", s.law, s.reason);
+  md += not_identifiable_markdown(in.fits);
   md += "\n\n## Compute-optimal allocation\n\n";
   if (in.budgets.empty()) {
     md += "No budgets given (`--budget 1e21,1e23`).\n";
@@ -76,6 +101,7 @@ std::string report_markdown(const ReportInput& in, const std::vector<NamedPlot>&
     std::string rule = "|---|";
     for (double b : in.budgets) md += fmt::format(" C = {} |", format_number(b)), rule += "---|";
     md += "\n" + rule + "\n";
+    if (in.allocations.empty()) md += "| (no identifiable fit gives an allocation) |\n";
     for (const auto& f : in.fits) {
       const auto rows = allocations_of(in.allocations, f.law);
       if (rows.empty()) continue;
@@ -156,7 +182,8 @@ std::string points_csv_text(const ReportInput& in) {
 void write_report_dir(const fs::path& out_dir, const ReportInput& input) {
   publish_report_dir(out_dir, input.data->source, [&](const fs::path& tmp) {
     std::vector<PlotSkip> plot_skips;
-    const auto plots = build_report_plots(*input.data, input.fits, input.flags, plot_skips);
+    const auto plots =
+        build_report_plots(*input.data, identifiable_fits(input.fits), input.flags, plot_skips);
     for (const auto& p : plots) write_file(tmp / p.file, render_svg(p.spec));
     for (const auto& section : input.sections)
       for (const auto& p : section.plots) write_file(tmp / p.file, render_svg(p.spec));

@@ -8,16 +8,16 @@
 #include <glog/logging.h>
 #include <CLI/CLI.hpp>
 
-#include <filesystem>
-#include <nlohmann/json.hpp>
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "analysis/csv_input.h"
 #include "analysis/fit_data.h"
-#include "analysis/inference_cli.h"
 #include "analysis/fit_input.h"
+#include "analysis/inference_cli.h"
 #include "analysis/law_runner.h"
 #include "analysis/overfit_flags.h"
 #include "analysis/progress.h"
@@ -75,8 +75,22 @@ FitData read_input(const Options& o) {
   return read_fit_input({o.input, o.columns, o.where, o.min_tokens});
 }
 
+// A fit the quality rules reject: one line per failed rule, then its values marked as no result.
+void print_not_identifiable(const laws::LawFit& f) {
+  for (const auto& reason : f.quality.reasons)
+    fmt::print("{:<13} NOT IDENTIFIABLE: {}\n", f.law, quality_text(reason));
+  std::string values;
+  for (const auto& [name, value] : f.params)
+    values += fmt::format(" {}={}", name, format_number(value));
+  fmt::print("{:<13}   (fitted values, not a result:{})\n", "", values);
+}
+
 void print_summary(const LawRunResult& result) {
   for (const auto& f : result.fits) {
+    if (!f.quality.identifiable) {
+      print_not_identifiable(f);
+      continue;
+    }
     std::string line = fmt::format("{:<13} n={:<4}", f.law, f.n_points);
     for (const auto& [name, value] : f.params)
       line += fmt::format(" {}={}", name, format_number(value));
@@ -131,8 +145,9 @@ bool write_store(const FitData& data, const LawRunResult& result,
 
 int run(const Options& o, const std::string& command_line) {
   if (o.input.empty())
-    throw InputError("no INPUT: name a ScaleSweep store or a CSV, or a command (scalefit "
-                     "reproduce chinchilla); see scalefit --help");
+    throw InputError(
+        "no INPUT: name a ScaleSweep store or a CSV, or a command (scalefit "
+        "reproduce chinchilla); see scalefit --help");
   const std::vector<std::string> laws = resolve_laws(o.laws);
   const bool explicit_laws =
       std::find(o.laws.begin(), o.laws.end(), std::string("all")) == o.laws.end();
@@ -237,7 +252,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    ss::log::error("{}", e.what());                 // one line: option, value, what is allowed
+    ss::log::error("{}", e.what());                  // one line: option, value, what is allowed
     return ss::kExitBadInput;
   }
   std::string command_line = "scalefit";

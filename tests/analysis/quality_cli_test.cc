@@ -81,5 +81,40 @@ TEST_F(OldQuickstart, FitsJsonMarksTheDegenerateFitsNotIdentifiable) {
   EXPECT_FALSE(fits.contains("chinchilla-2"));
 }
 
+// The console says NOT IDENTIFIABLE per failed rule with its numbers and what to add, and never
+// prints the degenerate values as a result line (or their CIs); an identifiable fit still is.
+TEST_F(OldQuickstart, ConsoleSaysNotIdentifiableWithReasonAndAdvice) {
+  ASSERT_EQ(result_->rc, 0) << result_->err;
+  const std::string& out = result_->out;
+  EXPECT_NE(out.find("chinchilla-3  NOT IDENTIFIABLE: floor: E = 0 has collapsed below 0.01; "),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("chinchilla-3  NOT IDENTIFIABLE: ci: A's 95% CI ["), std::string::npos);
+  EXPECT_NE(out.find("kaplan-ns     NOT IDENTIFIABLE: floor: B_star = "), std::string::npos);
+  EXPECT_NE(out.find("NOT IDENTIFIABLE: range: N spans 0.65 decades"), std::string::npos);
+  EXPECT_NE(out.find("add model sizes"), std::string::npos);
+  for (const char* law : {"chinchilla-1", "chinchilla-3", "kaplan-nd", "kaplan-ns"}) {
+    const std::string result_line =
+        std::string(law) + std::string(14 - std::string(law).size(), ' ') + "n=";
+    EXPECT_EQ(out.find(result_line), std::string::npos) << law << "\n" << out;
+  }
+  EXPECT_EQ(out.find("A 95% CI"), std::string::npos) << out;
+  EXPECT_NE(out.find("kaplan-c      n="), std::string::npos) << out;  // identifiable here
+  EXPECT_NE(out.find("kaplan-n      not fitted: "), std::string::npos) << out;
+}
+
+// report.md: the degenerate fits' rows say "not identifiable" instead of values, and a section
+// lists each failed rule; fits.json keeps the numbers under quality's verdict.
+TEST_F(OldQuickstart, ReportMarksThemNotIdentifiable) {
+  const std::string md = ss::testing::read_bytes(*dir_ / "report" / "report.md");
+  EXPECT_NE(md.find("| chinchilla-3 | **not identifiable** (below) |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("| chinchilla-3 | E ="), std::string::npos) << md;
+  EXPECT_NE(md.find("### Not identifiable"), std::string::npos);
+  EXPECT_NE(md.find("- **NOT IDENTIFIABLE: chinchilla-3**"), std::string::npos);
+  EXPECT_NE(md.find("  - floor: E = 0 has collapsed below 0.01; "), std::string::npos) << md;
+  EXPECT_NE(md.find("- **NOT IDENTIFIABLE: kaplan-nd**"), std::string::npos);
+  EXPECT_NE(md.find("| kaplan-c | Cc = "), std::string::npos) << md;
+}
+
 }  // namespace
 }  // namespace ss::analysis
