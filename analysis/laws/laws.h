@@ -158,8 +158,8 @@ struct QualityRules {
 };
 
 // One law's entry in the law table: everything known about a law besides its fitted numbers.
-// Adding a law is adding one row to law_table() (laws.cc). Per-law metadata (e.g. a future
-// fit-quality rule) belongs here.
+// Adding a law is adding one row to law_table() (laws.cc). Per-law metadata (e.g. its fit-quality
+// rules, QualityRules) belongs here.
 struct LawSpec {
   // full: nullptr for the full-data fit; for a bootstrap refit, the full-data result (warm
   // starts). threads: how many threads this one fit may use (1 inside the bootstrap). Returns
