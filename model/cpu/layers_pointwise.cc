@@ -35,14 +35,22 @@ void encoder_forward(T* out, const int32_t* inp, const T* wte, const T* wpe, int
 template <typename T>
 void encoder_backward(T* dwte, T* dwpe, const T* dout, const int32_t* inp, int B, int T_, int C) {
   // Serial over positions: two positions may share a token row; parallel over
-  // channels instead, which never collide.
+  // blocks of channels instead, which never collide. Within a block each row's
+  // channels are contiguous (the per-channel walk strode over rows); every element
+  // still sums its positions in order.
+  constexpr int kBlock = 16;  // one AVX-512 vector of floats; d64 still has 4 blocks
 #pragma omp parallel for
-  for (int i = 0; i < C; ++i) {
+  for (int c0 = 0; c0 < C; c0 += kBlock) {
+    const int n = std::min(kBlock, C - c0);
     for (int bt = 0; bt < B * T_; ++bt) {
-      const int t = bt % T_;
-      const T d = dout[static_cast<std::size_t>(bt) * C + i];
-      dwte[static_cast<std::size_t>(inp[bt]) * C + i] += d;
-      dwpe[static_cast<std::size_t>(t) * C + i] += d;
+      const T* d = dout + static_cast<std::size_t>(bt) * C + c0;
+      T* we = dwte + static_cast<std::size_t>(inp[bt]) * C + c0;
+      T* pe = dwpe + static_cast<std::size_t>(bt % T_) * C + c0;
+#pragma omp simd
+      for (int i = 0; i < n; ++i) {
+        we[i] += d[i];
+        pe[i] += d[i];
+      }
     }
   }
 }
