@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analysis/law_runner.h"
 #include "analysis/svg_plot.h"
 #include "ss/error.h"
 
@@ -57,6 +58,11 @@ std::vector<InferenceAllocation> inference_rows(const std::vector<double>& token
     throw InputError(
         "--inference-tokens needs a chinchilla-3 fit, and chinchilla-3 could not be fitted to "
         "this input (see the skipped laws); drop --inference-tokens or add runs");
+  if (!fit->quality.identifiable)
+    throw InputError(fmt::format(
+        "--inference-tokens needs an identifiable chinchilla-3 fit, and chinchilla-3 is not "
+        "identifiable on this input ({}); drop --inference-tokens or add runs",
+        quality_text(fit->quality.reasons.front())));
   return inference_allocations(*fit, budgets, tokens);
 }
 
@@ -73,8 +79,8 @@ void print_inference(const std::vector<InferenceAllocation>& rows) {
 }
 
 ReportSection inference_section(const std::vector<InferenceAllocation>& rows) {
-  ReportSection section{.markdown = inference_markdown(rows), .json_key = "inference",
-                        .json = inference_json(rows)};
+  ReportSection section{
+      .markdown = inference_markdown(rows), .json_key = "inference", .json = inference_json(rows)};
   if (auto plot = inference_plot(rows)) {
     section.markdown += fmt::format("\n{}\n\n![]({})\n", plot->caption, plot->file);
     section.plots.push_back(std::move(*plot));

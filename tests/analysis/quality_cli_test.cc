@@ -116,5 +116,21 @@ TEST_F(OldQuickstart, ReportMarksThemNotIdentifiable) {
   EXPECT_NE(md.find("| kaplan-c | Cc = "), std::string::npos) << md;
 }
 
+// --inference-tokens builds on chinchilla-3: on a fit that is not identifiable it is refused
+// (exit 2, one line naming the first failed rule, no report written).
+TEST_F(OldQuickstart, InferenceTokensRefusedOnNotIdentifiableChinchilla3) {
+  const fs::path store = *dir_ / "inference.db";
+  fs::copy_file(OLD_STORE, store);
+  const fs::path out = *dir_ / "inference_report";
+  const auto r = ss::testing::run_cli(std::string(SCALEFIT_BIN) + " " + store.string() +
+                                          " -q --law chinchilla-3 --bootstrap 20 --budget 1e12 "
+                                          "--inference-tokens 1e9 --out " +
+                                          out.string(),
+                                      dir_->path());
+  ss::testing::expect_refused(r, "--inference-tokens", "chinchilla-3 is not identifiable", out,
+                              dir_->path());
+  EXPECT_NE(r.err.find("floor: E = 0"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace ss::analysis
