@@ -1,4 +1,5 @@
-// The sigtimedwait() thread behind StopSignalWatcher (see signals.h for why no handler is used).
+// The sigtimedwait() thread behind StopSignalWatcher (see signals.h for why no handler is used),
+// and the stop signals' mask set from a `run`/`train` process's first instruction.
 #include "runner/signals.h"
 
 #include <pthread.h>
@@ -8,13 +9,37 @@
 #include <ctime>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace ss::runner {
 
-StopSignalWatcher::StopSignalWatcher() {
-  sigemptyset(&watched_);
-  sigaddset(&watched_, SIGUSR1);
-  sigaddset(&watched_, SIGTERM);
+sigset_t stop_signal_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (const int sig : {SIGUSR1, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
+  return set;
+}
+
+namespace {
+
+// Runs before the dynamic libraries' constructors and main() (glibc calls .preinit_array with
+// argc, argv, envp): in `scalesweep run` and `scalesweep train` the stop signals are blocked from
+// here on, so one that arrives while MPI starts stays pending for the watcher instead of ending
+// the rank with 128 + signal. Other subcommands (status, plan, ...) keep the default actions.
+void block_stop_signals_at_start(int argc, char** argv, char** /*envp*/) {
+  if (argc < 2 || argv == nullptr || argv[1] == nullptr) return;
+  const std::string_view command = argv[1];
+  if (command != "run" && command != "train") return;
+  const sigset_t set = stop_signal_set();
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+}
+
+[[gnu::section(".preinit_array"),
+  gnu::used]] void (*const kBlockAtStart)(int, char**, char**) = &block_stop_signals_at_start;
+
+}  // namespace
+
+StopSignalWatcher::StopSignalWatcher() : watched_(stop_signal_set()) {
   const int rc = pthread_sigmask(SIG_BLOCK, &watched_, &previous_mask_);
   if (rc != 0) {
     throw std::runtime_error(std::string("pthread_sigmask: ") + std::strerror(rc));

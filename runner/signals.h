@@ -1,12 +1,17 @@
-// SIGUSR1 / SIGTERM handling for `scalesweep run` without signal handlers or mutable globals.
+// SIGUSR1 / SIGTERM / SIGINT / SIGHUP handling for `scalesweep run` and `train` without signal
+// handlers or mutable globals.
 //
 // A StopSignalWatcher blocks the watched signals in the calling thread (so in every thread
 // created after it, MPI's progress threads included: construct it BEFORE MPI_Init) and starts a
 // thread that waits for them with sigtimedwait(). A received signal is stored in an atomic the
 // object owns; the scheduler loop polls stop_signal(). Nothing runs in signal-handler context, so
 // no async-signal-safety rules apply. The previous mask is restored on destruction.
-// Why these signals: Slurm's `--signal=B:USR1@120` and preemption send SIGUSR1; scancel and
-// `mpirun` on SIGTERM send SIGTERM. The exit code after a stop is ss::kExitRequeue (3).
+// Why these signals: Slurm's `--signal=B:USR1@120` and preemption send SIGUSR1 (Open MPI's
+// mpirun forwards SIGUSR1 to the ranks, not SIGTERM/SIGINT: scripts/sweep-mpirun turns those
+// into SIGUSR1); scancel sends SIGTERM; Ctrl-C SIGINT; a closed terminal SIGHUP. The exit code
+// after a stop is ss::kExitRequeue (3). In `run` and `train` the mask is already set by a
+// .preinit_array function (signals.cc) before the first library constructor, so a signal in a
+// rank's first instants is not fatal either (docs/reliability.md § Signals).
 #pragma once
 
 #include <signal.h>
@@ -16,6 +21,9 @@
 
 namespace ss::runner {
 
+// SIGUSR1, SIGTERM, SIGINT and SIGHUP: the signals that ask for "checkpoint and exit 3".
+sigset_t stop_signal_set();
+
 class StopSignalWatcher {
  public:
   StopSignalWatcher();
@@ -23,7 +31,7 @@ class StopSignalWatcher {
   StopSignalWatcher(const StopSignalWatcher&) = delete;
   StopSignalWatcher& operator=(const StopSignalWatcher&) = delete;
 
-  // The first watched signal received (SIGUSR1 or SIGTERM), 0 while none arrived.
+  // The first watched signal received (one of stop_signal_set()), 0 while none arrived.
   int stop_signal() const { return received_.load(std::memory_order_acquire); }
   bool stop_requested() const { return stop_signal() != 0; }
 

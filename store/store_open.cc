@@ -277,7 +277,11 @@ Store::Store(const std::filesystem::path& path, const StoreOptions& options) try
   if (journal == JournalMode::kWal) SS_SQL(db_.exec("PRAGMA synchronous=NORMAL"));
   migrate_schema(db_, kSchemaVersion);
 } catch (const StoreError& e) {
-  throw StoreError(fmt::format("store {}: {}", path.string(), e.what()), e.sqlite_code());
+  const std::string named = "store " + path.string() + ": ";
+  if (std::string_view(e.what()).starts_with(named)) throw;  // prepare() named it already
+  throw StoreError(
+      fmt::format("{}{}; {}", named, e.what(), store_error_fix(e.sqlite_code())),
+      e.sqlite_code());
 }
 
 int Store::schema_version() {

@@ -91,7 +91,7 @@ std::vector<SweepRecord> Store::list_sweeps() {
                    "SELECT id, name, config_path, config_text, config_hash, created FROM sweeps "
                    "ORDER BY id");
   std::vector<SweepRecord> out;
-  while (SS_SQL(s.executeStep())) {
+  while (SS_STORE_SQL(s.executeStep())) {
     out.push_back({s.getColumn(0).getInt64(), s.getColumn(1).getString(),
                    s.getColumn(2).getString(), s.getColumn(3).getString(),
                    s.getColumn(4).getString(), s.getColumn(5).getDouble()});
@@ -109,7 +109,7 @@ std::vector<RunRecord> Store::list_runs(const RunFilter& filter) {
   if (filter.status) s.bind(2, *filter.status);
   if (!filter.points.empty()) s.bind(3, nlohmann::json(filter.points).dump());
   std::vector<RunRecord> out;
-  while (SS_SQL(s.executeStep())) out.push_back(read_run(s));
+  while (SS_STORE_SQL(s.executeStep())) out.push_back(read_run(s));
   return out;
 }
 
@@ -117,7 +117,7 @@ std::optional<RunRecord> Store::find_run(std::int64_t run_id) {
   const std::string sql = "SELECT " + run_columns(schema_version()) + " FROM runs WHERE id=?";
   auto s = prepare(db_, sql.c_str());
   s.bind(1, run_id);
-  if (!SS_SQL(s.executeStep())) return std::nullopt;
+  if (!SS_STORE_SQL(s.executeStep())) return std::nullopt;
   return read_run(s);
 }
 
@@ -127,7 +127,7 @@ std::vector<MetricRow> Store::run_metrics(std::int64_t run_id) {
                    "tokens_per_s, wall FROM metrics WHERE run=? ORDER BY step");
   s.bind(1, run_id);
   std::vector<MetricRow> out;
-  while (SS_SQL(s.executeStep())) {
+  while (SS_STORE_SQL(s.executeStep())) {
     MetricRow m;
     m.run = s.getColumn(0).getInt64();
     m.step = s.getColumn(1).getInt64();
@@ -154,14 +154,14 @@ StatusSummary Store::status_summary(std::optional<std::int64_t> sweep_id) {
   auto counts = prepare(
       db_, "SELECT status, count(*) FROM runs WHERE (?1 IS NULL OR sweep_id=?1) GROUP BY status");
   if (sweep_id) counts.bind(1, *sweep_id);
-  while (SS_SQL(counts.executeStep())) {
+  while (SS_STORE_SQL(counts.executeStep())) {
     summary.runs_by_status[counts.getColumn(0).getString()] = counts.getColumn(1).getInt64();
   }
   auto totals = prepare(db_,
                         "SELECT count(*), coalesce(sum(tokens_seen),0), coalesce(sum(tokens),0), "
                         "coalesce(sum(flops),0) FROM runs WHERE (?1 IS NULL OR sweep_id=?1)");
   if (sweep_id) totals.bind(1, *sweep_id);
-  SS_SQL(totals.executeStep());
+  SS_STORE_SQL(totals.executeStep());
   summary.runs_total = totals.getColumn(0).getInt64();
   summary.tokens_seen = totals.getColumn(1).getInt64();
   summary.tokens_target = totals.getColumn(2).getInt64();
@@ -170,7 +170,7 @@ StatusSummary Store::status_summary(std::optional<std::int64_t> sweep_id) {
                       "SELECT id, best_val_loss FROM runs WHERE best_val_loss IS NOT NULL AND "
                       "(?1 IS NULL OR sweep_id=?1) ORDER BY best_val_loss LIMIT 1");
   if (sweep_id) best.bind(1, *sweep_id);
-  if (SS_SQL(best.executeStep())) {
+  if (SS_STORE_SQL(best.executeStep())) {
     summary.best_val_run = best.getColumn(0).getInt64();
     summary.best_val_loss = best.getColumn(1).getDouble();
   }
@@ -183,7 +183,7 @@ std::vector<CheckpointRecord> Store::latest_checkpoints(std::int64_t run_id, int
                    "ORDER BY step DESC LIMIT ?");
   SQLite::bind(s, run_id, limit > 0 ? limit : -1);
   std::vector<CheckpointRecord> out;
-  while (SS_SQL(s.executeStep())) {
+  while (SS_STORE_SQL(s.executeStep())) {
     out.push_back({s.getColumn(0).getInt64(), s.getColumn(1).getInt64(), s.getColumn(2).getString(),
                    s.getColumn(3).getInt64(), s.getColumn(4).getString(),
                    s.getColumn(5).getDouble()});
@@ -196,7 +196,7 @@ std::vector<FitRecord> Store::list_fits() {
                    "SELECT id, law, source, params, ci, n_points, residual, created FROM fits "
                    "ORDER BY id");
   std::vector<FitRecord> out;
-  while (SS_SQL(s.executeStep())) {
+  while (SS_STORE_SQL(s.executeStep())) {
     out.push_back({s.getColumn(0).getInt64(), s.getColumn(1).getString(),
                    s.getColumn(2).getString(), s.getColumn(3).getString(),
                    s.getColumn(4).getString(), s.getColumn(5).getInt64(),
@@ -210,7 +210,7 @@ std::vector<RunFlagsRecord> Store::list_run_flags() {
                    "SELECT run, kaplan_ratio, kaplan_flag, val_train_gap, val_turn_step, "
                    "measured_flag, updated FROM run_flags ORDER BY run");
   std::vector<RunFlagsRecord> out;
-  while (SS_SQL(s.executeStep())) {
+  while (SS_STORE_SQL(s.executeStep())) {
     out.push_back({s.getColumn(0).getInt64(), s.getColumn(1).getDouble(),
                    s.getColumn(2).getInt() != 0, optional_double(s.getColumn(3)),
                    optional_int(s.getColumn(4)), s.getColumn(5).getInt() != 0,
@@ -222,7 +222,7 @@ std::vector<RunFlagsRecord> Store::list_run_flags() {
 std::vector<EventRecord> Store::list_events() {
   auto s = prepare(db_, "SELECT id, time, rank, kind, text FROM events ORDER BY id");
   std::vector<EventRecord> out;
-  while (SS_SQL(s.executeStep())) {
+  while (SS_STORE_SQL(s.executeStep())) {
     out.push_back({s.getColumn(0).getInt64(), s.getColumn(1).getDouble(), s.getColumn(2).getInt64(),
                    s.getColumn(3).getString(), s.getColumn(4).getString()});
   }

@@ -39,10 +39,10 @@ std::int64_t Store::insert_sweep_row(const std::string& name, const std::string&
                         "INSERT OR IGNORE INTO sweeps(name, config_path, config_text, "
                         "config_hash, created) VALUES(?,?,?,?,?)");
   SQLite::bind(insert, name, config_path, config_text, config_hash, unix_now());
-  SS_SQL(insert.exec());
+  SS_STORE_SQL(insert.exec());
   auto select = prepare(db_, "SELECT id FROM sweeps WHERE config_hash=?");
   select.bind(1, config_hash);
-  SS_SQL(select.executeStep());
+  SS_STORE_SQL(select.executeStep());
   return select.getColumn(0).getInt64();
 }
 
@@ -61,8 +61,8 @@ std::int64_t Store::insert_point_rows(std::span<const RunPlan> points,
                   p.d_model, p.n_head, p.d_ff, p.n_ctx, p.vocab, p.n_params,
                   p.n_params_embedding, p.n_params_total, p.tokens, p.batch_tokens, p.steps, p.lr,
                   p.seed, p.dp, p.tp, p.flops, p.budget, now);
-    inserted += SS_SQL(insert.exec());
-    SS_SQL(insert.reset());
+    inserted += SS_STORE_SQL(insert.exec());
+    SS_STORE_SQL(insert.reset());
   }
   return inserted;
 }
@@ -71,14 +71,14 @@ std::int64_t Store::register_sweep(const std::string& name, const std::string& c
                                    const std::string& config_text, const std::string& config_hash) {
   auto transaction = begin_immediate(db_);
   const std::int64_t id = insert_sweep_row(name, config_path, config_text, config_hash);
-  SS_SQL(transaction.commit());
+  SS_STORE_SQL(transaction.commit());
   return id;
 }
 
 std::int64_t Store::register_points(std::span<const RunPlan> points) {
   auto transaction = begin_immediate(db_);
   const std::int64_t inserted = insert_point_rows(points, std::nullopt);
-  SS_SQL(transaction.commit());
+  SS_STORE_SQL(transaction.commit());
   return inserted;
 }
 
@@ -91,7 +91,7 @@ Store::Registration Store::register_sweep_and_points(const std::string& name,
   Registration r;
   r.sweep_id = insert_sweep_row(name, config_path, config_text, config_hash);
   r.new_points = insert_point_rows(points, r.sweep_id);
-  SS_SQL(transaction.commit());
+  SS_STORE_SQL(transaction.commit());
   return r;
 }
 
@@ -115,15 +115,15 @@ std::optional<RunRecord> Store::claim_point(const std::string& owner, double lea
   bind_nullable(select, now, filter.sweep_id,
                 filter.points.empty() ? std::nullopt
                                       : std::optional(nlohmann::json(filter.points).dump()));
-  if (!SS_SQL(select.executeStep())) return std::nullopt;
+  if (!SS_STORE_SQL(select.executeStep())) return std::nullopt;
   const std::int64_t id = select.getColumn(0).getInt64();
-  SS_SQL(select.reset());
+  SS_STORE_SQL(select.reset());
   auto update = prepare(db_,
                         "UPDATE runs SET status='running', lease_owner=?, lease_expires=?, "
                         "attempts=attempts+1, started=? WHERE id=?");
   SQLite::bind(update, owner, now + lease_seconds, now, id);
-  SS_SQL(update.exec());
-  SS_SQL(transaction.commit());
+  SS_STORE_SQL(update.exec());
+  SS_STORE_SQL(transaction.commit());
   return find_run(id);
 }
 
@@ -134,8 +134,8 @@ bool Store::renew_lease(std::int64_t run_id, const std::string& owner, double le
                         "UPDATE runs SET lease_expires=? WHERE id=? AND status='running' AND "
                         "lease_owner=?");
   SQLite::bind(update, now + lease_seconds, run_id, owner);
-  const int changed = SS_SQL(update.exec());
-  SS_SQL(transaction.commit());
+  const int changed = SS_STORE_SQL(update.exec());
+  SS_STORE_SQL(transaction.commit());
   return changed == 1;
 }
 
@@ -145,8 +145,8 @@ bool Store::release_point(std::int64_t run_id, const std::string& owner) {
                         "UPDATE runs SET status='pending', lease_owner=NULL, lease_expires=NULL "
                         "WHERE id=? AND status='running' AND lease_owner=?");
   SQLite::bind(update, run_id, owner);
-  const int changed = SS_SQL(update.exec());
-  SS_SQL(transaction.commit());
+  const int changed = SS_STORE_SQL(update.exec());
+  SS_STORE_SQL(transaction.commit());
   return changed == 1;
 }
 
@@ -156,8 +156,8 @@ std::int64_t Store::expire_leases(double now) {
                         "UPDATE runs SET status='pending', lease_owner=NULL, lease_expires=NULL "
                         "WHERE status='running' AND lease_expires < ?");
   update.bind(1, now);
-  const int changed = SS_SQL(update.exec());
-  SS_SQL(transaction.commit());
+  const int changed = SS_STORE_SQL(update.exec());
+  SS_STORE_SQL(transaction.commit());
   return changed;
 }
 
@@ -166,8 +166,8 @@ void Store::update_progress(std::int64_t run_id, std::int64_t step, std::int64_t
   auto transaction = begin_immediate(db_);
   auto update = prepare(db_, "UPDATE runs SET step=?, tokens_seen=?, wall_seconds=? WHERE id=?");
   SQLite::bind(update, step, tokens_seen, wall_seconds, run_id);
-  SS_SQL(update.exec());
-  SS_SQL(transaction.commit());
+  SS_STORE_SQL(update.exec());
+  SS_STORE_SQL(transaction.commit());
 }
 
 void Store::mark_done(std::int64_t run_id, const RunOutcome& outcome, double now) {
@@ -180,8 +180,8 @@ void Store::mark_done(std::int64_t run_id, const RunOutcome& outcome, double now
   bind_nullable(update, outcome.step, outcome.tokens_seen, outcome.final_train_loss,
                 outcome.final_val_loss, outcome.best_train_loss, outcome.best_val_loss,
                 outcome.wall_seconds, now, run_id);
-  SS_SQL(update.exec());
-  SS_SQL(transaction.commit());
+  SS_STORE_SQL(update.exec());
+  SS_STORE_SQL(transaction.commit());
 }
 
 std::string Store::mark_failed(std::int64_t run_id, const std::string& error,
@@ -192,12 +192,12 @@ std::string Store::mark_failed(std::int64_t run_id, const std::string& error,
                         "'failed' END, finished = CASE WHEN attempts < ?1 THEN NULL ELSE ?2 END, "
                         "error=?3, lease_owner=NULL, lease_expires=NULL WHERE id=?4");
   SQLite::bind(update, max_attempts, now, error, run_id);
-  SS_SQL(update.exec());
+  SS_STORE_SQL(update.exec());
   auto select = prepare(db_, "SELECT status FROM runs WHERE id=?");
   select.bind(1, run_id);
   std::string status;
-  if (SS_SQL(select.executeStep())) status = select.getColumn(0).getString();
-  SS_SQL(transaction.commit());
+  if (SS_STORE_SQL(select.executeStep())) status = select.getColumn(0).getString();
+  SS_STORE_SQL(transaction.commit());
   return status;
 }
 
@@ -207,8 +207,8 @@ void Store::mark_diverged(std::int64_t run_id, std::int64_t step, double now) {
                         "UPDATE runs SET status='diverged', diverged_step=?, step=?, finished=?, "
                         "lease_owner=NULL, lease_expires=NULL WHERE id=?");
   SQLite::bind(update, step, step, now, run_id);
-  SS_SQL(update.exec());
-  SS_SQL(transaction.commit());
+  SS_STORE_SQL(update.exec());
+  SS_STORE_SQL(transaction.commit());
 }
 
 std::vector<RunRecord> Store::reset_runs(std::span<const std::string> statuses,
@@ -227,10 +227,10 @@ std::vector<RunRecord> Store::reset_runs(std::span<const std::string> statuses,
                         "lease_expires=NULL WHERE id=?");
   for (const RunRecord& run : reset) {
     update.bind(1, run.id);
-    SS_SQL(update.exec());
-    SS_SQL(update.reset());
+    SS_STORE_SQL(update.exec());
+    SS_STORE_SQL(update.reset());
   }
-  SS_SQL(transaction.commit());
+  SS_STORE_SQL(transaction.commit());
   return reset;
 }
 
@@ -242,10 +242,10 @@ void Store::insert_metrics(std::span<const MetricRow> rows) {
   for (const MetricRow& r : rows) {
     bind_nullable(insert, r.run, r.step, r.tokens, r.flops, r.train_loss, r.val_loss, r.lr,
                   r.grad_norm, r.tokens_per_s, r.wall);
-    SS_SQL(insert.exec());
-    SS_SQL(insert.reset());
+    SS_STORE_SQL(insert.exec());
+    SS_STORE_SQL(insert.reset());
   }
-  SS_SQL(transaction.commit());
+  SS_STORE_SQL(transaction.commit());
 }
 
 void Store::record_checkpoint(const CheckpointRecord& c) {
@@ -255,16 +255,16 @@ void Store::record_checkpoint(const CheckpointRecord& c) {
                         "created) VALUES(?,?,?,?,?,?)");
   SQLite::bind(insert, c.run, c.step, c.path, c.bytes, c.sha256,
                c.created > 0 ? c.created : unix_now());
-  SS_SQL(insert.exec());
-  SS_SQL(transaction.commit());
+  SS_STORE_SQL(insert.exec());
+  SS_STORE_SQL(transaction.commit());
 }
 
 void Store::delete_checkpoint(std::int64_t run_id, std::int64_t step) {
   auto transaction = begin_immediate(db_);
   auto remove = prepare(db_, "DELETE FROM checkpoints WHERE run=? AND step=?");
   SQLite::bind(remove, run_id, step);
-  SS_SQL(remove.exec());
-  SS_SQL(transaction.commit());
+  SS_STORE_SQL(remove.exec());
+  SS_STORE_SQL(transaction.commit());
 }
 
 void Store::add_event(std::int64_t rank, const std::string& kind, const std::string& text,
@@ -272,8 +272,8 @@ void Store::add_event(std::int64_t rank, const std::string& kind, const std::str
   auto transaction = begin_immediate(db_);
   auto insert = prepare(db_, "INSERT INTO events(time, rank, kind, text) VALUES(?,?,?,?)");
   SQLite::bind(insert, now, rank, kind, text);
-  SS_SQL(insert.exec());
-  SS_SQL(transaction.commit());
+  SS_STORE_SQL(insert.exec());
+  SS_STORE_SQL(transaction.commit());
 }
 
 std::int64_t Store::write_fit(const FitRecord& fit) {
@@ -283,9 +283,9 @@ std::int64_t Store::write_fit(const FitRecord& fit) {
                         "VALUES(?,?,?,?,?,?,?)");
   bind_nullable(insert, fit.law, fit.source, fit.params, fit.ci, fit.n_points, fit.residual,
                 fit.created > 0 ? fit.created : unix_now());
-  SS_SQL(insert.exec());
+  SS_STORE_SQL(insert.exec());
   const std::int64_t id = db_.getLastInsertRowid();
-  SS_SQL(transaction.commit());
+  SS_STORE_SQL(transaction.commit());
   return id;
 }
 
@@ -299,10 +299,10 @@ void Store::write_run_flags(std::span<const RunFlagsRecord> flags) {
   for (const RunFlagsRecord& f : flags) {
     bind_nullable(insert, f.run, f.kaplan_ratio, f.kaplan_flag ? 1 : 0, f.val_train_gap,
                   f.val_turn_step, f.measured_flag ? 1 : 0, f.updated > 0 ? f.updated : now);
-    SS_SQL(insert.exec());
-    SS_SQL(insert.reset());
+    SS_STORE_SQL(insert.exec());
+    SS_STORE_SQL(insert.reset());
   }
-  SS_SQL(transaction.commit());
+  SS_STORE_SQL(transaction.commit());
 }
 
 }  // namespace ss::store

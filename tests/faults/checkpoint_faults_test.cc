@@ -23,9 +23,7 @@ class Checkpoints : public ::testing::Test {
   }
   fs::path work() const { return dir_ / "work"; }
   Outcome sh(const std::string& cmd) { return run_command(cmd, work(), dir_ / "scratch"); }
-  SQLite::Database db() {
-    return SQLite::Database(work() / "s.db", SQLite::OPEN_READWRITE);
-  }
+  SQLite::Database db() { return SQLite::Database(work() / "s.db", SQLite::OPEN_READWRITE); }
   TempDir dir_;
 };
 
@@ -53,9 +51,10 @@ TEST_F(Checkpoints, ACorruptCheckpointIsMovedAsideNotDeletedAndTheRunResumesOlde
   ASSERT_EQ(second.rc, 0) << second.all();
   const auto errors = error_lines(second.all());
   ASSERT_EQ(errors.size(), 1u) << second.all();
-  EXPECT_NE(errors[0].find("moved aside to " + recorded.string() + ".corrupt"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("moved aside to " + recorded.string() + ".corrupt"), std::string::npos)
+      << errors[0];
   ASSERT_TRUE(fs::exists(aside));
-  EXPECT_EQ(slurp(aside), bytes);  // kept byte for byte
+  EXPECT_EQ(slurp(aside), bytes);   // kept byte for byte
   EXPECT_TRUE(fs::exists(newest));  // written again by the resumed run
   auto d = db();
   EXPECT_EQ(d.execAndGet("select status from runs").getString(), "done");
