@@ -107,16 +107,26 @@ struct Resumed {
   LoopExtra extra;
 };
 
+// Renames `path` to `path + suffix` (".1", ".2", ... appended while that name is taken), so
+// nothing is deleted or replaced; "moved aside to NEW" or "left in place (why)" for the log.
+std::string move_aside(const fs::path& path, const std::string& suffix) {
+  fs::path aside = path;
+  aside += suffix;
+  for (int n = 1; fs::exists(aside) && n < 1000; ++n) {
+    aside = path;
+    aside += suffix + "." + std::to_string(n);
+  }
+  std::error_code ec;
+  fs::rename(path, aside, ec);
+  return ec ? fmt::format("left in place ({})", ec.message())
+            : fmt::format("moved aside to {}", aside.string());
+}
+
 // A checkpoint that failed its check is never deleted: it is renamed to <name>.corrupt, so that
 // neither pruning nor the next save replaces it; one line says why and where it went.
 void move_aside_corrupt(const fs::path& path, const std::string& why) {
-  fs::path aside = path;
-  aside += ".corrupt";
-  std::error_code ec;
-  fs::rename(path, aside, ec);
   log::error("{}; {} -- falling back to an older checkpoint or to scratch", why,
-             ec ? fmt::format("left in place ({})", ec.message())
-                : fmt::format("moved aside to {}", aside.string()));
+             move_aside(path, ".corrupt"));
 }
 
 // Loads the newest good checkpoint at or before job.resume->step into the model (see the
@@ -191,12 +201,13 @@ Resumed resume_from_checkpoint(const TrainJob& job, model::Gpt& gpt,
     return chosen;
   }
   gpt.init_params(static_cast<std::uint64_t>(job.point.seed), job.point.init_scale_residual);
-  // Files left from another store's run of this point would outrank ours when pruning.
+  // Files left from another store's run of this point would outrank ours when pruning: moved
+  // aside, never deleted (they may be that store's only copy).
   if (job.dp_comm->rank() == 0) {
     for (const auto& [step, path] : io::list_checkpoints(dir)) {
-      log::warn("removing {}: a checkpoint of this point that the store does not know",
-                path.string());
-      fs::remove(path);
+      log::warn(
+          "{}: a checkpoint of this point that this store does not know (another store's?): {}",
+          path.string(), move_aside(path, ".unknown"));
     }
   }
   return chosen;

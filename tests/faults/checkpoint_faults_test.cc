@@ -1,8 +1,11 @@
 // Checkpoints and the store's place are never destroyed: a checkpoint that fails its check on
 // resume is moved aside to <name>.corrupt (its bytes kept, one line saying so) and the run falls
-// back to an older checkpoint, ending bit-identical to the uninterrupted run; `plan --store`
+// back to an older checkpoint, ending bit-identical to the uninterrupted run; another store's
+// checkpoints found in the directory are moved aside to <name>.unknown; `plan --store`
 // into a missing directory prints nothing but its one line (exit 2) and creates nothing.
 #include <gtest/gtest.h>
+
+#include <map>
 
 #include "tests/faults/fault_harness.h"
 #include "tests/faults/sweep_fixture.h"
@@ -60,6 +63,24 @@ TEST_F(Checkpoints, ACorruptCheckpointIsMovedAsideNotDeletedAndTheRunResumesOlde
   EXPECT_EQ(d.execAndGet("select status from runs").getString(), "done");
   EXPECT_EQ(d.execAndGet("select final_val_loss from runs").getDouble(), final_loss);
   EXPECT_EQ(d.execAndGet("select count(*) from metrics").getInt64(), 4);
+}
+
+// A second store whose sweep shares the checkpoint directory finds the first store's
+// checkpoints, which it does not know: it moves them aside (<name>.unknown), never deletes them.
+TEST_F(Checkpoints, AnotherStoresCheckpointsAreMovedAsideNotDeleted) {
+  ASSERT_EQ(sh(mpirun_run("sweep.toml --store a.db")).rc, 0);
+  std::map<std::string, std::string> first;  // path -> bytes
+  for (const auto& e : fs::recursive_directory_iterator(work() / "ckpt"))
+    if (e.is_regular_file()) first[e.path().string()] = slurp(e.path());
+  ASSERT_FALSE(first.empty());
+
+  const Outcome second = sh(mpirun_run("sweep.toml --store b.db"));
+  ASSERT_EQ(second.rc, 0) << second.all();
+  EXPECT_NE(second.all().find("moved aside to"), std::string::npos) << second.all();
+  for (const auto& [path, bytes] : first) {
+    EXPECT_EQ(slurp(path + ".unknown"), bytes) << path;  // kept byte for byte
+    EXPECT_TRUE(fs::exists(path)) << path;               // and b's own written again
+  }
 }
 
 TEST_F(Checkpoints, PlanIntoAMissingDirectoryPrintsOnlyItsLine) {
