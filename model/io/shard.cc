@@ -67,9 +67,10 @@ void write_shard(const std::filesystem::path& path, uint32_t vocab,
 Shard::Shard(const std::filesystem::path& path)
     : path_(path), map_([&] {
         if (!std::filesystem::is_regular_file(path)) {
-          throw ss::InputError(
-              fmt::format("token shard {}: no such file; create it with `scalesweep prepare-data`",
-                          path.string()));
+          const bool there = std::filesystem::exists(path);
+          throw ss::InputError(fmt::format(
+              "token shard {}: {}; create it with `scalesweep prepare-data`", path.string(),
+              there ? "not a regular file (a directory?), so not a shard" : "no such file"));
         }
         return MappedFile(path);
       }()) {

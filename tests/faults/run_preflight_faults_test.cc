@@ -75,6 +75,12 @@ TEST_F(RunPreflight, TooFewTokensForAnEval) {
   expect_refused({"val.bin", "holds 10 tokens", "n_ctx = 16"});
 }
 
+TEST_F(RunPreflight, ADirectoryAsShard) {
+  fs::create_directories(work() / "shards");
+  toml({.data = "tokenizer = \"bytes\"\ntrain = \"shards\"\nval = \"val.bin\"\n"});
+  expect_refused({"shards", "not a regular file"});
+}
+
 TEST_F(RunPreflight, ShardThatIsNotAShard) {
   write_text(work() / "val.bin", "plain text, not tokens: long enough for a 32-byte header\n");
   expect_refused({"val.bin", "not a ScaleSweep token shard"});
