@@ -128,13 +128,24 @@ inline std::string listing_diff(const Listing& before, const Listing& after) {
   return d;
 }
 
-// Row count of every table of the SQLite file `db`, read with immutable=1 so that reading
-// creates no -wal/-shm and changes nothing. Empty when the file is not a readable database.
+// Opens the SQLite file `db` with immutable=1, so that reading creates no -wal/-shm and
+// changes nothing (throws when it is not a readable database).
+inline SQLite::Database open_immutable(const fs::path& db) {
+  return SQLite::Database("file:" + db.string() + "?immutable=1",
+                          SQLite::OPEN_READONLY | SQLite::OPEN_URI);
+}
+
+// The integer that `sql` (one value, e.g. a count) gives on `db`, read through open_immutable.
+inline std::int64_t query_int(const fs::path& db, const std::string& sql) {
+  return open_immutable(db).execAndGet(sql).getInt64();
+}
+
+// Row count of every table of the SQLite file `db`, read through open_immutable. Empty when
+// the file is not a readable database.
 inline std::map<std::string, std::int64_t> row_counts(const fs::path& db) {
   std::map<std::string, std::int64_t> counts;
   try {
-    SQLite::Database d("file:" + db.string() + "?immutable=1",
-                       SQLite::OPEN_READONLY | SQLite::OPEN_URI);
+    SQLite::Database d = open_immutable(db);
     SQLite::Statement tables(d, "SELECT name FROM sqlite_master WHERE type = 'table'");
     std::vector<std::string> names;
     while (tables.executeStep()) names.push_back(tables.getColumn(0).getString());

@@ -18,11 +18,7 @@ class Retry : public ::testing::Test {
   }
   fs::path work() const { return dir_ / "work"; }
   Outcome sh(const std::string& cmd) { return run_command(cmd, work(), dir_ / "scratch"); }
-  std::int64_t count(const std::string& sql) {
-    SQLite::Database db("file:" + (work() / "s.db").string() + "?immutable=1",
-                        SQLite::OPEN_READONLY | SQLite::OPEN_URI);
-    return db.execAndGet(sql).getInt64();
-  }
+  std::int64_t count(const std::string& sql) { return query_int(work() / "s.db", sql); }
   // `retry ARGS` must refuse (exit 2, one line with `needle`) and change nothing.
   void expect_refused(const std::string& args, const std::string& needle) {
     const Listing before = listing(work());

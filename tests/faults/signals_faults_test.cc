@@ -41,11 +41,7 @@ class Signals : public ::testing::Test {
   }
   fs::path work() const { return dir_ / "work"; }
   Outcome sh(const std::string& cmd) { return run_command(cmd, work(), dir_ / "scratch"); }
-  std::int64_t count(const std::string& sql) {
-    SQLite::Database db("file:" + (work() / "s.db").string() + "?immutable=1",
-                        SQLite::OPEN_READONLY | SQLite::OPEN_URI);
-    return db.execAndGet(sql).getInt64();
-  }
+  std::int64_t count(const std::string& sql) { return query_int(work() / "s.db", sql); }
   // Checkpoint rows of the running sweep (a plain read-only reader sees the WAL), 0 before the
   // store and its tables exist.
   std::int64_t live_checkpoints() {
@@ -64,6 +60,8 @@ class Signals : public ::testing::Test {
     EXPECT_EQ(count("select count(*) from metrics"), 2 * steps);
     EXPECT_EQ(count("select count(distinct run * 100000 + step) from metrics"), 2 * steps);
   }
+  // Defined below, after stop_wrapper_with.
+  void expect_wrapper_stops_and_resumes(int sig);
   TempDir dir_;
 };
 
@@ -103,11 +101,14 @@ int stop_wrapper_with(int sig, const fs::path& work, const fs::path& scratch,
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-TEST_F(Signals, SigtermToSweepMpirunEndsWithExit3AndResumes) {
+// `sig` to scripts/sweep-mpirun once the sweep has checkpointed: the wrapper turns it into
+// SIGUSR1 for the ranks, the job ends with exit 3 before both runs are done, with its
+// checkpoints in the store, and a re-run resumes to done.
+void Signals::expect_wrapper_stops_and_resumes(int sig) {
   constexpr std::int64_t kSteps = 3000;
   write(kSteps);
   const auto checkpoints = [this] { return live_checkpoints(); };
-  const int rc = stop_wrapper_with(SIGTERM, work(), dir_ / "scratch", checkpoints);
+  const int rc = stop_wrapper_with(sig, work(), dir_ / "scratch", checkpoints);
   const std::string out = slurp(dir_ / "scratch" / "out.txt");
   ASSERT_EQ(rc, 3) << out;
   EXPECT_NE(out.find("stopped on signal 10"), std::string::npos) << out;
@@ -116,16 +117,12 @@ TEST_F(Signals, SigtermToSweepMpirunEndsWithExit3AndResumes) {
   expect_resumes_to_done(kSteps);
 }
 
+TEST_F(Signals, SigtermToSweepMpirunEndsWithExit3AndResumes) {
+  expect_wrapper_stops_and_resumes(SIGTERM);
+}
+
 TEST_F(Signals, SigintToSweepMpirunEndsWithExit3AndResumes) {
-  constexpr std::int64_t kSteps = 3000;
-  write(kSteps);
-  const auto checkpoints = [this] { return live_checkpoints(); };
-  const int rc = stop_wrapper_with(SIGINT, work(), dir_ / "scratch", checkpoints);
-  const std::string out = slurp(dir_ / "scratch" / "out.txt");
-  ASSERT_EQ(rc, 3) << out;
-  EXPECT_NE(out.find("stopped on signal 10"), std::string::npos) << out;
-  EXPECT_LT(count("select count(*) from runs where status = 'done'"), 2) << out;
-  expect_resumes_to_done(kSteps);
+  expect_wrapper_stops_and_resumes(SIGINT);
 }
 
 }  // namespace
