@@ -241,7 +241,9 @@ namespace {
 // The bootstrap of fit_law: bootstrap_params, bootstrap_failed and the CIs of `fit`.
 void add_bootstrap(const LawSpec& spec, const LawInput& input, const FitOptions& options,
                    const FitOptions& serial, int threads, LawFit& fit) {
-  const LawFit full = fit;  // a copy: fit gains bootstrap_params below
+  // The full-data fit the resamples start from: nothing changes `fit` while they run, and
+  // afterwards only its params are read, which this function never changes.
+  const LawFit& full = fit;
 
   const auto count = static_cast<std::size_t>(options.bootstrap);
   std::vector<std::vector<double>> samples(count);  // empty: that resample failed
