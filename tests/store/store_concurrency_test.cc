@@ -1,12 +1,16 @@
 // Two writer processes on one store file (fork): with busy_timeout and IMMEDIATE transactions
 // neither sees "database is locked", every point is claimed exactly once, and every metric
-// row of both writers arrives.
+// row of both writers arrives. That both writers really worked concurrently is made certain,
+// not left to the scheduler: after its first claim each writer waits (a pipe handshake, no
+// lock held) until the other has claimed one too. Without it, on a loaded machine one writer
+// could claim all points before the other started (seen under load ~10 in rollback mode).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <array>
 #include <cstdio>
 #include <exception>
 
@@ -26,8 +30,9 @@ constexpr int kRowsPerClaim = 20;
 
 // The child's work: claim points until none is left; for each, write metric rows in several
 // transactions and mark it done. Returns the process exit code (0: no error at all).
+// `handshake` = {fd to tell the other writer "I claimed one", fd to hear the same from it}.
 int writer_process(const std::filesystem::path& path, const std::string& owner, JournalMode journal,
-                   int start_fd) {
+                   int start_fd, std::array<int, 2> handshake) {
   try {
     // Wait for the parent's start signal so that both writers begin together.
     char go = 0;
@@ -36,7 +41,12 @@ int writer_process(const std::filesystem::path& path, const std::string& owner, 
     options.journal = journal;
     options.busy_timeout_ms = 30000;
     Store store(path, options);
+    bool first = true;
     while (auto run = store.claim_point(owner, 600)) {
+      if (first) {  // the claim's transaction is committed: no lock is held while waiting
+        first = false;
+        if (::write(handshake[0], "c", 1) != 1 || ::read(handshake[1], &go, 1) != 1) return 3;
+      }
       for (int batch = 0; batch < 4; ++batch) {
         std::vector<MetricRow> rows;
         for (int i = 0; i < kRowsPerClaim / 4; ++i) {
@@ -74,18 +84,26 @@ void run_two_writers(JournalMode journal) {
     }
     ASSERT_EQ(store.register_points(points), kPoints);
   }
-  int start_pipe[2];
+  int start_pipe[2], a_to_b[2], b_to_a[2];
   ASSERT_EQ(::pipe(start_pipe), 0);
+  ASSERT_EQ(::pipe(a_to_b), 0);
+  ASSERT_EQ(::pipe(b_to_a), 0);
+  const std::array<std::pair<const char*, std::array<int, 2>>, 2> writers{
+      {{"writer-a", {a_to_b[1], b_to_a[0]}}, {"writer-b", {b_to_a[1], a_to_b[0]}}}};
   std::vector<pid_t> children;
-  for (const char* owner : {"writer-a", "writer-b"}) {
+  for (const auto& [owner, handshake] : writers) {
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
-    if (pid == 0) ::_exit(writer_process(path, owner, journal, start_pipe[0]));
+    if (pid == 0) {
+      // Keep only this writer's two ends, so that its read sees EOF (not a hang) if the other dies.
+      for (int fd : {a_to_b[0], a_to_b[1], b_to_a[0], b_to_a[1]})
+        if (fd != handshake[0] && fd != handshake[1]) ::close(fd);
+      ::_exit(writer_process(path, owner, journal, start_pipe[0], handshake));
+    }
     children.push_back(pid);
   }
   ASSERT_EQ(::write(start_pipe[1], "go", 2), 2);
-  ::close(start_pipe[0]);
-  ::close(start_pipe[1]);
+  for (int fd : {start_pipe[0], start_pipe[1], a_to_b[0], a_to_b[1], b_to_a[0], b_to_a[1]}) ::close(fd);
   for (pid_t pid : children) {
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
@@ -97,7 +115,7 @@ void run_two_writers(JournalMode journal) {
   EXPECT_EQ(raw.execAndGet("SELECT max(attempts) FROM runs").getInt(), 1) << "claimed twice";
   EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM metrics").getInt(), kPoints * kRowsPerClaim);
   EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM events").getInt(), kPoints);
-  // Both writers did part of the work: the test really had two concurrent writers.
+  // Both writers did part of the work (the handshake guarantees it; this checks the handshake).
   EXPECT_EQ(raw.execAndGet("SELECT count(DISTINCT text) FROM events").getInt(), 2);
 }
 
