@@ -1,10 +1,11 @@
 // Training throughput of the CPU GPT (forward + backward + clip + AdamW, i.e. one
 // full optimizer step) in tokens/s, and OpenBLAS sgemm FLOP/s measured in the same
 // run, so the model's FLOP/s can be reported as a fraction of sgemm's (a CPU
-// "MFU"), and the process CPU seconds per token (all threads). Model FLOPs per token follow Kaplan: 6 * (matmul params incl. the
-// unembedding) + 6 * n_layer * n_ctx * d_model (attention scores and values).
-// Shapes: the L2 d64, L4 d128, L6 d256 (n_ctx 256, 16 sequences, vocab
-// 256, 4 heads) and the brief's small L2 d64 n_ctx 64. The same shapes in PyTorch:
+// "MFU"), and the process CPU seconds per token (all threads). Model FLOPs per token follow Kaplan:
+// 6 * (matmul params incl. the unembedding) + 6 * n_layer * n_ctx * d_model (attention scores and
+// values). Shapes: the L2 d64, L4 d128, L6 d256 (n_ctx 256, 16 sequences, vocab 256, 4
+// heads) and the brief's small L2 d64 n_ctx 64; and the quickstart's own (configs/quickstart*.toml:
+// L2, 2 heads, n_ctx 64, d 8..36, run with one thread per worker). The same shapes in PyTorch:
 // bench/model/torch_bench.py.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -35,8 +36,9 @@ double process_cpu_seconds() {
 }
 
 void BM_TrainStep(benchmark::State& state) {
-  const GptConfig cfg{static_cast<int>(state.range(0)),     static_cast<int>(state.range(1)), 4,
-                      static_cast<int>(4 * state.range(1)), static_cast<int>(state.range(2)), 256};
+  const GptConfig cfg{static_cast<int>(state.range(0)), static_cast<int>(state.range(1)),
+                      static_cast<int>(state.range(3)), static_cast<int>(4 * state.range(1)),
+                      static_cast<int>(state.range(2)), 256};
   const int B = 16, T = cfg.n_ctx;
   Gpt model(cfg, B);
   model.init_params(1);
@@ -63,13 +65,15 @@ void BM_TrainStep(benchmark::State& state) {
       benchmark::Counter(tokens * model_flops_per_token(cfg), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_TrainStep)
-    ->ArgNames({"L", "d", "ctx"})
-    ->Args({1, 32, 64})
-    ->Args({2, 48, 64})
-    ->Args({2, 64, 64})
-    ->Args({2, 64, 256})
-    ->Args({4, 128, 256})
-    ->Args({6, 256, 256})
+    ->ArgNames({"L", "d", "ctx", "h"})
+    ->Args({2, 8, 64, 2})
+    ->Args({2, 16, 64, 2})
+    ->Args({2, 28, 64, 2})
+    ->Args({2, 36, 64, 2})
+    ->Args({2, 64, 64, 4})
+    ->Args({2, 64, 256, 4})
+    ->Args({4, 128, 256, 4})
+    ->Args({6, 256, 256, 4})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

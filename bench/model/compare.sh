@@ -3,14 +3,27 @@
 # shapes, interleaved shape by shape in one run (torch_bench.py drives both), printed
 # as ratios ours/torch and as our model FLOP/s over sgemm FLOP/s, each the median
 # [min, max] over REPS repetitions, with the load average before and after.
-# Usage: bench/model/compare.sh [BUILD_DIR] [THREADS] [REPS]   (defaults: build, 2, 5)
+# Usage: bench/model/compare.sh [BUILD_DIR] [THREADS] [REPS] [QUICK]   (defaults: build, 2, 5, 1)
+# The issue's shapes run at THREADS threads; with QUICK=1 the quickstart's shapes
+# (L2 d8..d36 ctx64, 2 heads) follow at one thread, as the quickstart's workers run.
+#
+# Threads, the same on both sides for everything: ours gets OMP_NUM_THREADS (OpenBLAS
+# here is the OpenMP build, so its GEMMs follow it); PyTorch gets torch.set_num_threads,
+# and Debian's torch calls the same OpenMP OpenBLAS (libblas.so.3), whose GEMMs follow
+# the calling thread's OpenMP thread count. Checked by per-thread CPU time: with
+# set_num_threads(2) torch's 512^3 matmul and GELU each ran on 2 threads (60 + 56 ticks)
+# whether or not OPENBLAS_NUM_THREADS=1 was set; bench_model's sgemm at
+# OMP_NUM_THREADS=2 on 2 (80 + 62). OPENBLAS_NUM_THREADS is therefore unset for both.
 # OMP_WAIT_POLICY=PASSIVE is exported for both sides: on a shared machine
 # spinning OpenMP barriers dominate otherwise (see tests/model/CMakeLists.txt).
 set -euo pipefail
 build=${1:-build}
 threads=${2:-2}
 reps=${3:-5}
+quick=${4:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$here/torch_bench.py" --threads "$threads" \
-  --reps "$reps" --ours "$build/bench/model/bench_model"
+export OMP_NUM_THREADS=$threads
+unset OPENBLAS_NUM_THREADS
+/usr/bin/python3 "$here/torch_bench.py" --threads "$threads" --reps "$reps" --quick "$quick" \
+  --ours "$build/bench/model/bench_model"

@@ -1,13 +1,17 @@
 // CPU implementations of the GEMM-based layers: linear (matmul) and causal
-// attention. Invariant: every matrix product goes through BLAS (blas_gemm.h);
-// attention runs GEMMs per (batch, head) and block of query rows, only on the causal
-// (lower) blocks, OpenMP over (batch, head), and OpenBLAS (OpenMP build) runs
-// single-threaded inside those parallel regions.
+// attention. Invariant: every linear layer's matrix product goes through BLAS
+// (blas_gemm.h); attention is OpenMP over (batch, head): heads of up to
+// kAttDirectMaxHead (32) run the direct kernels of attention_rows.cc (exactly the
+// causal entries, no BLAS call), larger heads run GEMMs per block of query rows, only
+// on the causal (lower) blocks, with OpenBLAS (OpenMP build) single-threaded inside
+// those parallel regions.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <vector>
 
 #include "model/attention.h"
+#include "model/cpu/attention_rows.h"
 #include "model/cpu/blas_gemm.h"
 #include "model/cpu/softmax_rows.h"
 #include "model/matmul.h"
@@ -82,6 +86,15 @@ void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
   }
 }
 
+// This thread's scratch of at least n elements, kept between calls (OpenMP's threads
+// persist): a fresh vector per call cost an allocation, a zeroing pass and page faults.
+template <typename T>
+T* thread_scratch(std::size_t n) {
+  thread_local std::vector<T> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
 // Query rows per block of the causal attention GEMMs: block i of queries needs only
 // keys [0, (i+1)*kAttBlock), so at n_ctx 256 the GEMMs do 10/16 of the full square.
 constexpr int kAttBlock = 64;
@@ -91,6 +104,22 @@ void attention_forward(T* out, T* att, const T* qkv, int B, int T_, int C, int N
   const int hs = C / NH;
   const int C3 = 3 * C;
   const T scale = T(1) / std::sqrt(T(hs));
+  if (hs <= kAttDirectMaxHead) {
+#pragma omp parallel
+    {
+      T* work = thread_scratch<T>(attention_head_work(T_));
+#pragma omp for collapse(2)
+      for (int b = 0; b < B; ++b) {
+        for (int h = 0; h < NH; ++h) {
+          const T* q = qkv + static_cast<std::size_t>(b) * T_ * C3 + h * hs;
+          attention_head_forward(out + static_cast<std::size_t>(b) * T_ * C + h * hs,
+                                 att + (static_cast<std::size_t>(b) * NH + h) * T_ * T_, q, q + C,
+                                 q + 2 * C, T_, hs, C3, C, scale, work);
+        }
+      }
+    }
+    return;
+  }
 #pragma omp parallel for collapse(2)
   for (int b = 0; b < B; ++b) {
     for (int h = 0; h < NH; ++h) {
@@ -120,6 +149,24 @@ void attention_backward(T* dqkv, T* scratch, const T* dout, const T* qkv, const 
   const int hs = C / NH;
   const int C3 = 3 * C;
   const T scale = T(1) / std::sqrt(T(hs));
+  if (hs <= kAttDirectMaxHead) {
+#pragma omp parallel
+    {
+      T* work = thread_scratch<T>(attention_head_work(T_));
+#pragma omp for collapse(2)
+      for (int b = 0; b < B; ++b) {
+        for (int h = 0; h < NH; ++h) {
+          const std::size_t qoff = static_cast<std::size_t>(b) * T_ * C3 + h * hs;
+          T* dq = dqkv + qoff;
+          attention_head_backward(
+              dq, dq + C, dq + 2 * C, dout + static_cast<std::size_t>(b) * T_ * C + h * hs,
+              qkv + qoff, qkv + qoff + C, qkv + qoff + 2 * C,
+              att + (static_cast<std::size_t>(b) * NH + h) * T_ * T_, T_, hs, C3, C, scale, work);
+        }
+      }
+    }
+    return;
+  }
 #pragma omp parallel for collapse(2)
   for (int b = 0; b < B; ++b) {
     for (int h = 0; h < NH; ++h) {

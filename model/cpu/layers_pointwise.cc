@@ -2,7 +2,8 @@
 // residual, softmax+cross-entropy, AdamW and the clipping reductions.
 // Invariant: all math comes from model/pointwise.h, except LayerNorm's rows, which are
 // its formulas as `omp simd` reductions (vectorised: 3x less CPU than the scalar rows
-// at L6 d256); loops are OpenMP over rows.
+// at L6 d256); loops are OpenMP over rows. The cross-entropy's rows are in
+// softmax_rows.cc (fast-math, vector expf).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <omp.h>
 
 #include "model/adamw.h"
+#include "model/cpu/softmax_rows.h"
 #include "model/crossentropy.h"
 #include "model/encoder.h"
 #include "model/layernorm.h"
@@ -152,26 +154,31 @@ void residual_backward(T* dinp1, T* dinp2, const T* dout, std::size_t N) {
   }
 }
 
+// Rows per block of the cross-entropy: one thread computes a block's rows
+// (softmax_rows.cc, vectorised); which rows form a block does not change the result.
+constexpr int kCeRows = 32;
+
 template <typename T>
 void crossentropy_softmax_forward(T* losses, T* probs, const T* logits, const int32_t* targets,
                                   int B, int T_, int V) {
+  const int N = B * T_;
 #pragma omp parallel for
-  for (int bt = 0; bt < B * T_; ++bt) {
-    const std::size_t o = static_cast<std::size_t>(bt) * V;
-    losses[bt] = crossentropy_softmax_row(probs + o, logits + o, V, targets[bt]);
+  for (int r0 = 0; r0 < N; r0 += kCeRows) {
+    const std::size_t o = static_cast<std::size_t>(r0) * V;
+    crossentropy_rows(losses + r0, probs + o, logits + o, targets + r0, std::min(kCeRows, N - r0),
+                      V);
   }
 }
 
 template <typename T>
 void crossentropy_softmax_backward(T* dlogits, const T* probs, const int32_t* targets, T dloss,
                                    int B, int T_, int V) {
+  const int N = B * T_;
 #pragma omp parallel for
-  for (int bt = 0; bt < B * T_; ++bt) {
-    const std::size_t o = static_cast<std::size_t>(bt) * V;
-    for (int v = 0; v < V; ++v) {
-      const T indicator = v == targets[bt] ? T(1) : T(0);
-      dlogits[o + v] = (probs[o + v] - indicator) * dloss;
-    }
+  for (int r0 = 0; r0 < N; r0 += kCeRows) {
+    const std::size_t o = static_cast<std::size_t>(r0) * V;
+    crossentropy_rows_backward(dlogits + o, probs + o, targets + r0, dloss,
+                               std::min(kCeRows, N - r0), V);
   }
 }
 

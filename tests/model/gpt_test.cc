@@ -1,11 +1,14 @@
 // Whole-model tests of GptT: parameter count formula, whole-model gradient check
 // in fp64, loss at init ~ ln(vocab), memorisation of a repeating pattern,
-// gradient accumulation, determinism of init, and bad inputs.
+// gradient accumulation, determinism of init, non-finite parameters reaching the loss
+// (through the fast-math softmax rows), and bad inputs.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "model/gpt.h"
@@ -189,6 +192,31 @@ TEST(Gpt, LossesAgreeWithLogitsOfATargetlessForward) {
     sum += expect;
   }
   EXPECT_NEAR(mean, sum / 16, 1e-5 * std::max(1.0, sum / 16));
+}
+
+TEST(Gpt, NonFiniteParametersGiveANonFiniteLoss) {
+  // The trainer marks a run diverged on a non-finite loss. The softmax and
+  // cross-entropy rows run under -ffast-math (cpu/softmax_rows.cc), which may assume
+  // finite values: a NaN or an Inf anywhere upstream must still reach the loss.
+  const GptConfig c{1, 16, 2, 32, 8, 256};
+  const auto x = random_tokens(2 * 8, c.vocab, 7);
+  const auto y = random_tokens(2 * 8, c.vocab, 8);
+  // (value, tensor): a NaN wte[0][0] makes one logit per row NaN (the max reduction
+  // may skip it; the sum must not); an Inf bias makes whole rows Inf and then NaN.
+  const std::vector<std::pair<float, std::string_view>> cases = {{std::nanf(""), "wte"},
+                                                                 {std::nanf(""), "fcb"},
+                                                                 {std::nanf(""), "lnfb"},
+                                                                 {INFINITY, "fcb"},
+                                                                 {INFINITY, "lnfb"}};
+  for (const auto& [bad, tensor] : cases) {
+    Gpt model(c, 2);
+    model.init_params(9);
+    for (const ParamTensor* t : model.layout().params.fields()) {
+      if (t->name == tensor) model.params()[t->offset] = bad;
+    }
+    EXPECT_FALSE(std::isfinite(model.forward(x.data(), y.data(), 2, 8)))
+        << tensor << " holding " << bad;
+  }
 }
 
 TEST(Gpt, RejectsBadShapes) {

@@ -99,20 +99,54 @@ TEST(LayerGradcheck, MatmulForwardMatchesNaiveSum) {
 }
 
 TEST(LayerGradcheck, Attention) {
-  const int B = 2, T = 4, C = 6, NH = 2;
-  auto qkv = random_vector(B * T * 3 * C, 12);
-  const auto R = random_vector(B * T * C, 13);
-  std::vector<double> out(B * T * C), att(B * NH * T * T), scratch(B * NH * T * T);
-  auto f = [&] {
-    cpu::attention_forward(out.data(), att.data(), qkv.data(), B, T, C, NH);
-    return dot(out, R);
-  };
-  f();
-  std::vector<double> dqkv(qkv.size());
-  cpu::attention_backward(dqkv.data(), scratch.data(), R.data(), qkv.data(), att.data(), B, T, C,
-                          NH);
-  EXPECT_LE(relative_error(dqkv.data(), numeric_grad(f, qkv.data(), qkv.size()).data(), qkv.size()),
-            kTol);
+  // (B, T, C, NH): head sizes 3 and 12 take the direct kernels with 16 padded columns,
+  // 18 the 32-column ones (T 21: two score blocks, the second partial), 40 the blocked
+  // BLAS path (cpu/attention_rows.h: kAttDirectMaxHead).
+  const int shapes[][4] = {{2, 4, 6, 2}, {1, 7, 24, 2}, {1, 21, 36, 2}, {1, 5, 80, 2}};
+  for (const auto& [B, T, C, NH] : shapes) {
+    auto qkv = random_vector(B * T * 3 * C, 12);
+    const auto R = random_vector(B * T * C, 13);
+    std::vector<double> out(B * T * C), att(B * NH * T * T), scratch(B * NH * T * T);
+    auto f = [&] {
+      cpu::attention_forward(out.data(), att.data(), qkv.data(), B, T, C, NH);
+      return dot(out, R);
+    };
+    f();
+    std::vector<double> dqkv(qkv.size());
+    cpu::attention_backward(dqkv.data(), scratch.data(), R.data(), qkv.data(), att.data(), B, T, C,
+                            NH);
+    EXPECT_LE(
+        relative_error(dqkv.data(), numeric_grad(f, qkv.data(), qkv.size()).data(), qkv.size()),
+        kTol)
+        << "T " << T << " head size " << C / NH;
+  }
+}
+
+TEST(LayerGradcheck, AttentionPathsAgree) {
+  // The direct kernels and the blocked BLAS path compute the same attention: a head of
+  // 32 (direct) against the same head run as one of 40 whose last 8 columns of q, k
+  // are zero and of v are zero (blocked); T 70 spans two BLAS row blocks.
+  const int B = 1, T = 70, NH = 1;
+  const int Cs = 32, Cb = 40;
+  const auto base = random_vector(B * T * 3 * Cs, 31);
+  std::vector<double> small(base), big(B * T * 3 * Cb, 0.0);
+  for (int t = 0; t < T; ++t) {
+    for (int part = 0; part < 3; ++part) {
+      for (int c = 0; c < Cs; ++c)
+        big[t * 3 * Cb + part * Cb + c] = base[t * 3 * Cs + part * Cs + c];
+    }
+  }
+  // Same softmax scale 1/sqrt(hs) on both sides: scale the big q by sqrt(40/32).
+  for (int t = 0; t < T; ++t) {
+    for (int c = 0; c < Cs; ++c) big[t * 3 * Cb + c] *= std::sqrt(double(Cb) / Cs);
+  }
+  std::vector<double> out_s(T * Cs), out_b(T * Cb), att_s(T * T), att_b(T * T);
+  cpu::attention_forward(out_s.data(), att_s.data(), small.data(), B, T, Cs, NH);
+  cpu::attention_forward(out_b.data(), att_b.data(), big.data(), B, T, Cb, NH);
+  for (int i = 0; i < T * T; ++i) EXPECT_NEAR(att_s[i], att_b[i], 1e-12) << i;
+  for (int t = 0; t < T; ++t) {
+    for (int c = 0; c < Cs; ++c) EXPECT_NEAR(out_s[t * Cs + c], out_b[t * Cb + c], 1e-12);
+  }
 }
 
 TEST(LayerGradcheck, AttentionIsCausal) {
