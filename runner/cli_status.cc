@@ -1,11 +1,16 @@
 // `scalesweep status DB`: every run grouped by status with its progress and losses (a running
-// point: who holds its lease, with the Slurm job/step and node), then the summary. Read-only: never creates, migrates or locks the store for writing.
+// point: who holds its lease, with the Slurm job/step and node; a failed or backing-off one: its
+// stored error, whether it was transient and when it is retried), then the summary. Read-only:
+// never creates, migrates or locks the store for writing.
 #include "runner/cli_status.h"
 
 #include <fmt/core.h>
 
+#include <map>
 #include <memory>
 
+#include "runner/config.h"
+#include "runner/failure_kind.h"
 #include "runner/lease_owner.h"
 #include "ss/cli_checks.h"
 #include "store/store.h"
@@ -26,6 +31,40 @@ double percent(std::int64_t part, std::int64_t whole) {
   return whole > 0 ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
 }
 
+// Each sweep's retry policy, from the config text the store keeps; nullopt for a sweep whose
+// text this build cannot parse (written by another version), so its notes leave the limits out.
+std::map<std::int64_t, std::optional<store::RetryPolicy>> retry_policies(store::Store& db) {
+  std::map<std::int64_t, std::optional<store::RetryPolicy>> policies;
+  for (const auto& sweep : db.list_sweeps()) {
+    try {
+      policies[sweep.id] =
+          retry_policy(parse_sweep_spec(sweep.config_text, sweep.config_path).schedule);
+    } catch (const std::exception&) {
+      policies[sweep.id] = std::nullopt;
+    }
+  }
+  return policies;
+}
+
+// The note of a run: its lease, its divergence, its failure (why, whether transient, when it is
+// retried).
+std::string run_note(const store::RunRecord& r, const std::optional<store::RetryPolicy>& policy,
+                     double now) {
+  std::string note;
+  if (r.lease_owner) {
+    note = fmt::format("lease: {}, expires in {:.0f}s", describe_owner(*r.lease_owner),
+                       r.lease_expires.value_or(now) - now);
+  }
+  if (r.diverged_step) note = fmt::format("diverged at step {}", *r.diverged_step);
+  if (r.error) {
+    note += fmt::format("{}{}: {}", note.empty() ? "" : "; ",
+                        r.status == store::kStatusRunning ? "last failure" : "failure",
+                        describe_failure(r, policy, now));
+    note += "; why: " + *r.error;
+  }
+  return note;
+}
+
 void run_status(const StatusOptions& options) {
   store::StoreOptions store_options;
   store_options.read_only = true;
@@ -33,6 +72,7 @@ void run_status(const StatusOptions& options) {
   std::optional<std::int64_t> sweep;
   if (options.sweep_id > 0) sweep = options.sweep_id;
   const store::StatusSummary summary = db.status_summary(sweep);
+  auto policies = retry_policies(db);
   for (const char* status : {store::kStatusRunning, store::kStatusPending, store::kStatusDone,
                              store::kStatusFailed, store::kStatusDiverged}) {
     store::RunFilter filter;
@@ -46,13 +86,7 @@ void run_status(const StatusOptions& options) {
                "run", "index", "point", "N", "D", "step/steps", "tokens%", "best_val", "final_val",
                "final_trn", "try", "note");
     for (const auto& r : runs) {
-      std::string note;
-      if (r.lease_owner) {
-        note = fmt::format("lease: {}, expires in {:.0f}s", describe_owner(*r.lease_owner),
-                           r.lease_expires.value_or(now) - now);
-      }
-      if (r.diverged_step) note = fmt::format("diverged at step {}", *r.diverged_step);
-      if (r.error) note += (note.empty() ? "" : "; ") + *r.error;
+      const std::string note = run_note(r, policies[r.plan.sweep_id], now);
       fmt::print(
           "  {:>5} {:>5} {:<16} {:>10} {:>12} {:>15} {:>6.1f}% {:>10} {:>10} {:>10} {:>4} "
           "{}\n",

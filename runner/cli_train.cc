@@ -17,6 +17,7 @@
 #include "runner/cli_run.h"
 #include "runner/config.h"
 #include "runner/grid.h"
+#include "runner/failure_kind.h"
 #include "runner/lease_owner.h"
 #include "runner/preflight.h"
 #include "runner/run_recorder.h"
@@ -80,6 +81,7 @@ std::optional<store::RunRecord> claim(store::Store& db, const SweepSpec& spec,
   store::RunFilter filter;
   filter.sweep_id = registration.sweep_id;
   filter.points = {point.key};
+  filter.ignore_backoff = true;  // the user asks for this point now
   const auto runs = db.list_runs(filter);
   if (runs.empty()) {
     throw InputError(
@@ -158,7 +160,7 @@ int train_command(const TrainOptionsCli& options, const TrainPointFunction& trai
   job.cpu_threads = options.threads;
   RunRecorder recorder(
       db, claimed->id, owner,
-      {options.lease_seconds, spec.schedule.keep_checkpoints, spec.schedule.max_attempts});
+      {options.lease_seconds, spec.schedule.keep_checkpoints, retry_policy(spec.schedule)});
   RecorderSink sink(recorder, signals);
   TrainOptions train_options;
   train_options.progress = true;
@@ -172,8 +174,12 @@ int train_command(const TrainOptionsCli& options, const TrainPointFunction& trai
   try {
     result = train(job, sink, train_options);
   } catch (const std::exception& e) {
-    const std::string status = recorder.fail(e.what());
-    log::error("run {}: {} (status now {})", claimed->id, e.what(), status);
+    const auto failure = recorder.fail(e.what());
+    log::error("run {}: {} (status now {}{})", claimed->id, e.what(), failure.status,
+               failure.retry_after
+                   ? fmt::format(", transient: `run` retries it from {}",
+                                 utc_time_text(*failure.retry_after))
+                   : "");
     throw;
   }
   recorder.finish(result);

@@ -470,6 +470,23 @@ TrainSpec parse_train(TableReader& t) {
   return train;
 }
 
+// The backoff of transient failures (runner/failure_kind.h): both waits in (0, 1 day], the cap
+// at least the first wait (when the cap is not given: 600 s or the first wait if longer), at
+// most 1000 transient failures per point.
+void parse_retry_backoff(TableReader& t, ScheduleSpec& s) {
+  constexpr double kDay = 86400;
+  s.retry_backoff_seconds = t.get_double("retry_backoff_seconds", 0, kDay).value_or(30);
+  const auto cap = t.get_double("retry_backoff_max_seconds", 0, kDay);
+  s.retry_backoff_max_seconds = cap.value_or(std::max(600.0, s.retry_backoff_seconds));
+  s.max_transient_failures = t.get_int("max_transient_failures", 1, 1000).value_or(10);
+  if (s.retry_backoff_max_seconds < s.retry_backoff_seconds) {
+    t.fail("retry_backoff_max_seconds", *t.find("retry_backoff_max_seconds"),
+           fmt::format("is below retry_backoff_seconds = {}; the cap must be at least the first "
+                       "wait",
+                       s.retry_backoff_seconds));
+  }
+}
+
 ScheduleSpec parse_schedule(TableReader& t) {
   ScheduleSpec s;
   s.eval_interval = t.require_int("eval_interval", 1, "add eval_interval = <steps>");
@@ -478,9 +495,11 @@ ScheduleSpec parse_schedule(TableReader& t) {
       t.require_int("checkpoint_interval", 1, "add checkpoint_interval = <steps>");
   s.keep_checkpoints = t.get_int("keep_checkpoints", 1).value_or(2);
   s.max_attempts = t.get_int("max_attempts", 1).value_or(3);
+  parse_retry_backoff(t, s);
   s.checkpoint_dir = t.get_string("checkpoint_dir", {}, "", "");  // "": place_checkpoints()
   t.reject_unknown_keys({"eval_interval", "eval_tokens", "checkpoint_interval", "keep_checkpoints",
-                         "max_attempts", "checkpoint_dir"});
+                         "max_attempts", "retry_backoff_seconds", "retry_backoff_max_seconds",
+                         "max_transient_failures", "checkpoint_dir"});
   return s;
 }
 

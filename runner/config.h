@@ -77,6 +77,12 @@ struct ScheduleSpec {
   std::int64_t checkpoint_interval = 0;  // steps between checkpoints
   std::int64_t keep_checkpoints = 2;     // newest K kept per run
   std::int64_t max_attempts = 3;         // tries per point before it is `failed`
+  // Transient failures (disk full, I/O error, out of memory: runner/failure_kind.h) use no try:
+  // the point waits retry_backoff_seconds, doubling per transient failure up to
+  // retry_backoff_max_seconds, and is `failed` at its max_transient_failures-th one.
+  double retry_backoff_seconds = 30;
+  double retry_backoff_max_seconds = 600;
+  std::int64_t max_transient_failures = 10;
   // [schedule] checkpoint_dir as given (relative to the working directory); when the config has
   // none it stays empty until place_checkpoints() puts it beside the store.
   std::string checkpoint_dir;

@@ -188,6 +188,21 @@ LeaseSweep reclaim_dead_leases(store::Store& db, const LeaseOwner& self,
   return result;
 }
 
+std::vector<LiveLease> live_leases(store::Store& db, const std::string& self,
+                                   std::optional<std::int64_t> sweep_id, double now) {
+  store::RunFilter filter;
+  filter.sweep_id = sweep_id;
+  filter.status = store::kStatusRunning;
+  std::vector<LiveLease> live;
+  for (const auto& run : db.list_runs(filter)) {
+    if (!run.lease_owner || *run.lease_owner == self || run.lease_expires.value_or(0) < now) {
+      continue;
+    }
+    live.push_back({run.id, run.plan.point, *run.lease_owner, *run.lease_expires - now});
+  }
+  return live;
+}
+
 std::string describe_owner(const std::string& owner_text) {
   const auto owner = LeaseOwner::parse(owner_text);
   if (!owner) return owner_text;

@@ -75,6 +75,12 @@ struct LeaseSweep {
 LeaseSweep reclaim_dead_leases(store::Store& db, const LeaseOwner& self,
                                std::optional<std::int64_t> sweep_id);
 
+// The leases of `sweep_id` (all sweeps if nullopt) held by an owner other than `self` and not
+// expired at `now`, read only: what a progress line says a job waits for, re-read each time
+// it is printed.
+std::vector<LiveLease> live_leases(store::Store& db, const std::string& self,
+                                   std::optional<std::int64_t> sweep_id, double now);
+
 // An owner line for people: "Slurm job 17 step 0 (restart 1) on node1, pid 4242 on vm" or
 // "pid 4242 on vm"; an unreadable line is returned as is.
 std::string describe_owner(const std::string& owner_text);

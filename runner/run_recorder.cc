@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "runner/failure_kind.h"
 #include "ss/log.h"
 
 namespace ss::runner {
@@ -89,9 +90,9 @@ std::string RunRecorder::finish(const TrainResult& result) {
   return store::kStatusPending;
 }
 
-std::string RunRecorder::fail(const std::string& error) {
+store::FailureOutcome RunRecorder::fail(const std::string& error, double now) {
   flush();
-  return db_.mark_failed(run_id_, error, policy_.max_attempts);
+  return db_.mark_failed(run_id_, error, transient_cause(error).has_value(), policy_.retry, now);
 }
 
 }  // namespace ss::runner

@@ -1,7 +1,8 @@
 // The one place that decides how an active run's reports reach the store: metric rows (buffered,
 // written in one transaction per batch, each batch followed by the run's progress columns),
 // checkpoint rows (only the newest keep_checkpoints stay), lease renewal (every third of the
-// lease) and the run's end (done / diverged / stopped -> released / failed). `scalesweep train`
+// lease) and the run's end (done / diverged / stopped -> released / failed, a failure
+// classified transient or deterministic by runner/failure_kind.h). `scalesweep train`
 // feeds it straight from the training loop (cli_train.cc); `scalesweep run` keeps one per active
 // run on rank 0 and feeds it from the leader's messages (sweep_run.cc).
 //
@@ -26,7 +27,7 @@ namespace ss::runner {
 struct RecorderPolicy {
   double lease_seconds = 300;         // renewed every third of it
   std::int64_t keep_checkpoints = 1;  // checkpoint rows kept per run (at least 1)
-  std::int64_t max_attempts = 1;      // a failure leaves the run pending below this many
+  store::RetryPolicy retry;           // how a failure is retried (store::mark_failed)
   double flush_seconds = 1;           // buffered rows wait at most this long (see tick())
   std::size_t flush_rows = 256;       // ... or until this many are buffered
 };
@@ -46,8 +47,9 @@ class RunRecorder {
   // The training function returned: writes the end and returns the run's status now (done,
   // diverged, or pending after a stop).
   std::string finish(const TrainResult& result);
-  // The training function threw: status pending (retry) or failed after max_attempts.
-  std::string fail(const std::string& error);
+  // The training function threw: classifies `error` (transient_cause, failure_kind.h) and
+  // records it with the retry policy: pending (at once, or after a backoff) or failed.
+  store::FailureOutcome fail(const std::string& error, double now = store::unix_now());
 
   std::int64_t run_id() const { return run_id_; }
   // The newest row received (progress display), if any.

@@ -18,6 +18,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "runner/failure_kind.h"
 #include "runner/grid.h"
 #include "runner/run_recorder.h"
 #include "runner/scheduler.h"
@@ -171,12 +172,17 @@ class Coordinator {
 
   // Pending points of the sweep (after taking back expired and dead leases) into the scheduler.
   void refresh_pending() {
-    live_leases_ = reclaim_dead_leases(db_, self_, sweep_id_).live;
+    reclaim_dead_leases(db_, self_, sweep_id_);
     store::RunFilter filter;
     filter.sweep_id = sweep_id_;
     filter.status = store::kStatusPending;
+    const double now = store::unix_now();
     for (const auto& run : db_.list_runs(filter)) {
       if (scheduler_.is_running(run.id)) continue;
+      if (run.retry_after && *run.retry_after > now) {  // a transient failure's backoff
+        scheduler_.remove_pending(run.id);
+        continue;
+      }
       known_[run.id] = run;
       scheduler_.add_point({run.id, run.plan.flops, static_cast<int>(run.plan.dp * run.plan.tp)});
     }
@@ -248,12 +254,7 @@ class Coordinator {
           } else if constexpr (std::is_same_v<M, protocol::Ended>) {
             finish_run(m, source);
           } else if constexpr (std::is_same_v<M, protocol::Failed>) {
-            auto& run = active_for(m.assignment, source);
-            const auto status = run.recorder.fail(m.error);
-            db_.add_event(
-                source, "run_failed",
-                fmt::format("run {} attempt {}: {}", run.record.id, run.record.attempts, m.error));
-            print_point_line(run, status, fmt::format("error: {}", m.error));
+            record_failure(active_for(m.assignment, source), source, m.error);
             end_active(m.assignment);
           } else {
             throw protocol::ProtocolError(
@@ -262,6 +263,21 @@ class Coordinator {
           }
         },
         message);
+  }
+
+  // A run failed: the store decides (retry at once, back off, or failed); an event and a line
+  // say what in status's words (describe_failure), the event with the stored failure's time.
+  void record_failure(ActiveRun& run, int source, const std::string& error) {
+    const double now = store::unix_now();
+    const auto failure = run.recorder.fail(error, now);
+    const auto stored = db_.find_run(run.record.id);
+    const std::string kind =
+        stored ? describe_failure(*stored, retry_policy(spec_.schedule), now) : failure.status;
+    db_.add_event(source, "run_failed",
+                  fmt::format("run {} attempt {}: {}: {}", run.record.id, run.record.attempts,
+                              kind, error),
+                  now);
+    print_point_line(run, failure.status, fmt::format("{}; error: {}", kind, error));
   }
 
   void finish_run(const protocol::Ended& ended, int source) {
@@ -298,7 +314,7 @@ class Coordinator {
     RecorderPolicy policy;
     policy.lease_seconds = options_.lease_seconds;
     policy.keep_checkpoints = spec_.schedule.keep_checkpoints;
-    policy.max_attempts = spec_.schedule.max_attempts;
+    policy.retry = retry_policy(spec_.schedule);
     policy.flush_seconds = options_.metrics_flush_seconds;
     return policy;
   }
@@ -342,13 +358,42 @@ class Coordinator {
     std::fflush(stdout);
   }
 
-  // While this job idles on points other jobs lease: which lease, and when it expires.
-  std::string waiting_text(const store::StatusSummary& s) const {
-    if (live_leases_.empty() || s.runs_by_status.at(store::kStatusPending) > 0) return "";
-    return fmt::format("; waiting for {}{}", describe_live_lease(live_leases_.front()),
-                       live_leases_.size() > 1
-                           ? fmt::format(" (and {} more)", live_leases_.size() - 1)
-                           : std::string());
+  // What this job waits for, read from the store now (not from the last refresh, which may be
+  // stale: another job may have finished the point meanwhile): points backing off after a
+  // transient failure (the next one, and until when), and, when no pending point is left to
+  // claim, the leases other jobs hold.
+  std::string waiting_text(const store::StatusSummary& s) {
+    const double now = store::unix_now();
+    store::RunFilter filter;
+    filter.sweep_id = sweep_id_;
+    filter.status = store::kStatusPending;
+    std::vector<store::RunRecord> backing_off;
+    for (auto& run : db_.list_runs(filter)) {
+      if (run.retry_after && *run.retry_after > now) backing_off.push_back(std::move(run));
+    }
+    std::ranges::sort(backing_off, {}, [](const auto& r) { return *r.retry_after; });
+    const auto more = [](std::size_t n) {
+      return n > 1 ? fmt::format(" (and {} more)", n - 1) : std::string();
+    };
+    std::string text;
+    if (!backing_off.empty()) {
+      const auto& next = backing_off.front();
+      text += fmt::format("; backing off: run {} (point {}) waits until {} (in {:.0f}s) after "
+                          "transient failure {} of {}{}",
+                          next.id, next.plan.point, utc_time_text(*next.retry_after),
+                          *next.retry_after - now, next.transient_failures,
+                          spec_.schedule.max_transient_failures, more(backing_off.size()));
+    }
+    const auto claimable =
+        s.runs_by_status.at(store::kStatusPending) - static_cast<std::int64_t>(backing_off.size());
+    if (claimable <= 0) {
+      const auto leases = live_leases(db_, owner_, sweep_id_, now);
+      if (!leases.empty()) {
+        text += fmt::format("; waiting for {}{}", describe_live_lease(leases.front()),
+                            more(leases.size()));
+      }
+    }
+    return text;
   }
 
   const SweepRunOptions& options_;
@@ -360,7 +405,6 @@ class Coordinator {
   Scheduler scheduler_;
   LeaseOwner self_;
   std::string owner_;
-  std::vector<LiveLease> live_leases_;
   std::unordered_map<std::int64_t, store::RunRecord> known_;
   std::map<std::uint64_t, ActiveRun> active_;
   std::uint64_t next_assignment_ = 1;

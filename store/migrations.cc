@@ -1,4 +1,5 @@
-// Schema migration steps (v0 -> v1: the base schema; v1 -> v2: run_flags; v2 -> v3: runs.budget). The SQL text is the
+// Schema migration steps (v0 -> v1: the base schema; v1 -> v2: run_flags; v2 -> v3: runs.budget;
+// v3 -> v4: the retry state of transient failures). The SQL text is the
 // contract of store/schema.md, copied verbatim; never edit a released step, add a new one.
 #include "store/migrations.h"
 
@@ -82,10 +83,21 @@ constexpr std::string_view kV2ToV3 = R"sql(
 ALTER TABLE runs ADD COLUMN budget REAL;
 )sql";
 
+// The retry state of a run's failures (docs/runner.md § Failures): when a pending run may be
+// handed out again (NULL: at once), how many transient failures it had since it was registered
+// or last retried, and whether runs.error was a transient failure (NULL: no error, or one
+// recorded before v4).
+constexpr std::string_view kV3ToV4 = R"sql(
+ALTER TABLE runs ADD COLUMN retry_after REAL;
+ALTER TABLE runs ADD COLUMN transient_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN error_transient INTEGER;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> steps = {{0, kV0ToV1}, {1, kV1ToV2}, {2, kV2ToV3}};
+  static const std::vector<Migration> steps = {
+      {0, kV0ToV1}, {1, kV1ToV2}, {2, kV2ToV3}, {3, kV3ToV4}};
   return steps;
 }
 

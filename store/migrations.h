@@ -11,7 +11,7 @@
 namespace ss::store {
 
 // The schema version this build writes and understands (store/schema.md).
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // One migration: the SQL that takes `from_version` to `from_version + 1`.
 struct Migration {

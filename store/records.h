@@ -64,6 +64,29 @@ struct RunRecord {
   double created = 0;
   std::optional<double> started, finished;
   double wall_seconds = 0;
+  // Schema v4 (read as nullopt / 0 / nullopt from an older store opened read-only).
+  std::optional<double> retry_after;   // a pending run is not handed out before this time
+  std::int64_t transient_failures = 0;  // since registration or the last `scalesweep retry`
+  std::optional<bool> error_transient;  // whether `error` was a transient failure
+};
+
+// How a failed run is retried ([schedule] keys of docs/config.md). A deterministic failure
+// leaves the run pending (retried at once) while its deterministic tries (attempts minus
+// transient failures) are below max_attempts, else failed. A transient failure (disk full, I/O
+// error, out of memory: runner/failure_kind.h) does not use up a try: the run waits
+// backoff_delay() (store.h) and is failed only at its max_transient_failures-th transient failure.
+struct RetryPolicy {
+  std::int64_t max_attempts = 3;
+  std::int64_t max_transient_failures = 10;
+  double backoff_seconds = 30;       // the wait after the first transient failure
+  double backoff_max_seconds = 600;  // it doubles per transient failure up to this
+};
+
+// What mark_failed decided.
+struct FailureOutcome {
+  std::string status;                 // pending or failed
+  std::int64_t transient_failures = 0;  // after this failure
+  std::optional<double> retry_after;  // pending after a transient failure: not before this time
 };
 
 // What a finished run reports (mark done).
@@ -136,6 +159,9 @@ struct RunFilter {
   std::optional<std::int64_t> sweep_id;
   std::optional<std::string> status;
   std::vector<std::string> points;  // restrict to these point keys (empty: all)
+  // claim_point only: also claim a pending run whose retry_after has not come yet (`scalesweep
+  // train POINT`, where the user asks for that point now).
+  bool ignore_backoff = false;
 };
 
 // The numbers `scalesweep status` prints.

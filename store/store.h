@@ -58,6 +58,10 @@ struct StoreOptions {
 // Unix time in seconds (the store's time unit).
 double unix_now();
 
+// The wait after a run's n-th transient failure (n >= 1): backoff_seconds * 2^(n-1), at most
+// backoff_max_seconds. Pure; the one place of the backoff rule.
+double backoff_delay(const RetryPolicy& policy, std::int64_t transient_failures);
+
 class Store {
  public:
   // Opens (or, with create_if_missing, creates) the store at `path` and migrates it to
@@ -91,9 +95,11 @@ class Store {
 
   // ---- leases ------------------------------------------------------------------------------
   // Claims one point for `owner` in one transaction: a `pending` row, or a `running` row whose
-  // lease expired before `now`, largest flops first (ties: lowest point_index). Sets status
-  // running, lease owner/expiry = now + lease_seconds, attempts += 1, started = now. Honours
-  // filter.sweep_id and filter.points (filter.status is ignored). nullopt when none is left.
+  // lease expired before `now`, largest flops first (ties: lowest point_index); a pending row
+  // whose retry_after is after `now` is skipped unless filter.ignore_backoff. Sets status
+  // running, lease owner/expiry = now + lease_seconds, attempts += 1, started = now,
+  // retry_after NULL. Honours filter.sweep_id and filter.points (filter.status is ignored).
+  // nullopt when none is left.
   std::optional<RunRecord> claim_point(const std::string& owner, double lease_seconds,
                                        const RunFilter& filter = {}, double now = unix_now());
   // Extends the lease if `owner` still holds run `run_id` (running); false if it lost it.
@@ -109,16 +115,18 @@ class Store {
   void update_progress(std::int64_t run_id, std::int64_t step, std::int64_t tokens_seen,
                        double wall_seconds);
   void mark_done(std::int64_t run_id, const RunOutcome& outcome, double now = unix_now());
-  // Records `error`; back to pending when attempts < max_attempts, else failed. Returns the new
-  // status.
-  std::string mark_failed(std::int64_t run_id, const std::string& error, std::int64_t max_attempts,
-                          double now = unix_now());
+  // Records `error` and whether it was `transient`, and decides by `policy` (records.h): a
+  // deterministic failure goes back to pending (at once) while attempts - transient_failures <
+  // max_attempts, else failed; a transient one counts transient_failures += 1 and goes back to
+  // pending with retry_after = now + backoff_delay(), or failed at max_transient_failures.
+  FailureOutcome mark_failed(std::int64_t run_id, const std::string& error, bool transient,
+                             const RetryPolicy& policy, double now = unix_now());
   // NaN/Inf at `step`: status diverged (final, not retried).
   void mark_diverged(std::int64_t run_id, std::int64_t step, double now = unix_now());
   // `scalesweep retry`: every run whose status is in `statuses` (and whose point key is in
-  // `points`, when given) goes back to pending with attempts 0 and error, diverged_step and
-  // finished cleared; metrics and checkpoints stay, so a retried run resumes from its newest
-  // checkpoint. One transaction; returns the runs reset (their records before the reset).
+  // `points`, when given) goes back to pending with attempts 0, transient_failures 0 and error,
+  // error_transient, retry_after, diverged_step and finished cleared; metrics and checkpoints
+  // stay, so a retried run resumes from its newest checkpoint. One transaction; returns the runs reset (their records before the reset).
   std::vector<RunRecord> reset_runs(std::span<const std::string> statuses,
                                     std::span<const std::string> points);
 

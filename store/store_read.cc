@@ -15,7 +15,7 @@ constexpr const char* kRunColumns =
     "n_params_embedding, n_params_total, tokens, batch_tokens, steps, lr, seed, dp, tp, flops, "
     "{budget}, status, attempts, lease_owner, lease_expires, step, tokens_seen, final_train_loss, "
     "final_val_loss, best_train_loss, best_val_loss, diverged_step, error, created, started, "
-    "finished, wall_seconds";
+    "finished, wall_seconds, {retry_after}, {transient_failures}, {error_transient}";
 
 std::optional<double> optional_double(const SQLite::Column& c) {
   if (c.isNull()) return std::nullopt;
@@ -30,11 +30,29 @@ std::optional<std::string> optional_text(const SQLite::Column& c) {
   return c.getString();
 }
 
-// kRunColumns for a store at `schema_version`: runs.budget exists from v3 on; an older store
-// opened read-only (scalefit, status: never migrated) reads NULL for it.
+// The runs columns added after v1: the version that added each, and what a store older than
+// that reads in its place (an older store opened read-only by scalefit or status is never
+// migrated).
+struct LaterColumn {
+  const char* name;
+  int since_version;
+  const char* before;  // SQL value read from an older store
+};
+constexpr LaterColumn kLaterColumns[] = {
+    {"budget", 3, "NULL"},
+    {"retry_after", 4, "NULL"},
+    {"transient_failures", 4, "0"},
+    {"error_transient", 4, "NULL"},
+};
+
+// kRunColumns for a store at `schema_version`.
 std::string run_columns(int schema_version) {
   std::string columns = kRunColumns;
-  columns.replace(columns.find("{budget}"), 8, schema_version >= 3 ? "budget" : "NULL");
+  for (const LaterColumn& c : kLaterColumns) {
+    const std::string placeholder = std::string("{") + c.name + "}";
+    columns.replace(columns.find(placeholder), placeholder.size(),
+                    schema_version >= c.since_version ? c.name : c.before);
+  }
   return columns;
 }
 
@@ -81,6 +99,10 @@ RunRecord read_run(SQLite::Statement& s) {
   r.started = optional_double(s.getColumn(i++));
   r.finished = optional_double(s.getColumn(i++));
   r.wall_seconds = s.getColumn(i++).getDouble();
+  r.retry_after = optional_double(s.getColumn(i++));
+  r.transient_failures = s.getColumn(i++).getInt64();
+  const auto transient = optional_int(s.getColumn(i++));
+  if (transient) r.error_transient = *transient != 0;
   return r;
 }
 

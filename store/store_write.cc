@@ -4,6 +4,9 @@
 #include <SQLiteCpp/VariadicBind.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
+
 #include "store/sqlite_check.h"
 #include "store/store.h"
 
@@ -102,25 +105,29 @@ std::optional<RunRecord> Store::claim_point(const std::string& owner, double lea
   // of keys needs no dynamic SQL.
   // With a point list, "+status" keeps SQLite off the status index so it looks the keys up in
   // the point index (O(keys), not a scan of every pending row: rank 0 claims one key at a time).
+  // A pending row waits for its retry_after (a transient failure's backoff) unless ?4.
   auto select = filter.points.empty()
                     ? prepare(db_,
-                              "SELECT id FROM runs WHERE (status='pending' OR (status='running' "
+                              "SELECT id FROM runs WHERE ((status='pending' AND (?4 OR "
+                              "retry_after IS NULL OR retry_after <= ?1)) OR (status='running' "
                               "AND lease_expires < ?1)) AND (?2 IS NULL OR sweep_id = ?2) AND "
                               "?3 IS NULL ORDER BY flops DESC, point_index ASC, id ASC LIMIT 1")
                     : prepare(db_,
-                              "SELECT id FROM runs WHERE (+status='pending' OR (+status='running' "
+                              "SELECT id FROM runs WHERE ((+status='pending' AND (?4 OR "
+                              "retry_after IS NULL OR retry_after <= ?1)) OR (+status='running' "
                               "AND lease_expires < ?1)) AND (?2 IS NULL OR sweep_id = ?2) AND "
                               "point IN (SELECT value FROM json_each(?3)) "
                               "ORDER BY flops DESC, point_index ASC, id ASC LIMIT 1");
-  bind_nullable(select, now, filter.sweep_id,
-                filter.points.empty() ? std::nullopt
-                                      : std::optional(nlohmann::json(filter.points).dump()));
+  bind_nullable(
+      select, now, filter.sweep_id,
+      filter.points.empty() ? std::nullopt : std::optional(nlohmann::json(filter.points).dump()),
+      filter.ignore_backoff ? 1 : 0);
   if (!SS_STORE_SQL(select.executeStep())) return std::nullopt;
   const std::int64_t id = select.getColumn(0).getInt64();
   SS_STORE_SQL(select.reset());
   auto update = prepare(db_,
                         "UPDATE runs SET status='running', lease_owner=?, lease_expires=?, "
-                        "attempts=attempts+1, started=? WHERE id=?");
+                        "attempts=attempts+1, started=?, retry_after=NULL WHERE id=?");
   SQLite::bind(update, owner, now + lease_seconds, now, id);
   SS_STORE_SQL(update.exec());
   SS_STORE_SQL(transaction.commit());
@@ -176,7 +183,7 @@ void Store::mark_done(std::int64_t run_id, const RunOutcome& outcome, double now
                         "UPDATE runs SET status='done', lease_owner=NULL, lease_expires=NULL, "
                         "step=?, tokens_seen=?, final_train_loss=?, final_val_loss=?, "
                         "best_train_loss=?, best_val_loss=?, wall_seconds=?, finished=?, "
-                        "error=NULL WHERE id=?");
+                        "error=NULL, error_transient=NULL, retry_after=NULL WHERE id=?");
   bind_nullable(update, outcome.step, outcome.tokens_seen, outcome.final_train_loss,
                 outcome.final_val_loss, outcome.best_train_loss, outcome.best_val_loss,
                 outcome.wall_seconds, now, run_id);
@@ -184,21 +191,40 @@ void Store::mark_done(std::int64_t run_id, const RunOutcome& outcome, double now
   SS_STORE_SQL(transaction.commit());
 }
 
-std::string Store::mark_failed(std::int64_t run_id, const std::string& error,
-                               std::int64_t max_attempts, double now) {
+double backoff_delay(const RetryPolicy& policy, std::int64_t transient_failures) {
+  const double doublings = static_cast<double>(std::max<std::int64_t>(0, transient_failures - 1));
+  // 2^n for n up to 1e4 saturates to +inf (no overflow trap); min() caps it.
+  return std::min(policy.backoff_max_seconds,
+                  std::ldexp(policy.backoff_seconds, static_cast<int>(std::min(doublings, 1e4))));
+}
+
+FailureOutcome Store::mark_failed(std::int64_t run_id, const std::string& error, bool transient,
+                                  const RetryPolicy& policy, double now) {
   auto transaction = begin_immediate(db_);
-  auto update = prepare(db_,
-                        "UPDATE runs SET status = CASE WHEN attempts < ?1 THEN 'pending' ELSE "
-                        "'failed' END, finished = CASE WHEN attempts < ?1 THEN NULL ELSE ?2 END, "
-                        "error=?3, lease_owner=NULL, lease_expires=NULL WHERE id=?4");
-  SQLite::bind(update, max_attempts, now, error, run_id);
-  SS_STORE_SQL(update.exec());
-  auto select = prepare(db_, "SELECT status FROM runs WHERE id=?");
+  auto select = prepare(db_, "SELECT attempts, transient_failures FROM runs WHERE id=?");
   select.bind(1, run_id);
-  std::string status;
-  if (SS_STORE_SQL(select.executeStep())) status = select.getColumn(0).getString();
+  FailureOutcome outcome;
+  outcome.status = kStatusFailed;
+  if (SS_STORE_SQL(select.executeStep())) {
+    const std::int64_t attempts = select.getColumn(0).getInt64();
+    outcome.transient_failures = select.getColumn(1).getInt64() + (transient ? 1 : 0);
+    const bool retried = transient ? outcome.transient_failures < policy.max_transient_failures
+                                   : attempts - outcome.transient_failures < policy.max_attempts;
+    if (retried) outcome.status = kStatusPending;
+    if (retried && transient)
+      outcome.retry_after = now + backoff_delay(policy, outcome.transient_failures);
+  }
+  SS_STORE_SQL(select.reset());
+  auto update = prepare(db_,
+                        "UPDATE runs SET status=?, finished=?, error=?, error_transient=?, "
+                        "transient_failures=?, retry_after=?, lease_owner=NULL, "
+                        "lease_expires=NULL WHERE id=?");
+  bind_nullable(update, outcome.status,
+                outcome.status == kStatusFailed ? std::optional(now) : std::nullopt, error,
+                transient ? 1 : 0, outcome.transient_failures, outcome.retry_after, run_id);
+  SS_STORE_SQL(update.exec());
   SS_STORE_SQL(transaction.commit());
-  return status;
+  return outcome;
 }
 
 void Store::mark_diverged(std::int64_t run_id, std::int64_t step, double now) {
@@ -222,7 +248,8 @@ std::vector<RunRecord> Store::reset_runs(std::span<const std::string> statuses,
     for (auto& run : list_runs(filter)) reset.push_back(std::move(run));
   }
   auto update = prepare(db_,
-                        "UPDATE runs SET status='pending', attempts=0, error=NULL, "
+                        "UPDATE runs SET status='pending', attempts=0, transient_failures=0, "
+                        "error=NULL, error_transient=NULL, retry_after=NULL, "
                         "diverged_step=NULL, finished=NULL, lease_owner=NULL, "
                         "lease_expires=NULL WHERE id=?");
   for (const RunRecord& run : reset) {

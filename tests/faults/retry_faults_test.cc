@@ -1,5 +1,6 @@
 // Fault family 2: `failed` is not a dead end. A sweep whose checkpoints land on a 16 KiB tmpfs
-// fails every point (disk full) under the real `scalesweep run`; `status` says why; after the
+// fails every point (disk full, transient: after its 2nd transient failure, the configured
+// limit) under the real `scalesweep run`; `status` says why; after the
 // disk is fixed, `scalesweep retry` sets the points back to pending and the next run trains
 // them to done with one metric row per step. Bad retry arguments change nothing (exit 2).
 #include <gtest/gtest.h>
@@ -14,7 +15,10 @@ class Retry : public ::testing::Test {
  protected:
   void SetUp() override {
     fs::create_directories(work() / "ckpt");
-    write_sweep(work(), {.schedule = "checkpoint_dir = \"ckpt\"\nmax_attempts = 2\n"});
+    // A full disk is transient: each point backs off 1 s and is failed at its 2nd transient
+    // failure (a disk that stays full ends the job; docs/runner.md § Failures).
+    write_sweep(work(), {.schedule = "checkpoint_dir = \"ckpt\"\nmax_attempts = 2\n"
+                                     "retry_backoff_seconds = 1\nmax_transient_failures = 2\n"});
   }
   fs::path work() const { return dir_ / "work"; }
   Outcome sh(const std::string& cmd) { return run_command(cmd, work(), dir_ / "scratch"); }
@@ -34,10 +38,16 @@ TEST_F(Retry, FailedByAFullDiskThenFixedThenRetriedToDone) {
   if (auto why = mount_small_fs(work() / "ckpt", 16)) GTEST_SKIP() << *why;
   const Outcome first = sh(mpirun_run("sweep.toml --store s.db"));
   ASSERT_EQ(first.rc, 0) << first.all();
-  EXPECT_EQ(count("select count(*) from runs where status = 'failed' and attempts = 2"), 2);
+  EXPECT_EQ(count("select count(*) from runs where status = 'failed' and attempts = 2 and "
+                  "transient_failures = 2 and error_transient = 1 and retry_after is null"),
+            2);
 
   const Outcome status = sh(scalesweep() + " status s.db");
   EXPECT_NE(status.out.find("failed (2)"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("failure: transient (no space left on device (ENOSPC)), transient "
+                            "failure 2 of 2; why: "),
+            std::string::npos)
+      << status.out;
   EXPECT_NE(status.out.find("No space left on device"), std::string::npos) << status.out;
 
   // Bad arguments first: nothing may change.
@@ -50,7 +60,7 @@ TEST_F(Retry, FailedByAFullDiskThenFixedThenRetriedToDone) {
   EXPECT_EQ(retry.rc, 0) << retry.all();
   EXPECT_NE(retry.out.find("2 run(s) set back to pending"), std::string::npos) << retry.out;
   EXPECT_EQ(count("select count(*) from runs where status = 'pending' and attempts = 0 "
-                  "and error is null"),
+                  "and error is null and transient_failures = 0 and retry_after is null"),
             2);
 
   const Outcome second = sh(mpirun_run("sweep.toml --store s.db"));

@@ -88,6 +88,9 @@ TEST_F(ConfigTest, ValidFileParses) {
   EXPECT_EQ(spec.train.warmup_steps, 10);
   EXPECT_DOUBLE_EQ(spec.train.weight_decay, 0.1);  // documented default
   EXPECT_EQ(spec.schedule.max_attempts, 3);
+  EXPECT_DOUBLE_EQ(spec.schedule.retry_backoff_seconds, 30);  // documented defaults
+  EXPECT_DOUBLE_EQ(spec.schedule.retry_backoff_max_seconds, 600);
+  EXPECT_EQ(spec.schedule.max_transient_failures, 10);
   EXPECT_EQ(spec.schedule.checkpoint_dir, "");  // placed beside the store by place_checkpoints
   EXPECT_EQ(spec.config_text, kBase);
   EXPECT_EQ(spec.config_hash.size(), 64u);
@@ -324,6 +327,39 @@ TEST_F(ConfigTest, CombinePairsNeedsListsOfOneLength) {
                   6, "same length (got 2 and 3)");
   expect_rejected(edit("n_ctx = 64\n", "n_ctx = 64\ncombine = \"zip\"\n"), 11,
                   "combine = \"zip\" is not allowed");
+}
+
+TEST_F(ConfigTest, RetryBackoffKeys) {
+  SweepSpec spec = load(kBase +
+                        "retry_backoff_seconds = 1.5\nretry_backoff_max_seconds = 4\n"
+                        "max_transient_failures = 7\n");
+  EXPECT_DOUBLE_EQ(spec.schedule.retry_backoff_seconds, 1.5);
+  EXPECT_DOUBLE_EQ(spec.schedule.retry_backoff_max_seconds, 4);
+  EXPECT_EQ(spec.schedule.max_transient_failures, 7);
+  // Without a cap, a first wait above the default cap is its own cap.
+  spec = load(kBase + "retry_backoff_seconds = 900\n");
+  EXPECT_DOUBLE_EQ(spec.schedule.retry_backoff_max_seconds, 900);
+}
+
+// Each bad value of the backoff keys: one line at its own line (26 or 27) naming the key.
+TEST_F(ConfigTest, RetryBackoffMistakes) {
+  expect_rejected(kBase + "retry_backoff_seconds = 0\n", 26,
+                  "schedule.retry_backoff_seconds = 0 is out of range; it must be > 0");
+  expect_rejected(kBase + "retry_backoff_seconds = -5\n", 26, "must be > 0");
+  expect_rejected(kBase + "retry_backoff_seconds = \"30s\"\n", 26,
+                  "schedule.retry_backoff_seconds = \"30s\" is not a number");
+  expect_rejected(kBase + "retry_backoff_seconds = 1e9\n", 26, "must be <= 86400");
+  expect_rejected(kBase + "retry_backoff_seconds = nan\n", 26, "is out of range");
+  expect_rejected(kBase + "retry_backoff_max_seconds = 0\n", 26,
+                  "schedule.retry_backoff_max_seconds = 0 is out of range");
+  expect_rejected(kBase + "retry_backoff_max_seconds = 1e6\n", 26, "must be <= 86400");
+  expect_rejected(kBase + "retry_backoff_seconds = 60\nretry_backoff_max_seconds = 10\n", 27,
+                  "schedule.retry_backoff_max_seconds = 10 is below retry_backoff_seconds = 60");
+  expect_rejected(kBase + "max_transient_failures = 0\n", 26,
+                  "schedule.max_transient_failures = 0 is too small; it must be >= 1");
+  expect_rejected(kBase + "max_transient_failures = 2.5\n", 26, "is not an integer");
+  expect_rejected(kBase + "max_transient_failures = 5000\n", 26, "must be <= 1000");
+  expect_rejected(kBase + "retry_backof_seconds = 5\n", 26, "retry_backoff_seconds");
 }
 
 TEST_F(ConfigTest, MissingFileIsInputError) {

@@ -1,6 +1,6 @@
 // Opening stores: creation, schema migrations (a hand-made v1 file; a v2 store written by the
-// scalesweep of main at e2fb372, tests/store/fixtures/; a v3 store of main at 38737ac opens
-// unchanged), and refusal (ss::InputError, file
+// scalesweep of main at e2fb372, tests/store/fixtures/; a v3 store of main at 38737ac and
+// one of main at acb0702 with rows in every table migrate to v4), and refusal (ss::InputError, file
 // bytes unchanged) of missing, foreign and newer-version files; the journal mode by file system.
 #include <gtest/gtest.h>
 #include <linux/magic.h>
@@ -58,14 +58,14 @@ TEST(StoreOpen, CreatesEveryTableAtTheCurrentVersion) {
   TempDir dir;
   Store store(dir / "s.db", create_options());
   EXPECT_EQ(store.schema_version(), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 3);
+  EXPECT_EQ(kSchemaVersion, 4);
   EXPECT_EQ(store.journal_mode(), "wal");
   SQLite::Database raw((dir / "s.db").string());
   for (const char* table :
        {"meta", "sweeps", "runs", "metrics", "checkpoints", "fits", "events", "run_flags"}) {
     EXPECT_TRUE(raw.tableExists(table)) << table;
   }
-  EXPECT_EQ(raw.execAndGet("SELECT value FROM meta WHERE key='schema_version'").getString(), "3");
+  EXPECT_EQ(raw.execAndGet("SELECT value FROM meta WHERE key='schema_version'").getString(), "4");
   EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM pragma_table_info('runs') WHERE name='budget'")
                 .getInt(),
             1);
@@ -215,7 +215,7 @@ INSERT INTO runs(id, sweep_id, point, point_index, n_layer, d_model, n_head, d_f
     EXPECT_EQ(store.schema_version(), 1);
   }
   Store store(path, StoreOptions{});
-  EXPECT_EQ(store.schema_version(), 3);
+  EXPECT_EQ(store.schema_version(), 4);
   const auto runs = store.list_runs();
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].id, 7);
@@ -228,17 +228,18 @@ INSERT INTO runs(id, sweep_id, point, point_index, n_layer, d_model, n_head, d_f
   EXPECT_TRUE(store.list_run_flags()[0].kaplan_flag);
 }
 
-// Every row of every v2 table as text, in rowid/key order, with the column names: what a
-// migration must keep.
-std::map<std::string, std::vector<std::string>> dump_v2_tables(const std::filesystem::path& path) {
+// Every row of every table as text, in rowid/key order, with the column names, leaving out
+// the columns in `later` (those a migration adds): what a migration must keep.
+using TableDump = std::map<std::string, std::vector<std::string>>;
+constexpr const char* kV4Columns = "'retry_after', 'transient_failures', 'error_transient'";
+TableDump dump_tables(const std::filesystem::path& path, const std::string& later) {
   SQLite::Database raw(path.string(), SQLite::OPEN_READONLY);
-  std::map<std::string, std::vector<std::string>> out;
+  TableDump out;
   for (const char* table :
        {"meta", "sweeps", "runs", "metrics", "checkpoints", "fits", "events", "run_flags"}) {
-    // The v2 columns only (v3 adds runs.budget).
     std::string columns;
     SQLite::Statement info(raw, std::string("SELECT name FROM pragma_table_info('") + table +
-                                    "') WHERE name != 'budget' ORDER BY cid");
+                                    "') WHERE name NOT IN (" + later + ") ORDER BY cid");
     while (info.executeStep())
       columns += (columns.empty() ? "" : ", ") + info.getColumn(0).getString();
     SQLite::Statement rows(raw, "SELECT " + columns + " FROM " + table + " ORDER BY 1, 2");
@@ -250,6 +251,10 @@ std::map<std::string, std::vector<std::string>> dump_v2_tables(const std::filesy
     }
   }
   return out;
+}
+// The v2 columns only (v3 adds runs.budget, v4 the retry state).
+TableDump dump_v2_tables(const std::filesystem::path& path) {
+  return dump_tables(path, std::string("'budget', ") + kV4Columns);
 }
 
 // tests/store/fixtures/quickstart_v2_e2fb372.db was written by scalesweep built from main at
@@ -278,7 +283,7 @@ TEST(StoreOpen, MigratesAV2StoreWrittenByMainKeepingEveryRow) {
   EXPECT_EQ(dump_v2_tables(path), before);
   {
     Store store(path, StoreOptions{});  // opening for writing migrates
-    EXPECT_EQ(store.schema_version(), 3);
+    EXPECT_EQ(store.schema_version(), 4);
     const auto runs = store.list_runs();
     ASSERT_EQ(runs.size(), 12u);
     for (const auto& run : runs) EXPECT_FALSE(run.plan.budget.has_value());  // unknown: NULL
@@ -299,7 +304,7 @@ TEST(StoreOpen, MigratesAV2StoreWrittenByMainKeepingEveryRow) {
     EXPECT_EQ(added[0].plan.budget, 3e10);
   }
   auto after = dump_v2_tables(path);
-  EXPECT_EQ(after.at("meta"), std::vector<std::string>{"schema_version|3|"});
+  EXPECT_EQ(after.at("meta"), std::vector<std::string>{"schema_version|4|"});
   after.at("meta") = before.at("meta");
   after.at("runs").pop_back();  // the run added above (highest id)
   EXPECT_EQ(after, before);     // every v2 row, column by column
@@ -311,8 +316,9 @@ TEST(StoreOpen, MigratesAV2StoreWrittenByMainKeepingEveryRow) {
 //   scalesweep plan q.toml --store quickstart-quick_v3_38737ac.db
 //   scalesweep train q.toml --point 0130cf1b8b6c3a8e --store ... --threads 1
 // (q.toml: configs/quickstart-quick.toml with absolute shard paths). It holds 1 sweep, 11 runs
-// (10 pending, run 6 done after 193 steps), 193 metrics rows, WAL journal mode.
-TEST(StoreOpen, OpensAV3StoreWrittenBeforeTheRestructuringUnchanged) {
+// (10 pending, run 6 done after 193 steps), 193 metrics rows, WAL journal mode. Opened for
+// writing it is migrated to v4 (it used to open unchanged at v3).
+TEST(StoreOpen, MigratesAV3StoreWrittenBeforeTheRestructuring) {
   TempDir dir;
   const auto path = dir / "quickstart-quick_v3.db";
   std::filesystem::copy_file(
@@ -321,8 +327,8 @@ TEST(StoreOpen, OpensAV3StoreWrittenBeforeTheRestructuringUnchanged) {
   ASSERT_EQ(before.at("runs").size(), 11u);
   ASSERT_EQ(before.at("metrics").size(), 193u);
   {
-    Store store(path, StoreOptions{});  // for writing: nothing to migrate
-    EXPECT_EQ(store.schema_version(), 3);
+    Store store(path, StoreOptions{});  // for writing: migrated to v4
+    EXPECT_EQ(store.schema_version(), 4);
     const auto runs = store.list_runs();
     ASSERT_EQ(runs.size(), 11u);
     for (const auto& run : runs) EXPECT_TRUE(run.plan.budget.has_value()) << run.plan.point;
@@ -341,7 +347,59 @@ TEST(StoreOpen, OpensAV3StoreWrittenBeforeTheRestructuringUnchanged) {
   auto after = dump_v2_tables(path);
   EXPECT_EQ(after.at("metrics"), before.at("metrics"));
   EXPECT_EQ(after.at("sweeps"), before.at("sweeps"));
-  EXPECT_EQ(after.at("meta"), before.at("meta"));
+  EXPECT_EQ(after.at("meta"), std::vector<std::string>{"schema_version|4|"});
+}
+
+// tests/store/fixtures/backoff-v3_acb0702.db was written by scalesweep and scalefit built from
+// main at acb0702 (schema v3), the last build before v4, with backoff-v3_acb0702.sh beside it:
+// a 3-point sweep run under mpirun with its checkpoints on a full 16 KiB tmpfs (3 runs failed
+// after 2 attempts, "No space left on device"), `retry --point` of one and a second `run` (run
+// 1 done: 4 metric rows, a checkpoint row), `plan` of a second sweep (run 4 pending) and
+// `scalefit` (a fit, a run_flags row). 2 sweeps, 4 runs, 8 metrics rows, 10 events; every
+// table has rows.
+TEST(StoreOpen, MigratesAV3StoreOfMainWithRowsInEveryTableKeepingEveryRow) {
+  TempDir dir;
+  const auto path = dir / "backoff-v3.db";
+  std::filesystem::copy_file(std::filesystem::path(STORE_FIXTURES_DIR) / "backoff-v3_acb0702.db",
+                             path);
+  const auto before = dump_tables(path, kV4Columns);
+  for (const auto& [table, rows] : before) EXPECT_FALSE(rows.empty()) << table;
+  ASSERT_EQ(before.at("runs").size(), 4u);
+  {
+    // Read-only (scalefit, status): read as v3, not migrated; the v4 fields read as absent.
+    Store store(path, {.read_only = true});
+    EXPECT_EQ(store.schema_version(), 3);
+    for (const auto& run : store.list_runs()) {
+      EXPECT_EQ(run.retry_after, std::nullopt);
+      EXPECT_EQ(run.transient_failures, 0);
+      EXPECT_EQ(run.error_transient, std::nullopt);
+    }
+  }
+  EXPECT_EQ(dump_tables(path, kV4Columns), before);
+  {
+    Store store(path, StoreOptions{});  // opening for writing migrates
+    EXPECT_EQ(store.schema_version(), 4);
+    std::int64_t failed = 0;
+    for (const auto& run : store.list_runs()) {
+      EXPECT_EQ(run.retry_after, std::nullopt);
+      EXPECT_EQ(run.transient_failures, 0);  // the column's default
+      EXPECT_EQ(run.error_transient, std::nullopt);  // an error before v4: not classified
+      if (run.status == kStatusFailed) {
+        ++failed;
+        EXPECT_NE(run.error->find("No space left on device"), std::string::npos) << *run.error;
+      }
+    }
+    EXPECT_EQ(failed, 2);
+  }
+  auto after = dump_tables(path, kV4Columns);
+  EXPECT_EQ(after.at("meta"), std::vector<std::string>{"schema_version|4|"});
+  after.at("meta") = before.at("meta");
+  EXPECT_EQ(after, before);  // every v3 row of every table, column by column
+  SQLite::Database raw(path.string(), SQLite::OPEN_READONLY);
+  EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM runs WHERE transient_failures = 0 AND "
+                           "retry_after IS NULL AND error_transient IS NULL")
+                .getInt64(),
+            static_cast<std::int64_t>(before.at("runs").size()));
 }
 
 TEST(StoreOpen, MissingFileIsNotCreatedUnlessAsked) {
@@ -399,9 +457,9 @@ TEST(StoreOpen, RefusesANewerSchemaVersion) {
   }
   {
     SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
-    raw.exec("UPDATE meta SET value='4' WHERE key='schema_version'");
+    raw.exec("UPDATE meta SET value='5' WHERE key='schema_version'");
   }
-  expect_refused(path, StoreOptions{}, "schema_version 4");
+  expect_refused(path, StoreOptions{}, "schema_version 5");
   expect_refused(path, create_options(), "newer");
 }
 

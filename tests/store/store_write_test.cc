@@ -156,16 +156,102 @@ TEST_F(StoreWrite, ClaimTakesOverAnExpiredRunningRowDirectly) {
 TEST_F(StoreWrite, FailedRunsAreRetriedUpToMaxAttempts) {
   RunFilter only;
   only.points = {"point-2"};
+  const RetryPolicy policy{.max_attempts = 2};
   const auto id = store_.claim_point("a", 60, only, 1000)->id;
-  EXPECT_EQ(store_.mark_failed(id, "out of memory", 2, 1001), "pending");
-  EXPECT_EQ(store_.find_run(id)->error, "out of memory");
-  store_.claim_point("a", 60, only, 1002);
-  EXPECT_EQ(store_.mark_failed(id, "out of memory again", 2, 1003), "failed");
+  const auto first = store_.mark_failed(id, "bad token 300 in shard", false, policy, 1001);
+  EXPECT_EQ(first.status, "pending");
+  EXPECT_FALSE(first.retry_after);  // deterministic: retried at once
+  EXPECT_EQ(store_.find_run(id)->error, "bad token 300 in shard");
+  EXPECT_EQ(store_.find_run(id)->error_transient, false);
+  ASSERT_TRUE(store_.claim_point("a", 60, only, 1001));
+  EXPECT_EQ(store_.mark_failed(id, "bad token 300 again", false, policy, 1003).status, "failed");
   const auto run = store_.find_run(id);
   EXPECT_EQ(run->status, "failed");
   EXPECT_EQ(run->attempts, 2);
+  EXPECT_EQ(run->transient_failures, 0);
   EXPECT_DOUBLE_EQ(*run->finished, 1003);
   EXPECT_FALSE(store_.claim_point("a", 60, only, 1004));
+}
+
+TEST_F(StoreWrite, BackoffDoublesPerTransientFailureUpToItsCap) {
+  const RetryPolicy policy{.backoff_seconds = 30, .backoff_max_seconds = 600};
+  const std::vector<double> expected = {30, 60, 120, 240, 480, 600, 600};
+  for (std::size_t n = 1; n <= expected.size(); ++n)
+    EXPECT_DOUBLE_EQ(backoff_delay(policy, static_cast<std::int64_t>(n)), expected[n - 1]) << n;
+  EXPECT_DOUBLE_EQ(backoff_delay(policy, 1000000), 600);  // no overflow
+}
+
+// A transient failure uses no try: the run waits its backoff (claims before retry_after skip
+// it, `train`'s ignore_backoff does not), the wait doubles, a deterministic failure in between
+// counts only the deterministic tries, and the max_transient_failures-th transient failure
+// ends the run as failed; `retry` clears the whole retry state.
+TEST_F(StoreWrite, TransientFailuresBackOffWithoutUsingTries) {
+  RunFilter only;
+  only.points = {"point-2"};
+  const RetryPolicy policy{.max_attempts = 1, .max_transient_failures = 3,
+                           .backoff_seconds = 10, .backoff_max_seconds = 15};
+  const auto id = store_.claim_point("a", 60, only, 1000)->id;
+  const auto first = store_.mark_failed(id, "No space left on device", true, policy, 1001);
+  EXPECT_EQ(first.status, "pending");  // max_attempts = 1, yet not failed
+  EXPECT_EQ(first.transient_failures, 1);
+  ASSERT_TRUE(first.retry_after);
+  EXPECT_DOUBLE_EQ(*first.retry_after, 1011);
+  auto run = store_.find_run(id);
+  EXPECT_EQ(run->retry_after, 1011);
+  EXPECT_EQ(run->error_transient, true);
+  EXPECT_FALSE(run->finished);
+  EXPECT_FALSE(store_.claim_point("a", 60, only, 1010.5));  // still backing off
+  RunFilter now_please = only;
+  now_please.ignore_backoff = true;
+  ASSERT_TRUE(store_.claim_point("train", 60, now_please, 1005));  // `train POINT`
+  EXPECT_EQ(store_.find_run(id)->retry_after, std::nullopt);         // cleared by the claim
+  const auto second = store_.mark_failed(id, "Input/output error", true, policy, 1006);
+  EXPECT_EQ(second.status, "pending");
+  EXPECT_DOUBLE_EQ(*second.retry_after, 1006 + 15);  // 20, capped at 15
+  ASSERT_TRUE(store_.claim_point("a", 60, only, 1021));
+  EXPECT_EQ(store_.find_run(id)->attempts, 3);
+  const auto third = store_.mark_failed(id, "std::bad_alloc", true, policy, 1022);
+  EXPECT_EQ(third.status, "failed");  // the 3rd transient failure of 3
+  EXPECT_FALSE(third.retry_after);
+  run = store_.find_run(id);
+  EXPECT_EQ(run->transient_failures, 3);
+  EXPECT_EQ(run->retry_after, std::nullopt);
+  EXPECT_DOUBLE_EQ(*run->finished, 1022);
+
+  const std::vector<std::string> failed = {"failed"};
+  ASSERT_EQ(store_.reset_runs(failed, {}).size(), 1u);
+  run = store_.find_run(id);
+  EXPECT_EQ(run->status, "pending");
+  EXPECT_EQ(run->attempts, 0);
+  EXPECT_EQ(run->transient_failures, 0);
+  EXPECT_EQ(run->error_transient, std::nullopt);
+  EXPECT_EQ(run->retry_after, std::nullopt);
+
+  // After transient failures, deterministic tries are attempts - transient_failures.
+  ASSERT_TRUE(store_.claim_point("a", 60, only, 2000));
+  EXPECT_EQ(store_.mark_failed(id, "No space left on device", true, policy, 2001).status,
+            "pending");
+  ASSERT_TRUE(store_.claim_point("a", 60, only, 2100));
+  EXPECT_EQ(store_.mark_failed(id, "bad data", false, policy, 2101).status, "failed");
+  EXPECT_EQ(store_.find_run(id)->attempts, 2);
+}
+
+TEST_F(StoreWrite, DoneClearsTheRetryState) {
+  RunFilter only;
+  only.points = {"point-1"};
+  const RetryPolicy policy{.backoff_seconds = 5};
+  const auto id = store_.claim_point("a", 60, only, 1000)->id;
+  store_.mark_failed(id, "No space left on device", true, policy, 1001);
+  ASSERT_TRUE(store_.claim_point("a", 60, only, 1006));
+  RunOutcome outcome;
+  outcome.step = 123;
+  store_.mark_done(id, outcome, 1010);
+  const auto run = store_.find_run(id);
+  EXPECT_EQ(run->status, "done");
+  EXPECT_EQ(run->error, std::nullopt);
+  EXPECT_EQ(run->error_transient, std::nullopt);
+  EXPECT_EQ(run->retry_after, std::nullopt);
+  EXPECT_EQ(run->transient_failures, 1);  // history: it did fail once
 }
 
 TEST_F(StoreWrite, DoneAndDivergedRecordTheirFields) {
