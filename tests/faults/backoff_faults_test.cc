@@ -7,6 +7,7 @@
 //  - Under `scalesweep train`: the point backs off, `status` says why, that it was transient and
 //    when it is retried; `train` of that point trains it at once.
 //  - A v3 store written by main before schema v4: `status` and `scalefit` read it read-only.
+//  - Two jobs on one store: the last progress line names no lease the other job has finished.
 // The assertions are on stored state and the order of stored events, never on wall durations.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -225,9 +226,7 @@ TEST_F(Backoff, ReadersReadAV3StoreUnchanged) {
 
   const Outcome writing = sh(std::string(SCALEFIT_BIN) + " s.db");
   EXPECT_EQ(writing.rc, 0) << writing.all();
-  EXPECT_EQ(query_int(work() / "s.db",
-                      "select value from meta where key = 'schema_version'"),
-            4);
+  EXPECT_EQ(query_int(work() / "s.db", "select value from meta where key = 'schema_version'"), 4);
   auto after = row_counts(work() / "s.db");
   for (const auto& [table, n] : rows) {
     if (table == "fits" || table == "run_flags")
@@ -235,6 +234,42 @@ TEST_F(Backoff, ReadersReadAV3StoreUnchanged) {
     else
       EXPECT_EQ(after[table], n) << table;
   }
+}
+
+// Two jobs on one store: `scalesweep train` holds the only point (stopped with SIGSTOP, so it
+// cannot finish early) while a `run` job waits for it and says so; once train is let go and
+// finishes, the run job ends too, and its LAST progress line names no lease (it used to show
+// the lease list of its last refresh, so it could name the run train had just finished).
+TEST_F(Backoff, TheLastProgressLineNamesNoLeaseAnotherJobHasFinished) {
+  write_sweep(work(), {.seeds = "[1]"});
+  std::string text = slurp(work() / "sweep.toml");
+  const std::string tokens = "absolute = [256]";
+  text.replace(text.find(tokens), tokens.size(), "absolute = [192000]");  // 3000 steps
+  write_text(work() / "sweep.toml", text);
+  const pid_t train = spawn(scalesweep() + " train sweep.toml --point 0 --store s.db --threads 1",
+                            work(), dir_ / "train.log");
+  ASSERT_GT(train, 0);
+  const bool running = wait_until(
+      train, [&] { return live("select count(*) from runs where status = 'running'") == 1; });
+  ::kill(train, SIGSTOP);
+  ASSERT_TRUE(running) << slurp(dir_ / "train.log");
+  const fs::path log = dir_ / "run.log";
+  const pid_t job = spawn("timeout 200 mpirun --oversubscribe -np 2 -x OMP_NUM_THREADS " +
+                              scalesweep() + " run sweep.toml --store s.db --summary-seconds 0.2",
+                          work(), log);
+  ASSERT_GT(job, 0);
+  const bool waiting = wait_until(
+      job, [&] { return slurp(log).find("; waiting for run 1 (point ") != std::string::npos; });
+  ::kill(train, SIGCONT);
+  EXPECT_TRUE(waiting) << slurp(log);
+  EXPECT_EQ(wait_exit(train), 0) << slurp(dir_ / "train.log");
+  ASSERT_EQ(wait_exit(job), 0) << slurp(log);
+  std::string last;
+  for (const auto& line : lines_of(slurp(log)))
+    if (line.starts_with("progress: ")) last = line;
+  EXPECT_NE(last.find("progress: 1 done, 0 running"), std::string::npos) << last;
+  EXPECT_EQ(last.find("waiting for"), std::string::npos) << last;
+  EXPECT_EQ(count("select count(*) from metrics"), 3000);
 }
 
 }  // namespace
