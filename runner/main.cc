@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   ss::runner::add_plan_command(app);
   ss::runner::add_status_command(app);
   ss::runner::add_retry_command(app);
-  ss::runner::add_prepare_data_command(app);
+  const auto prepare_exit = ss::runner::add_prepare_data_command(app);
   ss::runner::add_slurm_command(app);
   const auto train_exit = ss::runner::add_train_command(app);
   const auto run_exit = ss::runner::add_run_command(
@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "scalesweep: error: {}\n", e.what());
     return 1;
   }
-  // 0 unless `train` or `run` ran and set it (one subcommand runs).
-  return *train_exit != 0 ? *train_exit : *run_exit;
+  // 0 unless `train`, `run` or `prepare-data` ran and set it (one subcommand runs).
+  for (const auto& code : {train_exit, run_exit, prepare_exit})
+    if (*code != 0) return *code;
+  return 0;
 }

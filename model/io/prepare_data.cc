@@ -97,20 +97,75 @@ std::string read_document(const fs::path& path) {
   return ss.str();
 }
 
-// `out` may be absent, an empty directory, or an earlier output (has meta.json).
-void check_out_dir(const fs::path& out) {
-  if (out.empty()) throw ss::InputError("prepare-data: --out is empty; give a directory");
+// The files an output directory holds: all prepare-data writes there, and all it may replace.
+constexpr const char* kOutputFiles[] = {"train.bin", "val.bin", "meta.json"};
+
+bool is_output_file(const std::string& name) {
+  return std::find(std::begin(kOutputFiles), std::end(kOutputFiles), name) != std::end(kOutputFiles);
+}
+
+// `p` absolute and normalised, without a trailing separator ("tok/" and "tok" are one place).
+fs::path normalised(const fs::path& p) {
+  fs::path abs = fs::absolute(p).lexically_normal();
+  if (!abs.has_filename() && abs != abs.root_path()) abs = abs.parent_path();
+  return abs;
+}
+
+// Whether `inner` is `outer` or lies below it (both weakly canonical: symlinks resolved).
+bool within(const fs::path& inner, const fs::path& outer) {
+  const auto [o, i] = std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
+  return o == outer.end();
+}
+
+[[noreturn]] void refuse_out(const fs::path& out, const std::string& why, const char* fix) {
+  throw ss::InputError(fmt::format("prepare-data: --out {} {}; {}", out.string(), why, fix));
+}
+
+// `out` (normalised) may be absent (its nearest existing ancestor a directory), an empty
+// directory, or an earlier output holding only train.bin, val.bin and meta.json, the files this
+// run replaces; never a symbolic link, a file, or a place that holds an input or lies inside an
+// input directory (a later run would read the shards as text).
+void check_out_dir(const fs::path& out, const std::vector<fs::path>& inputs) {
+  constexpr char kFix[] = "choose a new or empty directory";
   std::error_code ec;
-  if (!fs::exists(out, ec)) return;
-  if (!fs::is_directory(out)) {
-    throw ss::InputError(fmt::format(
-        "prepare-data: --out {} is an existing file; choose a directory path", out.string()));
+  const fs::file_status st = fs::symlink_status(out, ec);
+  if (fs::is_symlink(st))
+    refuse_out(out, "is a symbolic link", "pass the directory it points to, or a new path");
+  if (fs::exists(st) && !fs::is_directory(st)) refuse_out(out, "is an existing file", kFix);
+  for (fs::path up = out.parent_path(); !fs::exists(st); up = up.parent_path()) {
+    if (!fs::exists(up, ec) && up != up.root_path()) continue;
+    if (!fs::is_directory(up, ec))
+      refuse_out(out, fmt::format("lies below {}, which is a file", up.string()), kFix);
+    break;
   }
-  if (!fs::is_empty(out) && !fs::exists(out / "meta.json")) {
-    throw ss::InputError(fmt::format(
-        "prepare-data: --out {} is a non-empty directory that is not a prepare-data output; "
-        "choose another path or empty it",
-        out.string()));
+  const fs::path canon_out = fs::weakly_canonical(out, ec);
+  if (within(fs::current_path(ec), canon_out))
+    refuse_out(out, "holds the working directory, which the new output would replace",
+               "choose a directory beside it, e.g. --out tokens");
+  for (const fs::path& input : inputs) {
+    const fs::path in = fs::weakly_canonical(fs::absolute(input), ec);
+    if (within(in, canon_out))
+      refuse_out(out, fmt::format("holds the input {}, which the new output would replace",
+                                  input.string()),
+                 "choose an --out that holds no input");
+    if (fs::is_directory(in, ec) && within(canon_out, in))
+      refuse_out(out, fmt::format("lies inside the input directory {}, so a later run would "
+                                  "read its shards as text",
+                                  input.string()),
+                 "choose an --out outside the inputs");
+  }
+  if (!fs::exists(st)) return;
+  const bool earlier = fs::exists(out / "meta.json", ec);
+  for (const auto& entry : fs::directory_iterator(out, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!earlier)
+      refuse_out(out, fmt::format("is a non-empty directory (it holds {}) and not an earlier "
+                                  "prepare-data output (no meta.json)", name),
+                 kFix);
+    if (!is_output_file(name))
+      refuse_out(out, fmt::format("is an earlier prepare-data output but also holds {}, which "
+                                  "prepare-data did not write and would delete", name),
+                 "move it out, or choose a new or empty directory");
   }
 }
 
@@ -165,14 +220,26 @@ CheckedInputs check_inputs(const PrepareDataOptions& opt) {
   in.tokenizer =
       make_tokenizer(opt.tokenizer, opt.gpt2_dir.empty() ? default_gpt2_dir() : opt.gpt2_dir);
   in.docs = collect_documents(opt.inputs);
+  std::vector<fs::path> seen;
+  for (const fs::path& doc : in.docs) {
+    std::error_code ec;
+    const fs::path canon = fs::weakly_canonical(fs::absolute(doc), ec);
+    if (std::find(seen.begin(), seen.end(), canon) != seen.end())
+      throw ss::InputError(fmt::format(
+          "prepare-data: input file {} is given twice (by two --input paths); it would be "
+          "tokenized twice: give each file or directory once",
+          doc.string()));
+    seen.push_back(canon);
+  }
   for (const auto& d : in.docs) in.total_bytes += fs::file_size(d);
   if (in.total_bytes == 0) {
     throw ss::InputError(fmt::format(
         "prepare-data: the corpus is empty ({} files, 0 bytes); point --input at text files",
         in.docs.size()));
   }
-  in.out = fs::absolute(opt.out_dir).lexically_normal();
-  check_out_dir(in.out);
+  if (opt.out_dir.empty()) throw ss::InputError("prepare-data: --out is empty; give a directory");
+  in.out = normalised(opt.out_dir);
+  check_out_dir(in.out, opt.inputs);
   return in;
 }
 

@@ -136,8 +136,12 @@ TEST(PrepareData, BadInputsAreInputErrorsAndWriteNothing) {
   opt.tokenizer = "bytes";
   opt.out_dir = c.dir / "not_a_dir";
   expect_input_error_writes_nothing(opt, c.dir, "existing file");
-  opt.out_dir = c.dir / "raw";  // non-empty, not an earlier output
-  expect_input_error_writes_nothing(opt, c.dir, "not a prepare-data output");
+  opt.out_dir = c.dir / "raw";  // the input itself
+  expect_input_error_writes_nothing(opt, c.dir, "holds the input");
+  fs::create_directories(c.dir / "other");
+  write_bytes(c.dir / "other" / "mine.txt", "x");
+  opt.out_dir = c.dir / "other";  // non-empty, not an earlier output
+  expect_input_error_writes_nothing(opt, c.dir, "not an earlier prepare-data output");
   if (::geteuid() != 0) {  // root reads any file
     write_bytes(c.dir / "raw" / "locked.txt", "secret");
     fs::permissions(c.dir / "raw" / "locked.txt", fs::perms::none);
