@@ -77,8 +77,9 @@ std::optional<std::int64_t> cgroup_room() {
 
 }  // namespace
 
-void check_data_shard(const std::string& path, const char* role, const std::string& tokenizer,
-                      std::int64_t model_vocab, std::int64_t n_ctx, const std::string& config) {
+std::uint64_t check_data_shard(const std::string& path, const char* role,
+                               const std::string& tokenizer, std::int64_t model_vocab,
+                               std::int64_t n_ctx, const std::string& config) {
   if (path.empty())
     throw InputError(
         fmt::format("{}: [data] {} is not set; training needs token shards (write "
@@ -115,6 +116,21 @@ void check_data_shard(const std::string& path, const char* role, const std::stri
         fmt::format("{}: [data] {} shard {} holds {} tokens; a window of n_ctx = "
                     "{} needs at least {}: use more text",
                     config, role, shown(path), shard.size(), n_ctx, n_ctx + 2));
+  return shard.size();
+}
+
+void check_eval_tokens(const ScheduleSpec& schedule, std::int64_t n_ctx,
+                       const std::string& val_path, std::uint64_t val_tokens,
+                       const std::string& config) {
+  const std::int64_t windows = eval_windows(schedule.eval_tokens, n_ctx);
+  const std::int64_t disjoint = disjoint_eval_windows(val_tokens, n_ctx);
+  if (windows <= disjoint) return;
+  throw InputError(fmt::format(
+      "{}: [schedule] eval_tokens = {} asks for {} validation windows of n_ctx = {} tokens but "
+      "the val shard {} holds {} tokens, {} windows without overlap; set eval_tokens <= {} or "
+      "use a larger val shard",
+      config, schedule.eval_tokens, windows, n_ctx, shown(val_path), val_tokens, disjoint,
+      disjoint * n_ctx));
 }
 
 void check_checkpoint_dir(const ScheduleSpec& schedule, const std::string& config) {
@@ -172,13 +188,20 @@ void check_memory(std::span<const Point> points, int workers_on_node, const std:
 
 void preflight_sweep(const SweepSpec& spec, std::span<const Point> points, int workers_on_node) {
   std::int64_t n_ctx = 0, model_vocab = spec.vocab;
+  std::set<std::int64_t> contexts;
   for (const auto& p : points) {
     n_ctx = std::max(n_ctx, p.shape.n_ctx);
     model_vocab = std::min(model_vocab, p.vocab);
+    contexts.insert(p.shape.n_ctx);
   }
   check_data_shard(spec.data.train, "train", spec.data.tokenizer, model_vocab, n_ctx,
                    spec.config_path);
-  check_data_shard(spec.data.val, "val", spec.data.tokenizer, model_vocab, n_ctx, spec.config_path);
+  const std::uint64_t val_tokens = check_data_shard(spec.data.val, "val", spec.data.tokenizer,
+                                                    model_vocab, n_ctx, spec.config_path);
+  // The smallest n_ctx asks for the most windows (eval_tokens / n_ctx) and fits the fewest
+  // disjoint ones relative to them; every n_ctx is checked, each once.
+  for (const std::int64_t ctx : contexts)
+    check_eval_tokens(spec.schedule, ctx, spec.data.val, val_tokens, spec.config_path);
   check_checkpoint_dir(spec.schedule, spec.config_path);
   check_memory(points, workers_on_node, spec.config_path);
 }

@@ -49,7 +49,12 @@ inline std::string_view store_error_fix(int sqlite_code) {
     int code;
     std::string_view text;
   };
+  // An extended code (more than 8 bits) matches exactly and is tried first; the others match
+  // the primary code.
   static constexpr Fix kFixes[] = {
+      {4874 /*IOERR_SHMSIZE*/,
+       "the store's -shm file (WAL index) cannot grow: its file system is full; free space "
+       "there (or use --store-journal delete), then re-run the same command"},
       {13 /*FULL*/, "free space on the store's file system, then re-run the same command"},
       {10 /*IOERR*/,
        "check the file system under the store (dmesg, df), then re-run the same command"},
@@ -64,6 +69,8 @@ inline std::string_view store_error_fix(int sqlite_code) {
       {14 /*CANTOPEN*/, "make sure the store's directory exists and is writable"},
       {23 /*AUTH*/, "check the store's permissions"},
   };
+  for (const Fix& f : kFixes)
+    if (f.code == sqlite_code) return f.text;
   for (const Fix& f : kFixes)
     if (f.code == (sqlite_code & 0xff)) return f.text;
   return "re-run the same command; if it fails again, report this line";

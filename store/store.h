@@ -62,12 +62,34 @@ double unix_now();
 // backoff_max_seconds. Pure; the one place of the backoff rule.
 double backoff_delay(const RetryPolicy& policy, std::int64_t transient_failures);
 
+// The files that opening a NEW store created: the store file, made by this process with
+// O_CREAT|O_EXCL (so it is known to be ours, not one another process made meanwhile), and its
+// -wal/-shm/-journal that did not exist then. Unless keep() is called, the destructor removes
+// exactly those: a store whose schema could not be created (a disk too small for it) leaves
+// nothing behind, and no file this process did not create is ever removed.
+class CreatedStoreFiles {
+ public:
+  CreatedStoreFiles() = default;
+  CreatedStoreFiles(CreatedStoreFiles&& other) noexcept;
+  CreatedStoreFiles& operator=(CreatedStoreFiles&&) = delete;
+  ~CreatedStoreFiles();
+  // Creates `path` exclusively (mode 0644 less the umask). False when it exists already (then
+  // nothing is ours) or cannot be made (SQLite's open then reports why).
+  bool create_exclusive(const std::filesystem::path& path);
+  void keep() { files_.clear(); }
+
+ private:
+  std::vector<std::filesystem::path> files_;
+};
+
 class Store {
  public:
   // Opens (or, with create_if_missing, creates) the store at `path` and migrates it to
   // kSchemaVersion unless read_only. Throws ss::InputError (file untouched) when the path is
   // missing and may not be created, is not an SQLite file, is an SQLite file that is not a
-  // ScaleSweep store, or has a schema_version newer than this build's.
+  // ScaleSweep store, or has a schema_version newer than this build's. When it creates the
+  // store and cannot finish (its schema does not fit on the disk), it removes the files it
+  // created (CreatedStoreFiles) and throws StoreError naming the path.
   Store(const std::filesystem::path& path, const StoreOptions& options);
 
   const std::filesystem::path& path() const { return path_; }
@@ -164,6 +186,9 @@ class Store {
   std::int64_t insert_point_rows(std::span<const RunPlan> points,
                                  std::optional<std::int64_t> sweep_id);
 
+  // Declared before db_, so that after a failed constructor it is destroyed after the
+  // database is closed, and then removes the files the failed open created.
+  CreatedStoreFiles created_;
   std::filesystem::path path_;
   SQLite::Database db_;
 };

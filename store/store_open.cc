@@ -4,10 +4,12 @@
 // (that probe, `status`, scalefit) creates no file beside the store (open_reader); a writer is
 // refused up front (InputError) when the file, its -wal/-shm or its directory is not writable,
 // so SQLite never creates side files it cannot use; every StoreError from opening names the
-// store's path.
+// store's path; a store this process created and could not finish (schema on a full disk) is
+// removed again, with the side files it created, and nothing else (CreatedStoreFiles).
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 #include <sqlite3.h>
+#include <fcntl.h>
 #include <sys/vfs.h>
 
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <utility>
 
 #include "ss/error.h"
 #include "ss/log.h"
@@ -163,7 +166,8 @@ int inspect_existing(const fs::path& path, int busy_timeout_ms) {
   return version;
 }
 
-SQLite::Database open_database(const fs::path& path, const StoreOptions& options) {
+SQLite::Database open_database(const fs::path& path, const StoreOptions& options,
+                               CreatedStoreFiles& created) {
   std::error_code ec;
   const bool exists = fs::exists(path, ec);
   int version = 0;
@@ -187,6 +191,7 @@ SQLite::Database open_database(const fs::path& path, const StoreOptions& options
   }
   if (options.read_only) return SS_SQL(open_reader(path, options.busy_timeout_ms));
   check_writable(path, exists);
+  if (!exists) created.create_exclusive(path);
   return SS_SQL(SQLite::Database(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
                                  options.busy_timeout_ms));
 }
@@ -261,8 +266,29 @@ double unix_now() {
   return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
+CreatedStoreFiles::CreatedStoreFiles(CreatedStoreFiles&& other) noexcept
+    : files_(std::exchange(other.files_, {})) {}
+
+CreatedStoreFiles::~CreatedStoreFiles() {
+  std::error_code ec;
+  for (const auto& file : files_) fs::remove(file, ec);
+}
+
+bool CreatedStoreFiles::create_exclusive(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  ::close(fd);
+  files_ = {path};
+  std::error_code ec;
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    const fs::path side = path.string() + suffix;
+    if (!fs::exists(side, ec)) files_.push_back(side);
+  }
+  return true;
+}
+
 Store::Store(const std::filesystem::path& path, const StoreOptions& options) try
-    : path_(path), db_(open_database(path, options)) {
+    : path_(path), db_(open_database(path, options, created_)) {
   SS_SQL(db_.exec("PRAGMA foreign_keys=ON"));
   if (options.read_only) return;
   const JournalMode journal = resolve_journal(path_, options.journal);
@@ -276,6 +302,7 @@ Store::Store(const std::filesystem::path& path, const StoreOptions& options) try
   // transactions, never corrupt the file) and makes each commit much cheaper.
   if (journal == JournalMode::kWal) SS_SQL(db_.exec("PRAGMA synchronous=NORMAL"));
   migrate_schema(db_, kSchemaVersion);
+  created_.keep();
 } catch (const StoreError& e) {
   const std::string named = "store " + path.string() + ": ";
   if (std::string_view(e.what()).starts_with(named)) throw;  // prepare() named it already

@@ -75,6 +75,34 @@ TEST_F(RunPreflight, TooFewTokensForAnEval) {
   expect_refused({"val.bin", "holds 10 tokens", "n_ctx = 16"});
 }
 
+// The eval reads eval_tokens / n_ctx windows of n_ctx + 1 tokens; a 600-token val shard holds
+// (600 - 1) / 16 = 37 disjoint ones, so eval_tokens may be at most 37 * 16 = 592.
+TEST_F(RunPreflight, EvalTokensFarAboveTheValShard) {
+  std::string text = SweepToml{}.text();
+  text.replace(text.find("eval_tokens = 32"), 16, "eval_tokens = 100000000");
+  write_text(work() / "sweep.toml", text);
+  expect_refused({"eval_tokens = 100000000", "6250000 validation windows", "val.bin",
+                  "holds 600 tokens", "eval_tokens <= 592"});
+}
+
+TEST_F(RunPreflight, EvalTokensOneWindowAboveTheValShard) {
+  std::string text = SweepToml{}.text();
+  text.replace(text.find("eval_tokens = 32"), 16, "eval_tokens = 608");
+  write_text(work() / "sweep.toml", text);
+  expect_refused({"eval_tokens = 608", "38 validation windows", "37 windows without overlap"});
+}
+
+// The largest eval_tokens that still asks for 37 windows trains: the rule refuses no more than
+// it must.
+TEST_F(RunPreflight, EvalTokensThatTheValShardHoldsTrains) {
+  std::string text = SweepToml{}.text();
+  text.replace(text.find("eval_tokens = 32"), 16, "eval_tokens = 607");
+  write_text(work() / "sweep.toml", text);
+  const Outcome o = run_command(mpirun_run("sweep.toml --store s.db"), work(), dir_ / "scratch");
+  ASSERT_EQ(o.rc, 0) << o.all();
+  EXPECT_EQ(query_int(work() / "s.db", "select count(*) from runs where status = 'done'"), 2);
+}
+
 TEST_F(RunPreflight, ADirectoryAsShard) {
   fs::create_directories(work() / "shards");
   toml({.data = "tokenizer = \"bytes\"\ntrain = \"shards\"\nval = \"val.bin\"\n"});
