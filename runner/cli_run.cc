@@ -1,7 +1,7 @@
 // `scalesweep run`: CLI options, the signal watcher (before MPI_Init, so every thread inherits
 // the blocked mask) and the MPI session around run_sweep(). Invariant: MPI is finalised on every
-// path that returns; an error that leaves ranks out of step aborts the whole MPI job instead of
-// hanging it.
+// path that returns; an error that leaves ranks out of step, or a lost (hung) group, aborts the
+// whole MPI job instead of hanging it.
 #include "runner/cli_run.h"
 
 #include <fmt/core.h>
@@ -37,9 +37,18 @@ int run_command(const SweepRunOptions& options, const TrainFunction& train,
   const StopSignalWatcher signals;  // before MPI_Init: see signals.h
   const MpiSession mpi;
   try {
-    return run_sweep(options, train, signals, preflight);
+    const JobEnd end = run_sweep(options, train, signals, preflight);
+    if (end.abort) {
+      // A lost group (rank 0 printed the line): a stopped rank would keep MPI_Finalize waiting.
+      std::fflush(stdout);
+      std::fflush(stderr);
+      MPI_Abort(MPI_COMM_WORLD, end.exit_code);
+    }
+    return end.exit_code;
   } catch (const InputError&) {
     throw;  // rank 0's start-up check only (run_sweep): every other rank returned in step
+  } catch (const StartupError&) {
+    throw;  // likewise (the store could not be created): main prints it, exit 1
   } catch (const std::exception& e) {
     int rank = -1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -91,6 +100,12 @@ std::shared_ptr<int> add_run_command(CLI::App& app, TrainFunction train,
       ->capture_default_str();
   run->add_option("--summary-seconds", options->summary_seconds,
                   "period of the progress summary line")
+      ->check(cli::kPositive)
+      ->capture_default_str();
+  run->add_option("--hang-seconds", options->hang_seconds,
+                  "a worker group that sends nothing (rows, heartbeat) this long is hung: its "
+                  "point is released, the others checkpointed, and the job ends with exit 4; "
+                  "heartbeats come every tenth of it (at most 10 s)")
       ->check(cli::kPositive)
       ->capture_default_str();
   run->callback([options, exit_code, train = std::move(train), preflight = std::move(preflight)] {

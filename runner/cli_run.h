@@ -1,9 +1,10 @@
 // `scalesweep run CONFIG --store DB [--store-journal wal|delete] [--lease-seconds S]
-//  [--gpus-per-node G] [--ranks-per-gpu K] [--summary-seconds S]`, launched as `mpirun -np P
-//  scalesweep run ...`.
+//  [--gpus-per-node G] [--ranks-per-gpu K] [--summary-seconds S] [--hang-seconds S]`, launched
+//  as `mpirun -np P scalesweep run ...`.
 // Exit codes: 0 every point ended (done/failed/diverged); 2 bad input (nothing written);
 // 3 (ss::kExitRequeue) stopped by SIGUSR1/SIGTERM with state saved: re-run the same command;
-// 1 (or an MPI abort) anything else.
+// 4 (ss::kExitHung, through MPI_Abort) a worker group hung: its point released, the others
+// checkpointed; 1 (or an MPI abort) anything else.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -212,8 +212,9 @@ Message read_payload(std::size_t index, Reader& r, std::index_sequence<I...>) {
   return kRead[index](r);
 }
 
-constexpr const char* kTypeNames[] = {"ready",  "assign",    "metrics", "checkpoint", "ended",
-                                      "failed", "heartbeat", "stop",    "shutdown"};
+constexpr const char* kTypeNames[] = {"ready",     "assign", "metrics",  "checkpoint",
+                                      "ended",     "failed", "heartbeat", "stop",
+                                      "shutdown",  "fatal"};
 static_assert(std::size(kTypeNames) == std::variant_size_v<Message>);
 
 }  // namespace
@@ -261,7 +262,7 @@ Message decode_message(std::span<const std::byte> bytes) {
   }
   const auto type = header.get<std::uint16_t>("header.type");
   if (type < static_cast<std::uint16_t>(MessageType::kReady) ||
-      type > static_cast<std::uint16_t>(MessageType::kShutdown)) {
+      type > static_cast<std::uint16_t>(MessageType::kFatal)) {
     header.fail(fmt::format("unknown message type {}", type));
   }
   const auto length = header.get<std::uint32_t>("header.length");

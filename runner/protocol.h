@@ -34,7 +34,8 @@
 namespace ss::runner::protocol {
 
 inline constexpr std::uint32_t kMagic = 0x50575353;  // "SSWP" as little-endian bytes
-inline constexpr std::uint16_t kVersion = 2;  // 2: Ended replaces Done/Diverged/Stopped
+// 2: Ended replaces Done/Diverged/Stopped. 3: Ready carries host and pid; Fatal.
+inline constexpr std::uint16_t kVersion = 3;
 inline constexpr std::size_t kHeaderBytes = 12;
 // Upper bounds that no valid message reaches (a point key is 16 hex digits, an error message a
 // line or a few): anything larger is corruption, rejected before allocating.
@@ -42,15 +43,16 @@ inline constexpr std::uint32_t kMaxStringBytes = 1u << 16;
 inline constexpr std::uint32_t kMaxPayloadBytes = 64u << 20;
 
 enum class MessageType : std::uint16_t {
-  kReady = 1,       // worker -> 0: idle, give me work
+  kReady = 1,       // worker -> 0: started (host, pid), give me work
   kAssign = 2,      // 0 -> every rank of a group: train this point
   kMetrics = 3,     // group leader -> 0: a batch of metric rows
   kCheckpoint = 4,  // group leader -> 0: a checkpoint file was written
   kEnded = 5,       // group leader -> 0: the run returned (done, stopped or diverged)
-  kFailed = 6,      // group leader -> 0: the run threw; error text
-  kHeartbeat = 7,   // group leader -> 0: alive, at step
+  kFailed = 6,      // every rank of a group -> 0: the run threw on this rank; error text
+  kHeartbeat = 7,   // group leader -> 0: alive, at step (also during long evals)
   kStop = 8,        // 0 -> group leader: checkpoint at the next step and stop
   kShutdown = 9,    // 0 -> worker: leave the worker loop
+  kFatal = 10,      // worker -> 0: this rank cannot go on (outside a run's training); error text
 };
 
 // A malformed, truncated or foreign message.
@@ -60,6 +62,8 @@ class ProtocolError : public std::runtime_error {
 };
 
 struct Ready {
+  std::string host;  // the worker's host name and process id, for rank 0's messages
+  std::int64_t pid = 0;
   bool operator==(const Ready&) const = default;
 };
 
@@ -111,9 +115,17 @@ struct Shutdown {
   bool operator==(const Shutdown&) const = default;
 };
 
+// The worker cannot go on (a transport or protocol error, a failure outside a run): rank 0
+// prints `error` once and ends the job; the worker waits for that instead of printing.
+struct Fatal {
+  std::string error;
+  bool operator==(const Fatal&) const = default;
+};
+
 // The variant's alternatives are in MessageType order, starting at 1.
-using Message =
-    std::variant<Ready, Assign, Metrics, Checkpoint, Ended, Failed, Heartbeat, Stop, Shutdown>;
+using Message = std::variant<Ready, Assign, Metrics, Checkpoint, Ended, Failed, Heartbeat, Stop,
+                             Shutdown, Fatal>;
+static_assert(static_cast<std::size_t>(MessageType::kFatal) == std::variant_size_v<Message>);
 
 // ---- the field lists (one per message and per record a message carries) -----------------------
 // `v(name, field)` for each field in wire order; S is the type, const or not.
@@ -194,6 +206,17 @@ void describe(S& f, V& v) {
   v("failed.error", f.error);
 }
 template <typename S, typename V>
+  requires std::same_as<std::remove_const_t<S>, Ready>
+void describe(S& r, V& v) {
+  v("ready.host", r.host);
+  v("ready.pid", r.pid);
+}
+template <typename S, typename V>
+  requires std::same_as<std::remove_const_t<S>, Fatal>
+void describe(S& f, V& v) {
+  v("fatal.error", f.error);
+}
+template <typename S, typename V>
   requires std::same_as<std::remove_const_t<S>, Heartbeat>
 void describe(S& h, V& v) {
   v("heartbeat.assignment", h.assignment);
@@ -201,8 +224,7 @@ void describe(S& h, V& v) {
 }
 // Messages without fields.
 template <typename S, typename V>
-  requires std::same_as<std::remove_const_t<S>, Ready> ||
-           std::same_as<std::remove_const_t<S>, Stop> ||
+  requires std::same_as<std::remove_const_t<S>, Stop> ||
            std::same_as<std::remove_const_t<S>, Shutdown>
 void describe(S&, V&) {}
 

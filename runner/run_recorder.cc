@@ -90,6 +90,11 @@ std::string RunRecorder::finish(const TrainResult& result) {
   return store::kStatusPending;
 }
 
+void RunRecorder::release() {
+  flush();
+  db_.release_point(run_id_, owner_);
+}
+
 store::FailureOutcome RunRecorder::fail(const std::string& error, double now) {
   flush();
   return db_.mark_failed(run_id_, error, transient_cause(error).has_value(), policy_.retry, now);

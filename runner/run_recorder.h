@@ -1,7 +1,7 @@
 // The one place that decides how an active run's reports reach the store: metric rows (buffered,
 // written in one transaction per batch, each batch followed by the run's progress columns),
 // checkpoint rows (only the newest keep_checkpoints stay), lease renewal (every third of the
-// lease) and the run's end (done / diverged / stopped -> released / failed, a failure
+// lease) and the run's end (done / diverged / stopped or lost -> released / failed, a failure
 // classified transient or deterministic by runner/failure_kind.h). `scalesweep train`
 // feeds it straight from the training loop (cli_train.cc); `scalesweep run` keeps one per active
 // run on rank 0 and feeds it from the leader's messages (sweep_run.cc).
@@ -50,6 +50,10 @@ class RunRecorder {
   // The training function threw: classifies `error` (transient_cause, failure_kind.h) and
   // records it with the retry policy: pending (at once, or after a backoff) or failed.
   store::FailureOutcome fail(const std::string& error, double now = store::unix_now());
+  // The run's group was lost (hung, or a rank's fatal error): its rows are written and the point
+  // released (pending, lease cleared), so the next run resumes it from its newest checkpoint.
+  // Not a failure of the point: no attempt is charged beyond the claim's.
+  void release();
 
   std::int64_t run_id() const { return run_id_; }
   // The newest row received (progress display), if any.

@@ -2,7 +2,9 @@
 // sweep_run.h). Invariants: rank 0 is the only rank that opens the store; every input check
 // happens before the store is opened; metric rows of a run reach the store before the checkpoint
 // or outcome that follows them (one sender's messages arrive in order and the run's recorder
-// writes its buffered rows before either).
+// writes its buffered rows before either); a run ends only when every rank of its group has
+// reported (Ended or Failed), and each failure, hang or worker's fatal error is printed once,
+// here, as one line.
 #include "runner/sweep_run.h"
 
 #include <fmt/core.h>
@@ -14,6 +16,8 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -29,8 +33,9 @@
 
 namespace ss::runner {
 namespace detail {
-// The worker loop (sweep_run_worker.cc).
-int run_worker(const SweepSpec& spec, const std::vector<Point>& points,
+// The worker's part after start-up (sweep_run_worker.cc): parses the broadcast config, trains
+// what it is assigned; an error it cannot go on after goes to rank 0 (Fatal), never returns.
+int run_worker(const std::string& config_text, const std::string& config_path,
                const SweepRunOptions& options, const TrainFunction& train, int ranks_on_node);
 }  // namespace detail
 
@@ -50,24 +55,18 @@ void broadcast_string(std::string& s) {
   if (n > 0) SS_MPI(MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, 0, MPI_COMM_WORLD));
 }
 
-// Past the start-up handshake every rank is in the loops, so an InputError can no longer end
-// all ranks in step (exit 2): it becomes a fatal error, which aborts the MPI job (cli_run).
-template <typename Body>
-int after_startup(Body&& body) {
-  try {
-    return body();
-  } catch (const InputError& e) {
-    throw std::runtime_error(e.what());
-  }
-}
-
-// A run some group is training: its claim, its ranks, and its recorder (the store writer of its
-// rows, checkpoints and end).
+// A run some group is training: its claim, its ranks, its recorder (the store writer of its
+// rows, checkpoints and end), when the group was last heard from, and how each rank's part
+// ended so far (the run ends when every rank has reported).
 struct ActiveRun {
   store::RunRecord record;
   std::vector<int> ranks;
   Clock::time_point started;
   RunRecorder recorder;
+  Clock::time_point last_heard = Clock::now();
+  std::map<int, std::string> failures;  // rank -> its error (Failed)
+  std::set<int> reported;               // ranks whose part ended (Ended or Failed)
+  std::optional<TrainResult> result;    // the leader's
 };
 
 class Coordinator {
@@ -83,10 +82,11 @@ class Coordinator {
         signals_(signals),
         scheduler_(worker_ranks(world_size)),
         self_(std::move(self)),
-        owner_(self_.to_string()) {}
+        owner_(self_.to_string()),
+        workers_(static_cast<std::size_t>(world_size)) {}
 
-  int run() {
-    wait_for_ready();
+  JobEnd run() {
+    if (!wait_for_ready()) return end_lost();
     db_.add_event(0, "job_start", fmt::format("owner {} with {} workers", owner_, world_size_ - 1));
     const auto start = Clock::now();
     start_ = start;
@@ -119,6 +119,7 @@ class Coordinator {
         handle(received->source, received->message);
         handled = true;
       }
+      check_hangs();  // after draining: a group whose messages were waiting is not silent
       for (auto& [id, run] : active_) run.recorder.tick();  // rows due, leases due
       if (seconds_since(last_summary) >= options_.summary_seconds) {
         print_summary();
@@ -134,6 +135,7 @@ class Coordinator {
             std::chrono::microseconds(seconds_since(last_message) < 0.01 ? 20 : 500));
       }
     }
+    if (lost_code_) return end_lost();
     for (int rank = 1; rank < world_size_; ++rank) send_message(rank, protocol::Shutdown{});
     print_summary();
     if (stopping_) {
@@ -143,10 +145,10 @@ class Coordinator {
       fmt::print("stopped on signal {}: state saved; re-run the same command to resume (exit {})\n",
                  signals_.stop_signal(), kExitRequeue);
       std::fflush(stdout);
-      return kExitRequeue;
+      return {kExitRequeue, false};
     }
     db_.add_event(0, "job_end", fmt::format("owner {}: sweep finished", owner_));
-    return 0;
+    return {0, false};
   }
 
  private:
@@ -156,18 +158,45 @@ class Coordinator {
     return ranks;
   }
 
-  // Every worker reports Ready once it has parsed the config and built the grid.
-  void wait_for_ready() {
+  // Every worker reports Ready (host, pid) once it has parsed the config and built the grid.
+  // False when a worker cannot start (Fatal) or some never report within --hang-seconds: that
+  // line is printed, and the job is to be aborted.
+  bool wait_for_ready() {
     int ready = 0;
+    auto last = Clock::now();
     while (ready < world_size_ - 1) {
-      const auto received = receive_message(MPI_ANY_SOURCE);
-      if (!std::holds_alternative<protocol::Ready>(received.message)) {
-        throw protocol::ProtocolError(
-            fmt::format("rank {} sent {} before ready", received.source,
-                        protocol::message_type_name(protocol::message_type(received.message))));
+      const auto received = try_receive_message(MPI_ANY_SOURCE);
+      if (!received) {
+        if (seconds_since(last) > options_.hang_seconds) {
+          std::vector<int> silent;
+          for (int r = 1; r < world_size_; ++r)
+            if (workers_[static_cast<std::size_t>(r)].pid == 0) silent.push_back(r);
+          lost_.insert(silent.begin(), silent.end());
+          report_lost(fmt::format("worker rank(s) {} did not start within {:g} s "
+                                  "(--hang-seconds)",
+                                  fmt::join(silent, ","), options_.hang_seconds),
+                      kExitHung);
+          return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        continue;
       }
+      last = Clock::now();
+      if (const auto* fatal = std::get_if<protocol::Fatal>(&received->message)) {
+        lost_.insert(received->source);
+        report_lost(fatal->error, 1);
+        return false;
+      }
+      const auto* hello = std::get_if<protocol::Ready>(&received->message);
+      if (hello == nullptr) {
+        throw protocol::ProtocolError(
+            fmt::format("rank {} sent {} before ready", received->source,
+                        protocol::message_type_name(protocol::message_type(received->message))));
+      }
+      workers_.at(static_cast<std::size_t>(received->source)) = *hello;
       ++ready;
     }
+    return true;
   }
 
   // Pending points of the sweep (after taking back expired and dead leases) into the scheduler.
@@ -217,7 +246,8 @@ class Coordinator {
       for (const int rank : assignment.ranks) send_message(rank, assign);
       active_.emplace(assign.assignment,
                       ActiveRun{*claimed, assignment.ranks, Clock::now(),
-                                RunRecorder(db_, claimed->id, owner_, recorder_policy())});
+                                RunRecorder(db_, claimed->id, owner_, recorder_policy()),
+                                Clock::now(), {}, {}, std::nullopt});
       log::debug("assign run {} (point {}) to ranks {}", claimed->id, claimed->plan.point,
                  fmt::join(assignment.ranks, ","));
     }
@@ -225,20 +255,41 @@ class Coordinator {
 
   void begin_stop() {
     stopping_ = true;
-    log::warn("signal {} received: asking {} running point(s) to checkpoint and stop",
-              signals_.stop_signal(), active_.size());
+    if (!lost_code_) {
+      log::warn("signal {} received: asking {} running point(s) to checkpoint and stop",
+                signals_.stop_signal(), active_.size());
+    }
     for (auto& [id, run] : active_) {
       send_message(run.ranks.front(), protocol::Stop{});
     }
   }
 
+  // The run `source` leads (rows, checkpoints, heartbeats come from the leader only).
   ActiveRun& active_for(std::uint64_t assignment, int source) {
     const auto it = active_.find(assignment);
     if (it == active_.end() || it->second.ranks.front() != source) {
       throw protocol::ProtocolError(
           fmt::format("rank {} reported on assignment {} it does not lead", source, assignment));
     }
+    it->second.last_heard = Clock::now();
     return it->second;
+  }
+
+  // The run `source` is a member of; nullptr when it was lost already (a member's late report).
+  ActiveRun* member_of(std::uint64_t assignment, int source) {
+    const auto it = active_.find(assignment);
+    if (it == active_.end()) {
+      if (assignment < next_assignment_ && lost_.contains(source)) return nullptr;
+      throw protocol::ProtocolError(
+          fmt::format("rank {} reported on assignment {} it is not in", source, assignment));
+    }
+    if (std::find(it->second.ranks.begin(), it->second.ranks.end(), source) ==
+        it->second.ranks.end()) {
+      throw protocol::ProtocolError(
+          fmt::format("rank {} reported on assignment {} it is not in", source, assignment));
+    }
+    it->second.last_heard = Clock::now();
+    return &it->second;
   }
 
   void handle(int source, const protocol::Message& message) {
@@ -252,10 +303,17 @@ class Coordinator {
           } else if constexpr (std::is_same_v<M, protocol::Heartbeat>) {
             active_for(m.assignment, source);  // alive; its rows carry the progress
           } else if constexpr (std::is_same_v<M, protocol::Ended>) {
-            finish_run(m, source);
+            if (ActiveRun* run = member_of(m.assignment, source)) {
+              if (source == run->ranks.front()) run->result = m.result;
+              member_ended(m.assignment, *run, source);
+            }
           } else if constexpr (std::is_same_v<M, protocol::Failed>) {
-            record_failure(active_for(m.assignment, source), source, m.error);
-            end_active(m.assignment);
+            if (ActiveRun* run = member_of(m.assignment, source)) {
+              run->failures.emplace(source, m.error);
+              member_ended(m.assignment, *run, source);
+            }
+          } else if constexpr (std::is_same_v<M, protocol::Fatal>) {
+            lose_fatal(source, m.error);
           } else {
             throw protocol::ProtocolError(
                 fmt::format("rank {} sent an unexpected {} message", source,
@@ -280,9 +338,26 @@ class Coordinator {
     print_point_line(run, failure.status, fmt::format("{}; error: {}", kind, error));
   }
 
-  void finish_run(const protocol::Ended& ended, int source) {
-    auto& run = active_for(ended.assignment, source);
-    const TrainResult& r = ended.result;
+  // One rank's part of a run ended; once every rank's has, the run ends: failed when any rank
+  // failed (the lowest rank's error, printed once), else with the leader's result.
+  void member_ended(std::uint64_t assignment, ActiveRun& run, int source) {
+    run.reported.insert(source);
+    if (run.reported.size() < run.ranks.size()) return;
+    if (run.failures.empty()) {
+      if (!run.result) {
+        throw protocol::ProtocolError(
+            fmt::format("assignment {} ended without its leader's result", assignment));
+      }
+      finish_run(assignment, run);
+      return;
+    }
+    const auto& [rank, error] = *run.failures.begin();
+    record_failure(run, rank, error);
+    end_active(assignment);
+  }
+
+  void finish_run(std::uint64_t assignment, ActiveRun& run) {
+    const TrainResult& r = *run.result;
     const std::string status = run.recorder.finish(r);
     switch (r.end) {
       case TrainEnd::kDone:
@@ -301,13 +376,117 @@ class Coordinator {
         print_point_line(run, "stopped", fmt::format("checkpointed at step {}", r.outcome.step));
         break;
     }
-    end_active(ended.assignment);
+    end_active(assignment);
   }
 
   void end_active(std::uint64_t assignment) {
     const auto it = active_.find(assignment);
     scheduler_.finish(it->second.record.id);
     active_.erase(it);
+  }
+
+  // ---- lost groups: a hang, or a worker's fatal error --------------------------------------
+
+  // "rank 2 (node1, pid 1234)" for each of `ranks`.
+  std::string describe_ranks(const std::vector<int>& ranks) const {
+    std::vector<std::string> parts;
+    for (const int r : ranks) {
+      const auto& w = workers_.at(static_cast<std::size_t>(r));
+      parts.push_back(w.pid > 0 ? fmt::format("{} ({}, pid {})", r, w.host, w.pid)
+                                : fmt::format("{}", r));
+    }
+    return fmt::format("rank{} {}", ranks.size() > 1 ? "s" : "", fmt::join(parts, ", "));
+  }
+
+  // Every group silent for --hang-seconds is lost (hung).
+  void check_hangs() {
+    std::vector<std::uint64_t> hung;
+    for (const auto& [id, run] : active_)
+      if (seconds_since(run.last_heard) > options_.hang_seconds) hung.push_back(id);
+    for (const auto id : hung) {
+      ActiveRun& run = active_.at(id);
+      std::vector<int> silent;
+      for (const int r : run.ranks)
+        if (!run.reported.contains(r)) silent.push_back(r);
+      const std::string who =
+          silent.size() == run.ranks.size() ? std::string() : describe_ranks(silent) + " ";
+      lose_run(id, fmt::format("{}sent nothing for {:.0f} s (--hang-seconds {:g}): hung", who,
+                               seconds_since(run.last_heard), options_.hang_seconds),
+               kExitHung);
+    }
+  }
+
+  // A worker cannot go on: its group (if it is in one) is lost with it.
+  void lose_fatal(int source, const std::string& error) {
+    if (lost_.contains(source)) return;  // its group's line is out already
+    for (const auto& [id, run] : active_) {
+      if (std::find(run.ranks.begin(), run.ranks.end(), source) != run.ranks.end()) {
+        lose_run(id, error, 1);
+        return;
+      }
+    }
+    lost_.insert(source);
+    report_lost(error, 1);
+  }
+
+  // The group of `assignment` is lost: its point is released (pending, resumed from its newest
+  // checkpoint by the next run), or, when some of its ranks reported a failure, that failure is
+  // recorded (retried up to max_attempts); one line says what and what to do; the other groups
+  // are stopped (checkpoint, release) and the job ends with `code` and MPI_Abort.
+  void lose_run(std::uint64_t assignment, const std::string& why, int code) {
+    ActiveRun& run = active_.at(assignment);
+    std::string what;
+    if (run.failures.empty()) {
+      run.recorder.release();
+      const auto checkpoints = db_.latest_checkpoints(run.record.id, 1);
+      what = checkpoints.empty()
+                 ? std::string("the point is released (pending; the next run starts it from "
+                               "scratch)")
+                 : fmt::format("the point is released (pending; the next run resumes it from "
+                               "its checkpoint of step {})",
+                               checkpoints.front().step);
+    } else {
+      const auto& [rank, error] = *run.failures.begin();
+      const std::string status = run.recorder.fail(error).status;
+      what = fmt::format("rank {} failed: {}; recorded as the point's failure ({})", rank, error,
+                         status);
+    }
+    db_.add_event(run.ranks.front(), code == kExitHung ? "run_hung" : "run_lost",
+                  fmt::format("run {}: {}", run.record.id, why));
+    const auto& p = run.record.plan;
+    const std::string line = fmt::format("run {} (point {}) on {}: {}; {}",
+                                         run.record.id, p.point, describe_ranks(run.ranks), why,
+                                         what);
+    lost_.insert(run.ranks.begin(), run.ranks.end());
+    active_.erase(assignment);  // its ranks stay busy in the scheduler: they are not reused
+    report_lost(line, code);
+  }
+
+  // The one line of a lost group or worker, once; then the others stop.
+  void report_lost(const std::string& what, int code) {
+    std::vector<std::string> pids;
+    for (const int r : lost_) {
+      const auto& w = workers_.at(static_cast<std::size_t>(r));
+      if (w.pid > 0) pids.push_back(fmt::format("{} on {}", w.pid, w.host));
+    }
+    fmt::print(stderr,
+               "scalesweep run: error: {}; ending the job (exit {}): the other points are "
+               "checkpointed and released; make sure no rank of it is left{} and run the same "
+               "command again\n",
+               what, code,
+               pids.empty() ? std::string()
+                            : fmt::format(" (kill -9 {})", fmt::join(pids, ", ")));
+    std::fflush(stderr);
+    if (!lost_code_) lost_code_ = code;
+    if (!stopping_) begin_stop();
+  }
+
+  // After a lost group: the others have stopped; the job is aborted with the lost code.
+  JobEnd end_lost() {
+    print_summary();
+    db_.add_event(0, "job_abort",
+                  fmt::format("owner {}: a worker group was lost, exit {}", owner_, *lost_code_));
+    return {*lost_code_, true};
   }
 
   RecorderPolicy recorder_policy() const {
@@ -409,14 +588,66 @@ class Coordinator {
   std::map<std::uint64_t, ActiveRun> active_;
   std::uint64_t next_assignment_ = 1;
   bool stopping_ = false;
+  std::vector<protocol::Ready> workers_;  // by world rank: host and pid (pid 0: not yet ready)
+  std::set<int> lost_;                    // ranks of lost groups and workers, never reused
+  std::optional<int> lost_code_;          // set once a group or worker is lost
   Clock::time_point start_;
   double flops_done_at_start_ = 0;
 };
 
+// Rank 0's start-up: every input check, then the store opened, the sweep registered and dead
+// leases reclaimed, all before any worker is told to go on (so that a failure of any of these,
+// a full disk included, ends every rank in step). Throws InputError for bad input.
+struct RankZeroStart {
+  std::optional<store::Store> db;
+  std::optional<SweepSpec> spec;
+  std::size_t points = 0;
+  store::Store::Registration registration;
+  std::optional<LeaseOwner> self;
+  std::int64_t reclaimed = 0;
+};
+
+void start_rank_zero(const SweepRunOptions& options, const PreflightFunction& preflight,
+                     int world_size, int ranks_on_node, RankZeroStart& s) {
+  const auto journal = store::parse_journal_mode(options.journal);
+  if (world_size < 2) {
+    throw InputError(
+        fmt::format("scalesweep run: {} MPI rank(s); need rank 0 plus at least one worker: "
+                    "launch with mpirun -np 2 or more",
+                    world_size));
+  }
+  if (!(options.lease_seconds > 0)) {
+    throw InputError(fmt::format("--lease-seconds {}: must be positive", options.lease_seconds));
+  }
+  if (!(options.hang_seconds > 0)) {
+    throw InputError(fmt::format("--hang-seconds {}: must be positive", options.hang_seconds));
+  }
+  s.spec = load_sweep_spec(options.config);
+  place_checkpoints(*s.spec, options.store);
+  const std::vector<Point> points = expand_grid(*s.spec);
+  for (const auto& p : points) {
+    if (p.dp * p.tp > world_size - 1) {
+      throw InputError(fmt::format(
+          "{}: point {} needs dp*tp = {} worker ranks but the job has {}; launch with "
+          "mpirun -np {} or lower dp/tp",
+          options.config, p.key, p.dp * p.tp, world_size - 1, p.dp * p.tp + 1));
+    }
+  }
+  if (preflight) preflight(*s.spec, points, ranks_on_node - 1);  // rank 0 trains nothing
+  store::StoreOptions store_options;
+  store_options.create_if_missing = true;
+  store_options.journal = journal;
+  s.db.emplace(options.store, store_options);
+  s.points = points.size();
+  s.registration = register_sweep_points(*s.db, *s.spec, points);
+  s.self = this_process_owner("run", process_env());
+  s.reclaimed = reclaim_dead_leases(*s.db, *s.self, s.registration.sweep_id).reclaimed;
+}
+
 }  // namespace
 
-int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
-              const StopSignalWatcher& signals, const PreflightFunction& preflight) {
+JobEnd run_sweep(const SweepRunOptions& options, const TrainFunction& train,
+                 const StopSignalWatcher& signals, const PreflightFunction& preflight) {
   int rank = 0, world_size = 1;
   SS_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
   SS_MPI(MPI_Comm_size(MPI_COMM_WORLD, &world_size));
@@ -424,76 +655,54 @@ int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
 
   // Rank 0 validates everything and opens the store; the verdict and the config text go to all.
   std::string error, config_path = options.config, config_text;
-  std::optional<store::Store> db;
-  std::optional<SweepSpec> spec;
-  std::vector<Point> points;
+  bool bad_input = false;
+  RankZeroStart start;
   if (rank == 0) {
     try {
-      const auto journal = store::parse_journal_mode(options.journal);
-      if (world_size < 2) {
-        throw InputError(
-            fmt::format("scalesweep run: {} MPI rank(s); need rank 0 plus at least one worker: "
-                        "launch with mpirun -np 2 or more",
-                        world_size));
-      }
-      if (!(options.lease_seconds > 0)) {
-        throw InputError(
-            fmt::format("--lease-seconds {}: must be positive", options.lease_seconds));
-      }
-      spec = load_sweep_spec(options.config);
-      place_checkpoints(*spec, options.store);
-      points = expand_grid(*spec);
-      for (const auto& p : points) {
-        if (p.dp * p.tp > world_size - 1) {
-          throw InputError(fmt::format(
-              "{}: point {} needs dp*tp = {} worker ranks but the job has {}; launch with "
-              "mpirun -np {} or lower dp/tp",
-              options.config, p.key, p.dp * p.tp, world_size - 1, p.dp * p.tp + 1));
-        }
-      }
-      if (preflight) preflight(*spec, points, ranks_on_node - 1);  // rank 0 trains nothing
-      store::StoreOptions store_options;
-      store_options.create_if_missing = true;
-      store_options.journal = journal;
-      db.emplace(options.store, store_options);
-      config_text = spec->config_text;
+      start_rank_zero(options, preflight, world_size, ranks_on_node, start);
+      config_text = start.spec->config_text;
     } catch (const InputError& e) {
+      error = e.what();
+      bad_input = true;
+    } catch (const std::exception& e) {  // the store cannot be created or written
       error = e.what();
     }
   }
   int ok = error.empty() ? 1 : 0;
   SS_MPI(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
   if (!ok) {
-    if (rank == 0) throw InputError(error);
+    if (rank == 0) {
+      if (bad_input) throw InputError(error);
+      throw StartupError(error);
+    }
     // 0, not 2: rank 0 alone reports the job's failure (its line, exit 2). A worker exiting
     // non-zero first makes mpirun abort the job, which could kill rank 0 before its line is out.
-    return 0;
+    return {0, false};
   }
   broadcast_string(config_path);
   broadcast_string(config_text);
-
   if (rank != 0) {
-    SweepSpec worker_spec = parse_sweep_spec(config_text, config_path);
-    place_checkpoints(worker_spec, options.store);  // every rank has the same --store
-    return after_startup([&] {
-      return detail::run_worker(worker_spec, expand_grid(worker_spec), options, train,
-                                ranks_on_node);
-    });
+    return {detail::run_worker(config_text, config_path, options, train, ranks_on_node), false};
   }
 
-  const auto registration = register_sweep_points(*db, *spec, points);
-  const auto sweep_id = registration.sweep_id;
-  const auto added = registration.new_points;
-  LeaseOwner self = this_process_owner("run", process_env());
-  const auto leases = reclaim_dead_leases(*db, self, sweep_id);
-  fmt::print("scalesweep run: sweep {} ({} points, {} new), store {}, {} workers{}\n", spec->name,
-             points.size(), added, options.store, world_size - 1,
-             leases.reclaimed > 0
-                 ? fmt::format(", {} expired or dead lease(s) reclaimed", leases.reclaimed)
+  const SweepSpec& spec = *start.spec;
+  fmt::print("scalesweep run: sweep {} ({} points, {} new), store {}, {} workers{}\n", spec.name,
+             start.points, start.registration.new_points, options.store, world_size - 1,
+             start.reclaimed > 0
+                 ? fmt::format(", {} expired or dead lease(s) reclaimed", start.reclaimed)
                  : "");
   std::fflush(stdout);
-  Coordinator coordinator(options, *spec, *db, sweep_id, world_size, signals, std::move(self));
-  return after_startup([&] { return coordinator.run(); });
+  Coordinator coordinator(options, spec, *start.db, start.registration.sweep_id, world_size,
+                          signals, std::move(*start.self));
+  try {
+    const JobEnd end = coordinator.run();
+    start.db.reset();  // closed (WAL checkpointed) before an MPI_Abort could end the process
+    return end;
+  } catch (const InputError& e) {
+    // Past start-up the workers are in their loops: no longer bad input (exit 2 in step) but
+    // a fatal error, which aborts the MPI job (cli_run).
+    throw std::runtime_error(e.what());
+  }
 }
 
 }  // namespace ss::runner

@@ -20,8 +20,23 @@
 // checkpoints at its next step and reports Stopped; rank 0 releases those points (pending, lease
 // cleared), shuts the workers down and returns ss::kExitRequeue. Re-running the same command
 // resumes them from their newest checkpoint.
+//
+// Lost groups: a group that has sent nothing (rows, checkpoint, heartbeat, failure) for
+// --hang-seconds is hung (a stopped rank, a stuck file system, a member blocked in a collective
+// because a peer failed alone); a worker that cannot go on sends Fatal. Either way rank 0
+// prints one line, releases the lost group's point (pending: it resumes from its newest
+// checkpoint), stops the other groups as on a signal, and ends the job with MPI_Abort
+// (JobEnd::abort: a stopped rank never returns from a collective, so MPI_Finalize would wait
+// for it): exit kExitHung after a hang, 1 after a worker's fatal error. Leaders send a
+// heartbeat every heartbeat_seconds() while they train, evaluate or checkpoint.
+//
+// Messages: workers print no errors of their own after start-up. A run's failure reaches rank
+// 0 as Failed from every rank of its group and is printed once, by rank 0, when all have
+// reported (or in the hang line, when some never do).
 #pragma once
 
+#include <algorithm>
+#include <stdexcept>
 #include <string>
 
 #include "runner/lease_owner.h"
@@ -30,6 +45,10 @@
 #include "runner/worker_sink.h"
 
 namespace ss::runner {
+
+// --hang-seconds' default: far above any step, eval batch or checkpoint write of the sweeps
+// this runner is for (one step of the largest configs/ model takes seconds).
+inline constexpr double kDefaultHangSeconds = 1800;
 
 struct SweepRunOptions {
   std::string config;                // sweep file (TOML)
@@ -40,18 +59,41 @@ struct SweepRunOptions {
   int ranks_per_gpu = 1;             // ranks sharing one GPU (packing small models)
   double summary_seconds = 30;       // period of the progress summary line
   double metrics_flush_seconds = 1;  // rank 0 writes buffered metric rows at least this often
+  double hang_seconds = kDefaultHangSeconds;  // a group silent this long is hung
+};
+
+// The period of a busy group's heartbeat: a tenth of --hang-seconds, at most 10 s, so a
+// healthy group is heard at least 10 times per hang window.
+inline double heartbeat_seconds(const SweepRunOptions& options) {
+  return std::min(10.0, options.hang_seconds / 10);
+}
+
+// How `run` ended on this rank: its exit code, and whether the whole MPI job must be aborted
+// with it (a lost group cannot take part in MPI_Finalize).
+struct JobEnd {
+  int exit_code = 0;
+  bool abort = false;
+};
+
+// Rank 0's start-up failure that is not bad input (the store cannot be created: a disk too
+// small for its schema). Every other rank has returned in step, so the caller prints it once
+// and exits 1 without aborting the job.
+class StartupError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // Runs this rank's part. MPI must be initialised (MPI_THREAD_FUNNELED at least) and `signals`
-// constructed before MPI_Init. Returns 0 when every point of the sweep has ended (done, failed
-// or diverged) and ss::kExitRequeue after a stop signal. Throws ss::InputError on rank 0 for a
+// constructed before MPI_Init. Returns exit 0 when every point of the sweep has ended (done,
+// failed or diverged), ss::kExitRequeue after a stop signal, and {kExitHung or 1, abort} after
+// a lost group (see above; rank 0 has printed the line). Throws ss::InputError on rank 0 for a
 // bad config/store before any work starts (nothing written; the workers then return 0,
-// so that rank 0's line is out before mpirun sees a non-zero exit and aborts the job). Any other
-// exception, on any rank (an InputError after start-up included), means the job cannot continue:
-// the caller aborts the MPI job. `preflight` (may be empty) runs on rank 0 after the config and
-// grid checks, before the store is opened; its InputError ends the job like any other start-up
-// check.
-int run_sweep(const SweepRunOptions& options, const TrainFunction& train,
-              const StopSignalWatcher& signals, const PreflightFunction& preflight = {});
+// so that rank 0's line is out before mpirun sees a non-zero exit and aborts the job), and
+// StartupError when the store cannot be created. Any other exception on rank 0 means the job
+// cannot continue: the caller aborts the MPI job. `preflight` (may be empty) runs on rank 0
+// after the config and grid checks, before the store is opened; its InputError ends the job
+// like any other start-up check.
+JobEnd run_sweep(const SweepRunOptions& options, const TrainFunction& train,
+                 const StopSignalWatcher& signals, const PreflightFunction& preflight = {});
 
 }  // namespace ss::runner

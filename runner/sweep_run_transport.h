@@ -26,6 +26,17 @@ inline void send_message(int dest, const protocol::Message& message) {
                   MPI_COMM_WORLD));
 }
 
+// Like send_message, but returns only once `dest` has received the message (MPI_Ssend). An
+// eager MPI_Send may return while the bytes still wait in the sender's queue, which never
+// drains if the sender is then stopped (SIGSTOP, a hang); a sender that acts on the receiver
+// knowing (the leader prunes older checkpoint files once rank 0 has the new one's record) uses
+// this. Rank 0 polls without pause, so the wait is short.
+inline void send_message_synchronous(int dest, const protocol::Message& message) {
+  const std::vector<std::byte> bytes = protocol::encode_message(message);
+  SS_MPI(MPI_Ssend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, kMessageTag,
+                   MPI_COMM_WORLD));
+}
+
 struct ReceivedMessage {
   int source = -1;
   protocol::Message message;

@@ -1,11 +1,16 @@
 // The worker side of `scalesweep run`: wait for Assign, form the point's group communicators,
 // run the injected training function with an MPI RunSink, report the outcome to rank 0.
-// Invariants: workers never open the store; only the group leader (group rank 0) talks to rank 0
-// during a run; stop_requested() is answered identically on every rank of a group (the leader
-// polls rank 0 and broadcasts the flag over the group), so all ranks stop at the same step.
+// Invariants: workers never open the store; during a run only the group leader (group rank 0)
+// sends rows, checkpoints, heartbeats and the end, and every rank of the group sends its own
+// failure; stop_requested() is answered identically on every rank of a group (the leader polls
+// rank 0 and broadcasts the flag over the group), so all ranks stop at the same step. After
+// start-up a worker prints no error itself: rank 0 prints each one once (sweep_run.h).
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <thread>
@@ -17,7 +22,6 @@
 #include "runner/sweep_run.h"
 #include "runner/sweep_run_transport.h"
 #include "ss/error.h"
-#include "ss/log.h"
 
 namespace ss::runner::detail {
 namespace {
@@ -70,18 +74,25 @@ GroupComms form_group(const protocol::Assign& assign, const Point& point) {
 // whole group.
 class WorkerSink final : public RunSink {
  public:
-  WorkerSink(std::uint64_t assignment, bool leader, model::MpiComm* group)
-      : assignment_(assignment), leader_(leader), group_(group) {}
+  WorkerSink(std::uint64_t assignment, bool leader, model::MpiComm* group,
+             double heartbeat_seconds)
+      : assignment_(assignment),
+        leader_(leader),
+        group_(group),
+        heartbeat_seconds_(heartbeat_seconds) {}
 
   void on_metrics(std::span<const store::MetricRow> rows) override {
     if (!leader_ || rows.empty()) return;
     send_message(0, protocol::Metrics{assignment_, {rows.begin(), rows.end()}});
     last_step_ = rows.back().step;
+    last_heartbeat_ = Clock::now();  // rows are a sign of life too
   }
 
   void on_checkpoint(const store::CheckpointRecord& checkpoint) override {
     if (!leader_) return;
-    send_message(0, protocol::Checkpoint{assignment_, checkpoint});
+    // Synchronous: the trainer prunes older checkpoint files after this returns (trainer.cc).
+    send_message_synchronous(0, protocol::Checkpoint{assignment_, checkpoint});
+    last_heartbeat_ = Clock::now();
   }
 
   bool stop_requested() override {
@@ -95,10 +106,7 @@ class WorkerSink final : public RunSink {
                           protocol::message_type_name(protocol::message_type(received->message))));
         }
       }
-      if (std::chrono::duration<double>(Clock::now() - last_heartbeat_).count() >= 10.0) {
-        send_message(0, protocol::Heartbeat{assignment_, last_step_});
-        last_heartbeat_ = Clock::now();
-      }
+      keep_alive();
     }
     if (group_ != nullptr) {
       unsigned char flag = stop_ ? 1 : 0;
@@ -108,28 +116,79 @@ class WorkerSink final : public RunSink {
     return stop_;
   }
 
+  void keep_alive() override {
+    if (!leader_) return;
+    if (std::chrono::duration<double>(Clock::now() - last_heartbeat_).count() >=
+        heartbeat_seconds_) {
+      send_message(0, protocol::Heartbeat{assignment_, last_step_});
+      last_heartbeat_ = Clock::now();
+    }
+  }
+
  private:
   std::uint64_t assignment_;
   bool leader_;
   model::MpiComm* group_;
+  double heartbeat_seconds_;
   std::int64_t last_step_ = 0;
   bool stop_ = false;
   Clock::time_point last_heartbeat_ = Clock::now();
 };
 
-}  // namespace
+// Where this rank runs, for rank 0's messages.
+protocol::Ready this_worker() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return protocol::Ready{host, static_cast<std::int64_t>(::getpid())};
+}
 
-int run_worker(const SweepSpec& spec, const std::vector<Point>& points,
-               const SweepRunOptions& options, const TrainFunction& train, int ranks_on_node) {
-  int world_rank = 0;
-  SS_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank));
+// What one worker needs for every assignment it gets.
+struct WorkerContext {
+  const SweepSpec& spec;
+  const SweepRunOptions& options;
+  const TrainFunction& train;
+  DeviceChoice device;
+  int cpu_threads = 0;
+};
+
+// One assignment on this rank: form the group, train, report. Every rank of the group reports
+// how its part ended (Ended, or Failed with the error), so rank 0 ends the run only when the
+// whole group is back, and prints a failure once.
+void train_assignment(const WorkerContext& w, const protocol::Assign& assign, const Point& point) {
+  GroupComms comms = form_group(assign, point);
+  const bool leader = comms.group_rank == 0;
+  TrainJob job = make_train_job(w.spec, point, assign.run_id, assign.attempt, assign.resume);
+  job.device = w.device;
+  job.cpu_threads = w.cpu_threads;
+  job.dp_comm = comms.dp.get();
+  job.tp_comm = comms.tp.get();
+  WorkerSink sink(assign.assignment, leader, comms.group.get(), heartbeat_seconds(w.options));
+  try {
+    const TrainResult result = w.train(job, sink);
+    send_message(0, protocol::Ended{assign.assignment, result});
+  } catch (const model::MpiError&) {
+    throw;  // the transport itself failed: the job cannot go on
+  } catch (const protocol::ProtocolError&) {
+    throw;
+  } catch (const std::exception& e) {
+    // A failing run (bad data, OOM, a bug in one point): rank 0 records and prints it once;
+    // this rank takes the next point.
+    send_message(0, protocol::Failed{assign.assignment, e.what()});
+  }
+}
+
+// The worker loop: Ready, then assignments until Shutdown.
+int worker_loop(const SweepSpec& spec, const SweepRunOptions& options, const TrainFunction& train,
+                int ranks_on_node) {
+  const std::vector<Point> points = expand_grid(spec);
   std::unordered_map<std::string, const Point*> by_key;
   for (const auto& p : points) by_key.emplace(p.key, &p);
   // GPU = node-local rank / ranks-per-gpu (mod GPUs per node); CPU when --gpus-per-node is 0.
-  const DeviceChoice device =
-      choose_device(node_local_rank(process_env()), options.gpus_per_node, options.ranks_per_gpu);
-  const int cpu_threads = cpu_threads_per_rank(process_env(), process_cpu_budget(ranks_on_node));
-  send_message(0, protocol::Ready{});
+  const WorkerContext context{
+      spec, options, train,
+      choose_device(node_local_rank(process_env()), options.gpus_per_node, options.ranks_per_gpu),
+      cpu_threads_per_rank(process_env(), process_cpu_budget(ranks_on_node))};
+  send_message(0, this_worker());
   for (;;) {
     const auto received = receive_message_sleeping(0, std::chrono::microseconds(50));
     if (std::holds_alternative<protocol::Shutdown>(received.message)) return 0;
@@ -145,30 +204,42 @@ int run_worker(const SweepSpec& spec, const std::vector<Point>& points,
       throw protocol::ProtocolError(
           fmt::format("assign of unknown point key '{}'", assign->point_key));
     }
-    const Point& point = *found->second;
-    GroupComms comms = form_group(*assign, point);
-    const bool leader = comms.group_rank == 0;
-    TrainJob job =
-        make_train_job(spec, point, assign->run_id, assign->attempt, assign->resume);
-    job.device = device;
-    job.cpu_threads = cpu_threads;
-    job.dp_comm = comms.dp.get();
-    job.tp_comm = comms.tp.get();
-    WorkerSink sink(assign->assignment, leader, comms.group.get());
-    try {
-      const TrainResult result = train(job, sink);
-      if (leader) send_message(0, protocol::Ended{assign->assignment, result});
-    } catch (const model::MpiError&) {
-      throw;  // the transport itself failed: the job cannot go on
-    } catch (const protocol::ProtocolError&) {
-      throw;
-    } catch (const std::exception& e) {
-      // A failing run (bad data, OOM, a bug in one point): report it and take the next point.
-      // A multi-rank group assumes the failure is the same on every rank (deterministic input);
-      // a rank failing alone would leave its peers inside a collective (documented).
-      log::error("rank {}: run {} failed: {}", world_rank, assign->run_id, e.what());
-      if (leader) send_message(0, protocol::Failed{assign->assignment, e.what()});
-    }
+    train_assignment(context, *assign, *found->second);
+  }
+}
+
+// This worker cannot go on: rank 0 is told (Fatal), prints the line once and ends the job with
+// MPI_Abort, which ends this process too. Only when rank 0 cannot be told, or has not ended
+// the job after kFatalWaitSeconds, does the worker print the line itself and abort.
+[[noreturn]] void hand_fatal_to_rank0(const std::string& what) {
+  constexpr double kFatalWaitSeconds = 60;
+  int rank = -1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  const protocol::Ready me = this_worker();
+  const std::string line = fmt::format("rank {} ({}, pid {}): {}", rank, me.host, me.pid, what);
+  try {
+    send_message(0, protocol::Fatal{line});
+    const auto deadline = Clock::now() + std::chrono::duration<double>(kFatalWaitSeconds);
+    while (Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } catch (const std::exception&) {
+    // the transport is gone: say it here
+  }
+  fmt::print(stderr, "scalesweep run: error: {}; rank 0 could not be told\n", line);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  std::abort();
+}
+
+}  // namespace
+
+int run_worker(const std::string& config_text, const std::string& config_path,
+               const SweepRunOptions& options, const TrainFunction& train, int ranks_on_node) {
+  try {
+    SweepSpec spec = parse_sweep_spec(config_text, config_path);
+    place_checkpoints(spec, options.store);  // every rank has the same --store
+    return worker_loop(spec, options, train, ranks_on_node);
+  } catch (const std::exception& e) {
+    hand_fatal_to_rank0(e.what());
   }
 }
 

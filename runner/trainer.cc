@@ -23,6 +23,7 @@
 #include "model/io/sha256.h"
 #include "model/io/shard.h"
 #include "model/schedule.h"
+#include "runner/preflight.h"
 #include "ss/error.h"
 #include "ss/log.h"
 
@@ -129,6 +130,19 @@ void move_aside_corrupt(const fs::path& path, const std::string& why) {
              move_aside(path, ".corrupt"));
 }
 
+// Files newer than the store's newest checkpoint of the run were written by an attempt that
+// ended (killed, hung) before the store learnt of them: not known to be complete or ours, and
+// they would outrank the resumed run's own checkpoints when pruning. Moved aside, never deleted
+// (dp rank 0, the writer of the directory).
+void move_aside_unrecorded(const TrainJob& job, const fs::path& dir) {
+  if (job.dp_comm->rank() != 0 || !job.resume) return;
+  for (const auto& [step, path] : io::list_checkpoints(dir)) {
+    if (step <= job.resume->step) continue;
+    log::warn("{}: step {} is newer than the store's newest checkpoint of run {} (step {}): {}",
+              path.string(), step, job.run_id, job.resume->step, move_aside(path, ".unknown"));
+  }
+}
+
 // Loads the newest good checkpoint at or before job.resume->step into the model (see the
 // invariant in trainer.h). Every rank of the group ends on the same step: if the ranks' choices
 // differ (a corrupt tp shard on one rank), all start from scratch.
@@ -186,10 +200,8 @@ Resumed resume_from_checkpoint(const TrainJob& job, model::Gpt& gpt,
                     static_cast<double>(chosen.step) * static_cast<double>(chosen.step), 1.0};
   group_allreduce(job, sums, 3);
   if (sums[2] * sums[1] != sums[0] * sums[0]) {
-    log::error(
-        "run {}: the group's ranks found different usable checkpoints; training from "
-        "scratch",
-        job.run_id);
+    log::error("run {}: the group's ranks found different usable checkpoints; training "
+               "from scratch", job.run_id);
     state.reset();
     chosen = Resumed{};
   }
@@ -198,6 +210,7 @@ Resumed resume_from_checkpoint(const TrainJob& job, model::Gpt& gpt,
     std::copy(state->adam_m.begin(), state->adam_m.end(), gpt.adam_m().begin());
     std::copy(state->adam_v.begin(), state->adam_v.end(), gpt.adam_v().begin());
     log::info("run {} (point {}): resumed from step {}", job.run_id, job.point.key, chosen.step);
+    move_aside_unrecorded(job, dir);
     return chosen;
   }
   gpt.init_params(static_cast<std::uint64_t>(job.point.seed), job.point.init_scale_residual);
@@ -274,7 +287,7 @@ struct Loop {
         train_shard(open_shard(job.data.train, "train", point.vocab)),
         val_shard(open_shard(job.data.val, "val", point.vocab)),
         loader(train_shard, T, static_cast<std::uint64_t>(point.seed)),
-        val_loader(val_shard, T, std::max<std::int64_t>(1, job.schedule.eval_tokens / T)),
+        val_loader(val_shard, T, eval_windows(job.schedule.eval_tokens, T)),
         schedule(lr_schedule_of(point)),
         gpt(cfg, B, point.tp > 1 ? job.tp_comm : nullptr),
         inputs(static_cast<std::size_t>(B) * T),
@@ -339,6 +352,7 @@ StepStats train_step(Loop& l, std::int64_t step) {
                         l.targets.data());
     s.loss += l.gpt.forward(l.inputs.data(), l.targets.data(), l.B, l.T);
     l.gpt.backward(1.0f / static_cast<float>(l.accum));
+    l.sink.keep_alive();
   }
   s.loss /= l.accum;
   l.job.dp_comm->allreduce_sum(&s.loss, 1);
@@ -393,6 +407,7 @@ double evaluate(Loop& l) {
     sums[0] +=
         static_cast<double>(l.gpt.forward(l.inputs.data(), l.targets.data(), count, l.T)) * count;
     sums[1] += count;
+    l.sink.keep_alive();  // an eval of many windows can take longer than --hang-seconds
   }
   l.job.dp_comm->allreduce_sum(sums, 2);
   return sums[0] / sums[1];
@@ -427,9 +442,9 @@ void write_checkpoint(Loop& l, std::int64_t step) {
     view.adam_v = l.gpt.adam_v();
     view.loop_state = extra_bytes;
     view.loader = loader_state;
+    l.sink.keep_alive();
     info = io::write_checkpoint(l.ckpt_dir / io::checkpoint_file_name(step), view);
-    io::prune_checkpoints(l.ckpt_dir, static_cast<int>(std::max<std::int64_t>(
-                                          1, l.job.schedule.keep_checkpoints)));
+    l.sink.keep_alive();
   }
   l.job.tp_comm->barrier();  // every tp shard is on disk before the store learns of it
   if (l.leader && info) {
@@ -440,6 +455,13 @@ void write_checkpoint(Loop& l, std::int64_t step) {
     record.bytes = static_cast<std::int64_t>(info->bytes);
     record.sha256 = info->sha256;
     l.sink.on_checkpoint(record);
+  }
+  // Older files go only after the store has been told of the new one: a rank stopped or killed
+  // in between leaves the checkpoint the store knows on disk (the newer, unrecorded file is
+  // moved aside on resume).
+  if (l.dp_rank == 0) {
+    io::prune_checkpoints(l.ckpt_dir, static_cast<int>(std::max<std::int64_t>(
+                                          1, l.job.schedule.keep_checkpoints)));
   }
 }
 
@@ -489,6 +511,7 @@ TrainResult train_point(const TrainJob& job, RunSink& sink, const TrainOptions& 
   if (local.cpu_threads > 0) model::cpu_set_threads(local.cpu_threads);
   Loop l(local, sink, options);
   l.begin(resume_from_checkpoint(local, l.gpt, l.loader));
+  sink.keep_alive();  // loading a large checkpoint may have taken a while
 
   for (std::int64_t step = l.result.outcome.step + 1; step <= l.point.steps; ++step) {
     const auto step_begin = Clock::now();

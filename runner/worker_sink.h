@@ -20,6 +20,9 @@
 //  - Checkpoint files are written atomically by the loop (temp, fsync, rename) under
 //    job.schedule.checkpoint_dir; the loop deletes its own files beyond keep_checkpoints, and the
 //    runner drops the store rows of all but the newest keep_checkpoints.
+//  - keep_alive() (not collective, cheap, rate-limited by the sink) inside any work longer than
+//    a moment between two steps: every micro step, every eval batch, around a checkpoint
+//    write. `scalesweep run` declares a group that sends nothing for --hang-seconds hung.
 //  - NaN/Inf loss: return kDiverged with diverged_step (not an exception). Any other problem:
 //    throw (std::exception); the runner records `failed` with what() and retries up to
 //    schedule.max_attempts. Bad user input (missing data file, corrupt checkpoint): ss::InputError.
@@ -91,6 +94,9 @@ class RunSink {
   // Collective over the group (see the contract above): true when the job must checkpoint now
   // and return kStopped (SIGUSR1/SIGTERM reached rank 0, or preemption).
   virtual bool stop_requested() = 0;
+  // The loop is busy and well (see the contract); the MPI sink sends a heartbeat when one is
+  // due. Not collective.
+  virtual void keep_alive() {}
 };
 
 // The training function the runner calls for one point.

@@ -12,6 +12,10 @@ namespace ss {
 inline constexpr int kExitBadInput = 2;
 // Exit code of `scalesweep run` after SIGUSR1/SIGTERM: state saved, requeue me.
 inline constexpr int kExitRequeue = 3;
+// Exit code of `scalesweep run` when a worker group hung (sent nothing for --hang-seconds):
+// its point was released (pending), the others checkpointed; end what is left of the job and
+// run the same command again.
+inline constexpr int kExitHung = 4;
 
 // Bad input from the user. what() is one line: what, where, how to fix.
 class InputError : public std::runtime_error {

@@ -78,6 +78,33 @@ inline Outcome run_command(const std::string& cmd, const fs::path& cwd, const fs
   return o;
 }
 
+// Starts `/bin/sh -c cmd` in `cwd` without waiting (stdout and stderr to out.txt and err.txt
+// under `scratch`); the caller waits with wait_exit(). -1 when it cannot be started.
+inline pid_t spawn_command(const std::string& cmd, const fs::path& cwd, const fs::path& scratch) {
+  fs::create_directories(scratch);
+  const std::string full = "cd " + sh_quote(cwd.string()) + " && exec " + cmd + " > " +
+                           sh_quote((scratch / "out.txt").string()) + " 2> " +
+                           sh_quote((scratch / "err.txt").string()) + " < /dev/null";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", full.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Waits for a spawn_command() child: its exit code, or 128 + signal.
+inline int wait_exit(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The outcome of a spawn_command() child after wait_exit() gave `rc`.
+inline Outcome spawned_outcome(int rc, const fs::path& scratch) {
+  return Outcome{rc, slurp(scratch / "out.txt"), slurp(scratch / "err.txt")};
+}
+
 // One file system entry as the listing sees it.
 struct Entry {
   char type = '?';  // f file, d directory, l symlink, o other

@@ -61,7 +61,7 @@ std::vector<Message> sample_messages() {
   bare.tokens = 2048;
   bare.flops = 3e9;
   const Metrics sparse{43, {bare}};
-  return {Ready{},
+  return {Ready{"node7", 4242},
           assign,
           plain,
           metrics,
@@ -75,7 +75,8 @@ std::vector<Message> sample_messages() {
           Failed{42, "bad data file: x.bin"},
           Heartbeat{42, 77},
           Stop{},
-          Shutdown{}};
+          Shutdown{},
+          Fatal{"rank 2 (node7, pid 4242): MPI_Send failed"}};
 }
 
 TEST(Protocol, EveryMessageRoundTrips) {
@@ -239,7 +240,7 @@ TEST(ProtocolFuzz, HundredThousandCorruptionsNeverCrash) {
     if (!decode_or_reject(b)) ++rejected;
   }
   EXPECT_EQ(cases, 100000u);
-  // Most garbage must be rejected; some random payloads are legitimately valid (e.g. a Ready
+  // Most garbage must be rejected; some random payloads are legitimately valid (e.g. a Stop
   // with no payload, a Heartbeat of any 16 bytes).
   EXPECT_GT(rejected, cases / 2);
 }

@@ -33,6 +33,7 @@ class HoldingSink final : public runner::RunSink {
   void on_checkpoint(const store::CheckpointRecord& checkpoint) override {
     inner_.on_checkpoint(checkpoint);
   }
+  void keep_alive() override { inner_.keep_alive(); }
   bool stop_requested() override {
     if (step_ != hold_at_ || held_) return inner_.stop_requested();
     held_ = true;
