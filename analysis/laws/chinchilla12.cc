@@ -1,10 +1,19 @@
 // Chinchilla approaches 1 and 2 (Hoffmann et al. 2022): per FLOP budget, the loss-minimising N,
 // then N_opt = k_N C^a and D_opt = k_D C^b by least squares on logs.
-// - Approach 1: log-spaced budgets over the runs' final C. With loss curves, each run's loss at
-//   budget C is interpolated (linearly in ln C) along its curve when the curve spans C, and the
-//   run with the lowest loss gives N_opt = its N, D_opt = C/(6 N). With final points only, each
-//   budget takes the final points within half a budget step (in log10 C) and the lowest-loss one
-//   gives N_opt = its N, D_opt = its D. A budget with fewer than 2 candidate runs is skipped.
+// - Approach 1 with loss curves (Hoffmann et al. 2022, section 3.1 and appendix B): fit_law
+//   smooths each run's curve and reads it at FLOP budgets 1/40 decade apart (smooth_curves in
+//   fit_util.h: a line in ln C over +-5%; a per-step train loss is one batch, too noisy to take
+//   a minimum over; Hoffmann smoothed too, and used 1500 log-spaced budgets). A run counts at
+//   budget C only if its learning-rate schedule ends within 25% past C (C <= C_end <= 1.25 C):
+//   Hoffmann found a cosine cycle more than ~25% longer than the steps trained noticeably worse
+//   (their Fig. A1), so a point earlier in a longer run's schedule is not that size's loss at C; they
+//   trained each size to several horizons so that every budget has runs ending near it. A
+//   budget is used only when such runs bracket its lowest-loss size (a smaller and a larger N
+//   among them); that size is N_opt, D_opt = C/(6 N). A run's curve is taken to end where its
+//   schedule ends (true of finished runs; scalefit fits status=done by default).
+// - Approach 1 with final points only (a CSV): log-spaced budgets over the runs' final C; each
+//   takes the final points within half a budget step (in log10 C) and the lowest-loss one gives
+//   N_opt = its N, D_opt = its D. A budget with fewer than 2 candidate runs is skipped.
 // - Approach 2: runs grouped into isoFLOP budgets by isoflop_groups (their planned budget, or a
 //   window of FitOptions::isoflop_tolerance decades of C); per budget a parabola of loss in
 //   log10 N (>= 3 distinct N, opening upwards, else skipped with a note); its vertex gives N_opt,
@@ -14,8 +23,9 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <map>
+#include <climits>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "analysis/laws/fit_util.h"
@@ -55,21 +65,72 @@ LawFit fit_allocation_laws(const std::string& law, const std::vector<BudgetMinim
   return fit;
 }
 
-// Loss of a curve at flops c by linear interpolation in ln C; nullopt outside the curve.
-std::optional<double> loss_at(const std::vector<CurveStep>& steps, double c) {
-  if (steps.empty() || c < flops_of(steps.front()) || c > flops_of(steps.back()))
-    return std::nullopt;
-  auto it = std::lower_bound(steps.begin(), steps.end(), c,
-                             [](const CurveStep& s, double v) { return flops_of(s) < v; });
-  if (it == steps.begin()) return it->loss;
-  const CurveStep& hi = *it;
-  const CurveStep& lo = *(it - 1);
-  const double x0 = std::log(flops_of(lo)), x1 = std::log(flops_of(hi));
-  if (x1 <= x0) return std::min(lo.loss, hi.loss);
-  const double t = (std::log(c) - x0) / (x1 - x0);
-  return lo.loss + t * (hi.loss - lo.loss);
+// Approach 1 with curves: a run counts at budget C when C <= C_end <= kMaxOvershoot C (the file
+// comment says why).
+constexpr double kMaxOvershoot = 1.25;
+
+// Approach 1's budget minima from smoothed curves (smooth_curves: readings on the grid
+// C = 10^(k / 40), the same C in every run): per grid budget, the runs whose schedules end within
+// kMaxOvershoot past it, their reading there, and the lowest one when runs on both sides of it
+// in N bracket it. `grid`: the number of budgets looked at.
+std::vector<BudgetMinimum> curve_minima(const std::map<std::int64_t, std::vector<CurveStep>>& runs,
+                                        int& grid) {
+  long first = LONG_MAX, last = LONG_MIN;
+  for (const auto& [run, readings] : runs) {
+    first = std::min(first, std::lround(std::log10(flops_of(readings.front())) *
+                                        kCurveGridPerDecade));
+    last = std::max(last, std::lround(std::log10(flops_of(readings.back())) *
+                                      kCurveGridPerDecade));
+  }
+  grid = static_cast<int>(last - first + 1);
+  std::vector<BudgetMinimum> minima;
+  for (long k = first; k <= last; ++k) {
+    const double c = std::pow(10.0, static_cast<double>(k) / kCurveGridPerDecade);
+    BudgetMinimum best;
+    best.loss = INFINITY;
+    double n_min = INFINITY, n_max = 0;
+    for (const auto& [run, readings] : runs) {
+      const double c_end = flops_of(readings.back());
+      if (c_end < c || c_end > kMaxOvershoot * c) continue;
+      const auto at = std::lower_bound(
+          readings.begin(), readings.end(), c,
+          [](const CurveStep& s, double v) { return flops_of(s) < v; });
+      if (at == readings.end() || flops_of(*at) != c) continue;  // no reading at this budget
+      n_min = std::min(n_min, at->n);
+      n_max = std::max(n_max, at->n);
+      if (at->loss < best.loss) best = {c, at->n, c / (6.0 * at->n), at->loss};
+    }
+    if (n_min < best.n_opt && best.n_opt < n_max) minima.push_back(best);
+  }
+  return minima;
 }
 
+// Approach 1's budget minima from final points alone: `count` log-spaced budgets over the runs'
+// final C, each the lowest-loss final point within half a budget step; fewer than 2: skipped.
+std::vector<BudgetMinimum> final_point_minima(const LawInput& input, int count) {
+  double lo = INFINITY, hi = 0;
+  for (const FinalPoint& p : input.points) {
+    lo = std::min(lo, flops_of(p));
+    hi = std::max(hi, flops_of(p));
+  }
+  if (!(hi > lo))
+    throw InputError("chinchilla-1: all runs have the same FLOPs; approach 1 needs a span");
+  const double step = (std::log10(hi) - std::log10(lo)) / (count - 1);
+  std::vector<BudgetMinimum> minima;
+  for (int k = 0; k < count; ++k) {
+    const double log_c = std::log10(lo) + step * k;
+    BudgetMinimum best;
+    best.loss = INFINITY;
+    int candidates = 0;
+    for (const FinalPoint& p : input.points) {
+      if (std::abs(std::log10(flops_of(p)) - log_c) > 0.5 * step) continue;
+      ++candidates;
+      if (p.loss < best.loss) best = {flops_of(p), p.n, p.d, p.loss};
+    }
+    if (candidates >= 2) minima.push_back(best);
+  }
+  return minima;
+}
 
 }  // namespace
 
@@ -189,51 +250,31 @@ LawFit fit_chinchilla1(const LawInput& input, const FitOptions& options, const L
   if (options.approach1_budgets < 2)
     throw InputError(
         fmt::format("{}: approach1_budgets = {}; use 2 or more", law, options.approach1_budgets));
-  double lo = INFINITY, hi = 0;
-  for (const FinalPoint& p : input.points) {
-    lo = std::min(lo, flops_of(p));
-    hi = std::max(hi, flops_of(p));
-  }
-  if (!(hi > lo))
-    throw InputError(fmt::format("{}: all runs have the same FLOPs; approach 1 needs a span", law));
-  const int count = options.approach1_budgets;
-  const double step = (std::log10(hi) - std::log10(lo)) / (count - 1);
-  const auto runs = curves_by_run(input);
-  std::vector<BudgetMinimum> minima;
-  int skipped = 0;
-  for (int k = 0; k < count; ++k) {
-    const double log_c = std::log10(lo) + step * k;
-    const double c = std::pow(10.0, log_c);
-    BudgetMinimum best;
-    best.loss = INFINITY;
-    int candidates = 0;
-    if (!runs.empty()) {
-      for (const FinalPoint& p : input.points) {
-        auto it = runs.find(p.run);
-        if (it == runs.end()) continue;
-        const auto loss = loss_at(it->second, c);
-        if (!loss) continue;
-        ++candidates;
-        if (*loss < best.loss) best = {c, p.n, c / (6.0 * p.n), *loss};
-      }
-    } else {
-      for (const FinalPoint& p : input.points) {
-        if (std::abs(std::log10(flops_of(p)) - log_c) > 0.5 * step) continue;
-        ++candidates;
-        if (p.loss < best.loss) best = {flops_of(p), p.n, p.d, p.loss};
-      }
-    }
-    if (candidates >= 2)
-      minima.push_back(best);
-    else
-      ++skipped;
-  }
+  std::map<std::int64_t, std::vector<CurveStep>> runs = curves_by_run(input);
+  std::erase_if(runs, [&](const auto& run) {  // curves of runs among the points only
+    return std::none_of(input.points.begin(), input.points.end(),
+                        [&](const FinalPoint& p) { return p.run == run.first; });
+  });
+  int grid = options.approach1_budgets;
+  const std::vector<BudgetMinimum> minima =
+      runs.empty() ? final_point_minima(input, grid) : curve_minima(runs, grid);
+  if (minima.size() < 2)
+    throw InputError(fmt::format(
+        "{}: needs at least 2 usable FLOP budgets, got {} of {}; {}", law, minima.size(), grid,
+        runs.empty() ? "add runs at more FLOP budgets"
+                     : "add runs whose schedules end at the same budgets (an isoFLOP grid), "
+                       ">= 3 sizes around each budget's best"));
   LawFit fit = fit_allocation_laws(law, minima);
-  fit.points_used = fmt::format(
-      "{}: per budget (of {} log-spaced, {} skipped with < 2 runs), the lowest-loss run",
-      runs.empty() ? "final points only (envelope of final points within half a budget step)"
-                   : "loss curves interpolated at each budget",
-      count, skipped);
+  fit.points_used =
+      runs.empty()
+          ? fmt::format("final points only (envelope of final points within half a budget "
+                        "step): per budget (of {} log-spaced, {} skipped with < 2 runs), the "
+                        "lowest-loss run",
+                        grid, grid - static_cast<int>(minima.size()))
+          : fmt::format("loss curves of {} runs, smoothed (a line in ln C over +-5%) and read at "
+                        "budgets 1/40 decade apart; a budget is used where runs whose schedules "
+                        "end within 25% past it bracket the lowest-loss size: {} of {} budgets",
+                        runs.size(), minima.size(), grid);
   fit.description =
       "Hoffmann approach 1: minimum of the loss envelope per FLOP budget; N_opt = k_N C^a, "
       "D_opt = k_D C^b by least squares in log space";

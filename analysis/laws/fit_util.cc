@@ -1,9 +1,11 @@
-// Input checks, log-space least squares and curve grouping shared by the laws (fit_util.h).
+// Input checks, log-space least squares, curve grouping and smoothing shared by the laws
+// (fit_util.h).
 #include "analysis/laws/fit_util.h"
 
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
@@ -109,6 +111,82 @@ std::map<std::int64_t, std::vector<CurveStep>> curves_by_run(const LawInput& inp
     std::sort(steps.begin(), steps.end(),
               [](const CurveStep& a, const CurveStep& b) { return flops_of(a) < flops_of(b); });
   return runs;
+}
+
+namespace {
+
+// One run's curve ready for smoothing: x = ln C - ln C_end (<= 0) and y = loss per step, in
+// order of C, with prefix sums of 1, x, y, x^2, x y (index k: the sums over steps < k).
+struct PrefixCurve {
+  std::vector<double> x, y;
+  std::vector<std::array<double, 5>> sums;
+};
+
+PrefixCurve prefix_curve(const std::vector<CurveStep>& steps, double log_end) {
+  PrefixCurve r;
+  r.sums.push_back({0, 0, 0, 0, 0});
+  for (const CurveStep& s : steps) {
+    const double x = std::log(flops_of(s)) - log_end;
+    r.x.push_back(x);
+    r.y.push_back(s.loss);
+    std::array<double, 5> next = r.sums.back();
+    const double terms[5] = {1, x, s.loss, x * x, x * s.loss};
+    for (int k = 0; k < 5; ++k) next[k] += terms[k];
+    r.sums.push_back(next);
+  }
+  return r;
+}
+
+// The smoothed loss at x0 (within the curve's span): the line through the steps within
+// kSmoothHalfWidth, else linear interpolation (smooth_curves' comment).
+double smoothed_at(const PrefixCurve& r, double x0) {
+  const auto lo = std::lower_bound(r.x.begin(), r.x.end(), x0 - kSmoothHalfWidth) - r.x.begin();
+  const auto hi = std::upper_bound(r.x.begin(), r.x.end(), x0 + kSmoothHalfWidth) - r.x.begin();
+  double m[5];
+  for (int k = 0; k < 5; ++k) m[k] = r.sums[hi][k] - r.sums[lo][k];
+  const double spread = m[0] * m[3] - m[1] * m[1];
+  if (m[0] >= 3 && spread > 1e-12 * m[0] * m[0]) {
+    const double slope = (m[0] * m[4] - m[1] * m[2]) / spread;
+    return m[2] / m[0] + slope * (x0 - m[1] / m[0]);
+  }
+  const auto it = std::lower_bound(r.x.begin(), r.x.end(), x0);
+  if (it == r.x.end()) return r.y.back();
+  const auto k = it - r.x.begin();
+  if (k == 0 || *it <= r.x[k - 1]) return r.y[k];
+  const double t = (x0 - r.x[k - 1]) / (*it - r.x[k - 1]);
+  return r.y[k - 1] + t * (r.y[k] - r.y[k - 1]);
+}
+
+}  // namespace
+
+std::vector<CurveStep> smooth_curves(const LawInput& input) {
+  std::vector<CurveStep> out;
+  const double per_ln = kCurveGridPerDecade / std::log(10.0);
+  for (const auto& [run, steps] : curves_by_run(input)) {
+    const CurveStep& last = steps.back();
+    const double log_end = std::log(flops_of(last));
+    const PrefixCurve curve = prefix_curve(steps, log_end);
+    const double log_begin = log_end + curve.x.front();
+    auto reading = [&](double log_c) {
+      CurveStep s = last;
+      const double scale = std::exp(log_c - log_end);
+      s.flops = flops_of(last) * scale;
+      s.tokens = last.tokens * scale;
+      s.step = last.step * scale;
+      s.loss = smoothed_at(curve, log_c - log_end);
+      return s;
+    };
+    const auto first = static_cast<long>(std::ceil(log_begin * per_ln - 1e-9));
+    const auto final = static_cast<long>(std::floor(log_end * per_ln + 1e-9));
+    for (long k = first; k <= final; ++k) {
+      CurveStep s = reading(static_cast<double>(k) / per_ln);
+      s.flops = std::pow(10.0, static_cast<double>(k) / kCurveGridPerDecade);  // exactly the grid
+      out.push_back(s);
+    }
+    if (out.empty() || out.back().run != run || out.back().flops < flops_of(last))
+      out.push_back(reading(log_end));
+  }
+  return out;
 }
 
 }  // namespace ss::laws::detail

@@ -66,6 +66,19 @@ LineFit fit_line(const std::string& law, const std::vector<double>& x,
 // step 0, are dropped: they have no place on a log axis).
 std::map<std::int64_t, std::vector<CurveStep>> curves_by_run(const LawInput& input);
 
+// The loss curves as the laws with LawSpec::smooth_curves read them (fit_law applies it once,
+// before the fit and its bootstrap: each run's curve is smoothed on its own, so this equals
+// smoothing every resample). A per-step train loss is one batch (noise ~0.05 nats at 1,024
+// tokens), too noisy to take a minimum or an envelope over: per run, a least-squares line in
+// ln C through the steps within kSmoothHalfWidth of C, read at C on the grid C = 10^(k / 40)
+// (the same grid for every run, so readings of different runs at one budget share C exactly)
+// within the curve's span, and at the curve's last step; with fewer than 3 steps within reach
+// (a sparse curve), linear interpolation between the neighbouring steps. Each reading's tokens
+// and step are the last step's scaled by C / C_end (both grow in proportion to C in one run).
+inline constexpr double kSmoothHalfWidth = 0.05;   // ln C: +-5%
+inline constexpr double kCurveGridPerDecade = 40;  // readings per decade of C
+std::vector<CurveStep> smooth_curves(const LawInput& input);
+
 // Runs body(i) for i in [0, count) on `threads` threads (work-stealing by an atomic counter).
 // Results must be written to slot i by the body, so the outcome does not depend on threads.
 inline void parallel_for(std::size_t count, int threads,

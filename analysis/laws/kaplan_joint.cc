@@ -7,7 +7,8 @@
 //   B_crit(L) = B* / L^(1/alpha_B) evaluated at the observed loss (as Kaplan does). alpha_B is
 //   fixed at Kaplan's 0.21 unless FitOptions::fit_alpha_b. Uses loss-curve steps (step > 0 with
 //   batch tokens; at most 32 per run, evenly spaced in ln S) when there are any, else final
-//   points, which then all need S and B.
+//   points, which then all need S and B. Needs >= 2 distinct batch sizes B: B_crit is not
+//   identifiable from one (require_batch_sizes), so such data is refused, not fitted.
 #include <ceres/ceres.h>
 #include <fmt/core.h>
 
@@ -90,6 +91,24 @@ struct NsSamples {
   std::size_t runs = 0;  // runs with curves
 };
 
+// B_crit(L) says how steps trade against batch size, so it is only measured where the batch size
+// varies: with one B, S_min = S / (1 + B_crit/B) is a fixed rescaling of S at each L and B*
+// trades off against Sc (B_crit << B leaves B* free, B_crit >> B fixes only Sc B*). Kaplan et al.
+// measured B_crit from runs over a range of batch sizes (their section 5.1). So one batch size is
+// not fitted (an InputError, reported as "not fitted" with this reason), not fitted into a
+// degenerate B*.
+void require_batch_sizes(const std::string& law, const NsSamples& data) {
+  std::set<double> batches;
+  for (const NsSample& s : data.samples) batches.insert(s.batch);
+  if (batches.size() >= 2 || data.samples.empty()) return;
+  const double b = *batches.begin();
+  throw InputError(fmt::format(
+      "{}: needs runs at >= 2 batch sizes: every {} uses B = {:g} tokens per step, and B_crit "
+      "(so B* and S_min) is not identifiable from one batch size; add batch_tokens = [{:g}, "
+      "{:g}, {:g}] to a sweep's [train] table",
+      law, data.from_curves ? "loss-curve step" : "run", b, b / 2, b, 2 * b));
+}
+
 // Curve steps with step > 0 and batch tokens (at most 32 per run, evenly spaced in ln S) when
 // any run has them; else every final point, which then must carry S and B.
 NsSamples ns_samples(const LawInput& input, const std::string& law) {
@@ -112,16 +131,17 @@ NsSamples ns_samples(const LawInput& input, const std::string& law) {
         next = std::log(s->step) + (hi - lo) / 31.0;
       }
   }
-  if (out.from_curves) return out;
-  for (std::size_t i = 0; i < input.points.size(); ++i) {
-    const FinalPoint& p = input.points[i];
-    if (!p.steps || !p.batch_tokens)
-      throw InputError(fmt::format(
-          "{}: needs optimizer steps S and batch tokens B; point {} (run {}) lacks {} and "
-          "there are no loss curves with batch tokens; give S and B or drop this law",
-          law, i, p.run, p.steps ? "B" : "S"));
-    out.samples.push_back({p.n, *p.steps, *p.batch_tokens, p.loss});
-  }
+  if (!out.from_curves)
+    for (std::size_t i = 0; i < input.points.size(); ++i) {
+      const FinalPoint& p = input.points[i];
+      if (!p.steps || !p.batch_tokens)
+        throw InputError(fmt::format(
+            "{}: needs optimizer steps S and batch tokens B; point {} (run {}) lacks {} and "
+            "there are no loss curves with batch tokens; give S and B or drop this law",
+            law, i, p.run, p.steps ? "B" : "S"));
+      out.samples.push_back({p.n, *p.steps, *p.batch_tokens, p.loss});
+    }
+  require_batch_sizes(law, out);
   return out;
 }
 

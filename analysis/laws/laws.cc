@@ -164,6 +164,7 @@ const std::vector<LawSpec>& law_table() {
        .fit = fit_kaplan_c,
        .loss = loss_kaplan_c,
        .uses_curves = true,
+       .smooth_curves = true,
        .quality = {.floors = {{"Cc", 1.0}}, .ci_width = {"alpha_C"}, .axis = RangeAxis::C}},
       {.name = "kaplan-nd",
        .params = {"Nc", "Dc", "alpha_N", "alpha_D"},
@@ -193,6 +194,7 @@ const std::vector<LawSpec>& law_table() {
        .loss_from = "chinchilla-3",
        .allocation_note = "N_opt = k_N C^a; D_opt = C/(6 N_opt)",
        .uses_curves = true,
+       .smooth_curves = true,
        .quality = {.floors = {{"a", 0.05}, {"b", 0.05}}, .ci_width = {"a", "b"}, .min_budgets = 3}},
       {.name = "chinchilla-2",
        .params = {"a", "b", "k_N", "k_D"},
@@ -302,13 +304,20 @@ LawFit fit_law(const std::string& law, const LawInput& input, const FitOptions& 
       options.progress(stage, done, total);
     };
 
-  LawFit fit = spec.fit(input, serial, nullptr, threads);
+  // Smoothing is per run, so smoothing once here equals smoothing every bootstrap resample.
+  LawInput smoothed;
+  if (spec.smooth_curves) {
+    smoothed.points = input.points;
+    smoothed.curves = detail::smooth_curves(input);
+  }
+  const LawInput& used = spec.smooth_curves ? smoothed : input;
+  LawFit fit = spec.fit(used, serial, nullptr, threads);
   fit.law = spec.name;
   check_param_names(spec, fit);
   fit.ci.clear();
   fit.bootstrap_failed = 0;
-  if (options.bootstrap > 0) add_bootstrap(spec, input, options, serial, threads, fit);
-  fit.quality = assess_quality(fit, input);
+  if (options.bootstrap > 0) add_bootstrap(spec, used, options, serial, threads, fit);
+  fit.quality = assess_quality(fit, used);
   return fit;
 }
 

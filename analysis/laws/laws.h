@@ -1,7 +1,8 @@
 // ss_laws public API: scaling laws (Kaplan 2020, Chinchilla/Hoffmann 2022) fitted to plain
 // structs (no SQLite), bootstrap CIs and compute-optimal allocation. Invariant: every fit says
 // which points it used (LawFit::points_used); bad input (too few points, non-positive values,
-// unknown law, missing S/B for kaplan-ns) throws ss::InputError with one line and no side effect.
+// unknown law, missing S/B or one batch size for kaplan-ns) throws ss::InputError with one line
+// and no side effect.
 //
 // Fitting choices (why):
 // - kaplan-n, kaplan-d, kaplan-c, chinchilla-1/2 power laws are linear in log space: ordinary
@@ -74,7 +75,9 @@ struct FitOptions {
   // chinchilla-2, runs without a planned budget: a budget holds the runs whose log10 C is
   // within this of its smallest log10 C.
   double isoflop_tolerance = 0.05;
-  int approach1_budgets = 12;       // chinchilla-1: log-spaced FLOP budgets over the envelope
+  // chinchilla-1 from final points only (no curves): log-spaced FLOP budgets over their C. With
+  // loss curves the budgets are a fixed grid, 1/40 decade apart (chinchilla12.cc says why).
+  int approach1_budgets = 12;
   bool fit_alpha_b = false;         // kaplan-ns: fit alpha_B too (else fixed 0.21)
   ProgressFn progress;              // may be empty
 };
@@ -185,6 +188,10 @@ struct LawSpec {
   // Whether fit reads LawInput::curves; when not, the bootstrap resamples the final points
   // alone (copying every run's curve into each of 1000 resamples dominated the fit time).
   bool uses_curves = false;
+  // Whether fit reads the curves smoothed: fit_law replaces them once by their smoothed
+  // readings on a log grid of C (one batch's train loss per step is too noisy to take a minimum
+  // or an envelope over; analysis/laws/fit_util.h, smooth_curves) before the fit and bootstrap.
+  bool smooth_curves = false;
   QualityRules quality;              // when a fit of this law means nothing
 };
 

@@ -1,9 +1,15 @@
 // Kaplan's single-variable power laws, fitted by ordinary least squares on logs (exact, no start
 // dependence): ln L = alpha ln X_c - alpha ln X. Which points each uses:
 // - kaplan-n: per model size N, the run with the largest D (closest to convergence);
-// - kaplan-d: per token count D, the run with the largest N (closest to data-limited);
-// - kaplan-c: the compute frontier, the lower envelope of loss vs C over all runs' loss curves
-//   (each curve step with C > 0); with no curves, the lower envelope of the final points.
+// - kaplan-d: Kaplan's protocol for L(D) (their section 3.3: one model, n_layer 36 and d_model
+//   1280, trained on subsets of the data, each until the test loss stopped falling): the runs
+//   of the largest N, per D the lowest loss (repeats of a D: seeds). "Per D, the run with the
+//   largest N", the rule before, took every run of a design whose D values differ (an isoFLOP
+//   grid: small models at large D), mixing N-limited runs into L(D);
+// - kaplan-c: the compute frontier, the lower envelope of loss vs C over all runs' loss curves,
+//   smoothed by fit_law first (LawSpec::smooth_curves: readings on a grid 1/40 decade apart; an
+//   envelope of raw per-step losses follows the luckiest batches); with no curves, the lower
+//   envelope of the final points.
 //   C is the plain 6ND (or logged) FLOPs, not Kaplan's batch-adjusted C_min.
 #include <fmt/core.h>
 
@@ -76,14 +82,25 @@ LawFit fit_kaplan_n(const LawInput& input, const FitOptions&, const LawFit*, int
 }
 
 LawFit fit_kaplan_d(const LawInput& input, const FitOptions&, const LawFit*, int) {
+  double n_max = 0;
+  for (const FinalPoint& p : input.points) n_max = std::max(n_max, p.n);
+  LawInput largest;
+  for (const FinalPoint& p : input.points)
+    if (p.n == n_max) largest.points.push_back(p);  // one size: bit-equal N from one config
   const auto chosen = best_per_group(
-      input, [](const FinalPoint& p) { return p.d; },
-      [](const FinalPoint& a, const FinalPoint& b) { return a.n > b.n; });
+      largest, [](const FinalPoint& p) { return p.d; },
+      [](const FinalPoint& a, const FinalPoint& b) { return a.loss < b.loss; });
+  if (chosen.size() < static_cast<std::size_t>(find_law("kaplan-d").min_points))
+    throw InputError(fmt::format(
+        "kaplan-d: needs the largest model (N = {:g}) at >= {} token counts D, got {}; Kaplan's "
+        "L(D) is one large model trained on several dataset sizes: add runs of that size at "
+        "more D",
+        n_max, find_law("kaplan-d").min_points, chosen.size()));
   std::vector<std::pair<double, double>> xl;
   for (const FinalPoint* p : chosen) xl.emplace_back(p->d, p->loss);
   LawFit fit = fit_power("kaplan-d", xl, "Dc", "alpha_D");
   fit.points_used = fmt::format(
-      "per token count D, the run with the largest N (the least model-limited): {} of {} runs",
+      "the largest model (N = {:g}), per token count D its lowest loss: {} of {} runs", n_max,
       xl.size(), input.points.size());
   fit.description = "L(D) = (Dc/D)^alpha_D, least squares on ln L vs ln D";
   return fit;
@@ -107,8 +124,8 @@ LawFit fit_kaplan_c(const LawInput& input, const FitOptions&, const LawFit*, int
   LawFit fit = fit_power("kaplan-c", frontier, "Cc", "alpha_C");
   fit.points_used =
       from_curves ? fmt::format(
-                        "compute frontier: lower envelope of loss vs C over {} runs' loss curves "
-                        "({} frontier points of {} steps)",
+                        "compute frontier: lower envelope of loss vs C over {} runs' smoothed "
+                        "loss curves ({} frontier points of {} readings)",
                         runs.size(), frontier.size(), cl.size())
                   : fmt::format(
                         "compute frontier from final points only (no loss curves): lower "

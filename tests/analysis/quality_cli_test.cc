@@ -1,8 +1,10 @@
 // scalefit on the old 12-run quickstart store (fixtures/old_quickstart_e2fb372.db, README
 // there): the degenerate fits issue 12 lists (chinchilla-3's E collapsed and A's CI over
-// decades, chinchilla-1 on 2 distinct N_opt, kaplan-nd's Nc and kaplan-ns's B* collapsed, N over
-// 0.65 decades) are reported as not identifiable, with the failed rule and its numbers, in
-// fits.json (quality), on the console and in report.md; laws it cannot fit stay "not fitted".
+// decades, kaplan-nd's Nc collapsed, N over 0.65 decades) are reported as not identifiable, with
+// the failed rule and its numbers, in fits.json (quality), on the console and in report.md; laws
+// it cannot fit stay "not fitted" with the reason (kaplan-ns: every run has one batch size;
+// chinchilla-1: no budget where runs ending near it bracket the best size; its a was 9.7e-30
+// when it read every run's mid-schedule curve).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -58,7 +60,7 @@ nlohmann::json* OldQuickstart::fits_ = nullptr;
 TEST_F(OldQuickstart, FitsJsonMarksTheDegenerateFitsNotIdentifiable) {
   ASSERT_EQ(result_->rc, 0) << result_->err;
   const nlohmann::json& fits = *fits_;
-  for (const char* law : {"chinchilla-1", "chinchilla-3", "kaplan-nd", "kaplan-ns"}) {
+  for (const char* law : {"chinchilla-3", "kaplan-nd"}) {
     ASSERT_TRUE(fits.contains(law)) << law;
     EXPECT_EQ(fits[law]["quality"]["identifiable"], false) << law;
     for (const auto& r : fits[law]["quality"]["reasons"]) {
@@ -66,19 +68,26 @@ TEST_F(OldQuickstart, FitsJsonMarksTheDegenerateFitsNotIdentifiable) {
       EXPECT_FALSE(r.at("advice").get<std::string>().empty()) << law;
     }
   }
-  // The failures the issue names, by rule: E collapsed and A's CI over 100x; Nc and B* under 1;
-  // chinchilla-1's budgets give 2 distinct N_opt; every law on N sees 0.65 decades.
+  // The failures the issue names, by rule: E collapsed and A's CI over 100x; Nc under 1; every
+  // law on N sees 0.65 decades.
   const auto c3 = failed_rules(fits["chinchilla-3"]);
   EXPECT_TRUE(c3.count("floor") && c3.count("ci") && c3.count("range"));
   EXPECT_LT(fits["chinchilla-3"]["E"].get<double>(), 0.01);
   EXPECT_TRUE(failed_rules(fits["kaplan-nd"]).count("floor"));
-  EXPECT_TRUE(failed_rules(fits["kaplan-ns"]).count("floor"));
-  EXPECT_TRUE(failed_rules(fits["chinchilla-1"]).count("budgets"));
-  for (const char* law : {"chinchilla-1", "chinchilla-3", "kaplan-nd", "kaplan-ns"})
+  for (const char* law : {"chinchilla-3", "kaplan-nd"})
     EXPECT_TRUE(failed_rules(fits[law]).count("range")) << law;
-  // kaplan-n and chinchilla-2 cannot be fitted at all: absent from fits.
-  EXPECT_FALSE(fits.contains("kaplan-n"));
-  EXPECT_FALSE(fits.contains("chinchilla-2"));
+  // kaplan-n, chinchilla-2, chinchilla-1 (no usable budget) and kaplan-ns (one batch size: its
+  // B* was 9e-10 when it was fitted) cannot be fitted at all: absent from fits, listed as
+  // skipped with the reason.
+  for (const char* law : {"kaplan-n", "chinchilla-2", "chinchilla-1", "kaplan-ns"})
+    EXPECT_FALSE(fits.contains(law)) << law;
+  const nlohmann::json skipped = nlohmann::json::parse(
+      ss::testing::read_bytes(*dir_ / "report" / "fits.json")).at("skipped");
+  EXPECT_NE(skipped.at("kaplan-ns").get<std::string>().find("needs runs at >= 2 batch sizes"),
+            std::string::npos);
+  EXPECT_NE(skipped.at("chinchilla-1").get<std::string>().find("needs at least 2 usable FLOP "
+                                                               "budgets, got 0"),
+            std::string::npos);
 }
 
 // The console says NOT IDENTIFIABLE per failed rule with its numbers and what to add, and never
@@ -90,7 +99,10 @@ TEST_F(OldQuickstart, ConsoleSaysNotIdentifiableWithReasonAndAdvice) {
   EXPECT_NE(out.find("chinchilla-3  NOT IDENTIFIABLE: floor: E = "), std::string::npos) << out;
   EXPECT_NE(out.find("has collapsed below 0.01; "), std::string::npos) << out;
   EXPECT_NE(out.find("chinchilla-3  NOT IDENTIFIABLE: ci: A's 95% CI ["), std::string::npos);
-  EXPECT_NE(out.find("kaplan-ns     NOT IDENTIFIABLE: floor: B_star = "), std::string::npos);
+  EXPECT_NE(out.find("kaplan-ns     not fitted: kaplan-ns: needs runs at >= 2 batch sizes: every "
+                     "run uses B = 2048 tokens per step"),
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("NOT IDENTIFIABLE: range: N spans 0.65 decades"), std::string::npos);
   EXPECT_NE(out.find("add model sizes"), std::string::npos);
   for (const char* law : {"chinchilla-1", "chinchilla-3", "kaplan-nd", "kaplan-ns"}) {

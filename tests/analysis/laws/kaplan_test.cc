@@ -44,7 +44,7 @@ TEST(KaplanN, RecoversAlphaFromTheLargestDRunPerSize) {
   }
 }
 
-TEST(KaplanD, RecoversAlphaFromTheLargestNRunPerTokenCount) {
+TEST(KaplanD, RecoversAlphaFromTheLargestModelsRuns) {
   const KaplanNd truth{8.8e13, 5.4e13, 0.076, 0.095};
   LawInput input;
   input.points = testing::grid_points({1e7, 1e9, 1e17}, testing::log_space(1e8, 1e12, 8), truth);
@@ -53,6 +53,44 @@ TEST(KaplanD, RecoversAlphaFromTheLargestNRunPerTokenCount) {
   // Same 4-sigma argument as kaplan-n (8 token counts over 4 decades, sigma 0.01).
   EXPECT_NEAR(fit.param("alpha_D"), truth.alpha_d, 0.005);
   EXPECT_EQ(fit.n_points, 8);
+}
+
+// An isoFLOP-like design: the largest model (N = 1e17, data-limited: its loss is L(D)) at 6 token
+// counts 1e8..1e10, and smaller models at larger D where N limits them (loss above L(D)). Each
+// run has its own D, so "per D, the largest N" took one run per D (9) and bent the line;
+// Kaplan's L(D) is the largest model's runs alone: exact on these noise-free points. Repeats
+// (seeds) of a D keep the lowest loss.
+TEST(KaplanD, UsesTheLargestModelsRunsOnly) {
+  const KaplanNd truth{8.8e13, 5.4e13, 0.076, 0.095};
+  LawInput input;
+  input.points = testing::grid_points({1e17}, testing::log_space(1e8, 1e10, 6), truth);
+  const auto small = testing::grid_points({1e6, 1e7, 1e8}, {3e10, 1e11, 1e12}, truth);
+  for (std::size_t i = 0; i < small.size(); i += 4) input.points.push_back(small[i]);
+  FinalPoint repeat = input.points.front();  // a worse seed of the first D
+  repeat.loss *= 1.05;
+  input.points.push_back(repeat);
+  for (std::size_t i = 0; i < input.points.size(); ++i)
+    input.points[i].run = static_cast<std::int64_t>(i);
+  const LawFit fit = fit_law("kaplan-d", input, no_bootstrap());
+  // (Nc/N)^(alpha_N/alpha_D) = 0.0036 beside Dc/D >= 5400 moves ln L by < 1e-7.
+  EXPECT_NEAR(fit.param("alpha_D"), truth.alpha_d, 1e-6);
+  EXPECT_NEAR(fit.param("Dc") / truth.dc, 1.0, 1e-4);
+  EXPECT_EQ(fit.n_points, 6);
+  EXPECT_NE(fit.points_used.find("the largest model (N = 1e+17)"), std::string::npos)
+      << fit.points_used;
+  // Two token counts of the largest model are too few: refused with what to add.
+  LawInput two;
+  for (const FinalPoint& p : input.points)
+    if (p.n < 1e17 || p.d < 3e8) two.points.push_back(p);
+  try {
+    fit_law("kaplan-d", two, no_bootstrap());
+    ADD_FAILURE() << "two token counts accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("needs the largest model (N = 1e+17) at >= 3 token "
+                                         "counts D, got 2"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(KaplanC, FinalPointEnvelopeIgnoresDominatedRuns) {
@@ -202,6 +240,40 @@ TEST(KaplanNs, RefusesRunsWithoutStepsOrBatch) {
     EXPECT_NE(std::string(e.what()).find("needs optimizer steps S and batch tokens B"),
               std::string::npos);
   }
+}
+
+// One batch size: B_crit(L) (so B* and S_min) is not identifiable, so the law is refused with the
+// reason and what to add, not fitted into a degenerate B*. The same grid at two batch sizes fits.
+TEST(KaplanNs, RefusesOneBatchSize) {
+  LawInput input;
+  for (double n : testing::log_space(1e6, 1e9, 4))
+    for (double s : testing::log_space(1e3, 1e5, 4)) {
+      FinalPoint p;
+      p.run = static_cast<std::int64_t>(input.points.size());
+      p.n = n;
+      p.steps = s;
+      p.batch_tokens = 3e5;
+      p.d = s * 3e5;
+      p.loss = kaplan_ns_truth(n, s, 3e5);
+      input.points.push_back(p);
+    }
+  try {
+    fit_law("kaplan-ns", input, no_bootstrap());
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("kaplan-ns: needs runs at >= 2 batch sizes: every run uses B = 300000"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("add batch_tokens = [150000, 300000, 600000]"), std::string::npos) << what;
+  }
+  for (std::size_t i = 0; i < input.points.size(); i += 2) {  // every other run at 3e6
+    FinalPoint& p = input.points[i];
+    p.batch_tokens = 3e6;
+    p.d = *p.steps * 3e6;
+    p.loss = kaplan_ns_truth(p.n, *p.steps, 3e6);
+  }
+  EXPECT_NO_THROW(fit_law("kaplan-ns", input, no_bootstrap()));
 }
 
 TEST(KaplanLaws, RefuseTooFewPointsAndFlatData) {
