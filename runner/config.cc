@@ -33,7 +33,12 @@ int line_of(const toml::node& node) {
 // The node printed as TOML on one line (for "key = value" in messages).
 std::string show(const toml::node& node) {
   // Strings as the user most likely wrote them ("x"), not TOML++'s literal form ('x').
-  if (node.is_string()) return "\"" + **node.as_string() + "\"";
+  if (node.is_string()) {
+    std::string text = "\"";
+    for (const unsigned char c : **node.as_string())
+      text += c < 0x20 || c == 0x7f ? fmt::format("\\x{:02x}", c) : std::string(1, char(c));
+    return text + "\"";
+  }
   std::ostringstream out;
   node.visit([&](const auto& n) { out << toml::toml_formatter{n}; });
   std::string text = out.str();
@@ -527,6 +532,20 @@ void check_cross_rules(const SweepSpec& spec, TableReader& parallel, int tp_line
   }
 }
 
+// The name is a directory name (the default checkpoint directory <store>-checkpoints/<name>)
+// and one line of output: "../x" used to put checkpoints outside that directory.
+void check_sweep_name(TableReader& top, const std::string& name) {
+  const bool control = std::any_of(name.begin(), name.end(),
+                                   [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+  if (!control && name.find_first_of("/\\") == std::string::npos && name != "." && name != "..")
+    return;
+  const std::string what =
+      "is not a plain name (it names the checkpoint directory <store>-checkpoints/<name>); use "
+      "no '/', '\\' or control characters, e.g. name = \"my-sweep\"";
+  if (top.has("name")) top.fail(std::string("name"), *top.find("name"), what);
+  top.fail_at(1, fmt::format("the sweep's name \"{}\" (from the file name) {}", name, what));
+}
+
 }  // namespace
 
 double kaplan_learning_rate(double n_params) {
@@ -570,6 +589,7 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& path) {
   top.reject_unknown_keys({"name", "data", "model", "tokens", "train", "parallel", "schedule"});
   spec.name = top.get_string("name", {}, std::filesystem::path(path).stem().string(), "");
   if (spec.name.empty()) top.fail(std::string("name"), *top.find("name"), "is empty; name it");
+  check_sweep_name(top, spec.name);
 
   TableReader data(path, require_table(top, "data", "add [data] with tokenizer, train, val"),
                    "data");

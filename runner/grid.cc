@@ -5,9 +5,11 @@
 
 #include <fmt/core.h>
 
+#include <climits>
 #include <cmath>
 #include <set>
 
+#include "model/gpt_config.h"
 #include "model/io/sha256.h"
 #include "ss/error.h"
 
@@ -94,12 +96,43 @@ std::vector<std::pair<std::int64_t, std::optional<double>>> tokens_for_shape(
   return out;
 }
 
+// A shape the model can be built with (model::validate_gpt_config: dimensions positive, heads
+// divide d_model, tp divides the heads, vocab within the uint16 shards), whose dimensions fit the
+// model's int and whose buffers can be counted in 64 bits: a point that fails here used to be
+// planned with negative sizes, or started and failed max_attempts times with `run` exiting 0.
+void check_buildable(const SweepSpec& spec, const ModelShape& s) {
+  const std::string where = fmt::format("{}:{}: model ({})", spec.config_path,
+                                        std::max(spec.model_line, 1), shape_text(s));
+  for (const auto& [key, v] : {std::pair{"n_layer", s.n_layer}, {"d_model", s.d_model},
+                               {"n_head", s.n_head}, {"d_ff", s.d_ff}, {"n_ctx", s.n_ctx},
+                               {"vocab", spec.vocab}}) {
+    if (v > INT_MAX)
+      throw InputError(fmt::format("{}: {} = {} is larger than {}, the model's limit; use a "
+                                   "smaller value",
+                                   where, key, v, INT_MAX));
+  }
+  model::validate_gpt_config(gpt_config_of(s, spec.vocab), static_cast<int>(spec.tp), where);
+  // Upper bound of the elements a rank holds (weights and AdamW state, the activations of every
+  // layer with the attention matrices, the logits), in double so that it cannot wrap.
+  const double L = static_cast<double>(s.n_layer), C = static_cast<double>(s.d_model),
+               F = static_cast<double>(s.d_ff), T = static_cast<double>(s.n_ctx),
+               H = static_cast<double>(s.n_head), V = static_cast<double>(spec.vocab),
+               B = static_cast<double>(spec.train.micro_batch);
+  const double elements = 16 * (L * (4 * C * C + 2 * C * F) + (V + T) * C) +
+                          L * B * T * (16 * C + 4 * F + H * T) + B * T * V;
+  if (4 * elements > 0x1p62)
+    throw InputError(fmt::format("{}: a rank would need about {:.3g} bytes (beyond what can be "
+                                 "counted); use a smaller model, n_ctx or micro_batch",
+                                 where, 4 * elements));
+}
+
 }  // namespace
 
 std::vector<Point> expand_grid(const SweepSpec& spec) {
   std::vector<Point> points;
   std::set<std::string> keys;
   for (const ModelShape& shape : spec.shapes) {
+    check_buildable(spec, shape);
     const ParamCounts params = model::gpt_param_counts(gpt_config_of(shape, spec.vocab));
     const std::vector<double> lrs =
         learning_rates(spec.train, static_cast<double>(params.non_embedding));

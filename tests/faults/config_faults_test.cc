@@ -1,0 +1,82 @@
+// Fault family 1 for the sweep file itself: a shape the model cannot be built with (a dimension
+// beyond the model's int, a vocabulary beyond the uint16 shards) and a sweep name that is not a
+// plain directory name are refused by the config's validation, so `plan` prints no table with
+// negative sizes and `run` (real mpirun) exits 2 with one line instead of starting every point
+// and marking it failed with exit 0; nothing is written, nothing outside the store's directory.
+#include <gtest/gtest.h>
+
+#include "tests/faults/fault_harness.h"
+#include "tests/faults/sweep_fixture.h"
+
+namespace ss::faults {
+namespace {
+
+class ConfigFaults : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(work());
+    write_sweep(work());
+  }
+  fs::path work() const { return dir_ / "work"; }
+  // sweep.toml with the first `from` replaced by `to`.
+  void edit(const std::string& from, const std::string& to) {
+    std::string text = slurp(work() / "sweep.toml");
+    const auto at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    write_text(work() / "sweep.toml", text.replace(at, from.size(), to));
+  }
+  // `command` in work() must refuse: exit 2, one line with `needles`, nothing under dir_
+  // (work() and its parent, where a "../" name would have put checkpoints) changed.
+  void expect_refused(const std::string& command, const std::vector<std::string>& needles) {
+    const Listing before = listing(work());
+    const auto parent_before = lines_of(slurp_listing());
+    const Outcome o = run_command(command, work(), dir_ / "scratch");
+    expect_one_line(o, 2, needles);
+    EXPECT_EQ(listing_diff(before, listing(work())), "");
+    EXPECT_EQ(lines_of(slurp_listing()), parent_before);
+  }
+  // The names directly in dir_ other than the scratch directory the harness writes.
+  std::string slurp_listing() const {
+    std::string names;
+    for (const auto& e : fs::directory_iterator(dir_.path()))
+      if (e.path().filename() != "scratch") names += e.path().filename().string() + "\n";
+    return names;
+  }
+  std::string plan() const { return scalesweep() + " plan sweep.toml"; }
+  TempDir dir_;
+};
+
+TEST_F(ConfigFaults, PlanRefusesALayerCountBeyondTheModelsInt) {
+  edit("n_layer = [1]", "n_layer = [3000000000]");  // was planned with N = -3.98T, exit 0
+  expect_refused(plan(), {"sweep.toml:", "n_layer = 3000000000 is larger than 2147483647"});
+}
+
+TEST_F(ConfigFaults, PlanRefusesAWidthBeyondTheModelsInt) {
+  edit("d_model = [16]", "d_model = [4294967296]");  // was planned with N = 0
+  expect_refused(plan(), {"d_model = 4294967296 is larger than 2147483647"});
+}
+
+// vocab 70000 passed plan and preflight; every point then failed max_attempts times in the
+// workers ("exceeds 65536") and `run` exited 0 with a store of failed runs.
+TEST_F(ConfigFaults, RunRefusesAVocabularyBeyondTheShardsBeforeTheStore) {
+  edit("n_ctx = 16", "n_ctx = 16\nvocab = 70000");
+  expect_refused(mpirun_run("sweep.toml --store s.db", 3),
+                 {"sweep.toml:", "vocab = 70000 exceeds 65536"});
+}
+
+// name = "../escape" put the default checkpoint directory outside <store>-checkpoints/.
+TEST_F(ConfigFaults, RunRefusesANameThatLeavesTheCheckpointDirectory) {
+  edit("checkpoint_dir = \"ckpt\"\n", "");
+  edit("name = \"faults\"", "name = \"../escape\"");
+  expect_refused(mpirun_run("sweep.toml --store s.db", 3),
+                 {"sweep.toml:1: name = \"../escape\" is not a plain name"});
+}
+
+// A control character in the name is shown escaped: the error stays one line.
+TEST_F(ConfigFaults, ANameWithANewlineIsOneLine) {
+  edit("name = \"faults\"", "name = \"a\\nb\"");
+  expect_refused(plan(), {"name = \"a\\x0ab\" is not a plain name"});
+}
+
+}  // namespace
+}  // namespace ss::faults
