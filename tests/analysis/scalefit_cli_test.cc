@@ -13,6 +13,7 @@
 #include <string>
 
 #include "analysis/overfit_flags.h"
+#include "store/migrations.h"
 #include "store/store.h"
 #include "tests/analysis/laws/synthetic.h"
 #include "tests/support/cli_run.h"
@@ -198,7 +199,7 @@ TEST_F(ScalefitCli, StoreRunFlagsAndFitsAreWrittenBack) {
       scalefit(db.string() + " --law chinchilla-3 --bootstrap 10 -q --out " + out.string());
   ASSERT_EQ(r.rc, 0) << r.err;
   store::Store check(db, {.read_only = true});
-  EXPECT_EQ(check.schema_version(), 3);
+  EXPECT_EQ(check.schema_version(), store::kSchemaVersion);
   const auto flags = check.list_run_flags();
   ASSERT_EQ(flags.size(), runs.size());
   const auto all_runs = check.list_runs();
@@ -249,13 +250,14 @@ TEST_F(ScalefitCli, NoStoreWriteLeavesTheStoreAlone) {
   EXPECT_TRUE(check.list_run_flags().empty());
 }
 
-// A v1 store (what an older scalesweep wrote: no run_flags table, no runs.budget) is migrated
+// A v1 store (what an older scalesweep wrote: no run_flags table, none of runs' later columns) is migrated
 // to the current version when scalefit opens it for writing, and left at v1 with
 // --no-store-write.
 void downgrade_to_v1(const fs::path& db) {
   SQLite::Database raw(db.string(), SQLite::OPEN_READWRITE);
   raw.exec("DROP TABLE run_flags");
-  raw.exec("ALTER TABLE runs DROP COLUMN budget");
+  for (const char* column : {"budget", "retry_after", "transient_failures", "error_transient"})
+    raw.exec(std::string("ALTER TABLE runs DROP COLUMN ") + column);  // added by v3 and v4
   raw.exec("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
 }
 
@@ -270,7 +272,7 @@ TEST_F(ScalefitCli, V1StoreIsMigratedWhenWritten) {
   const CliResult r = scalefit(db.string() + " --law kaplan-n --bootstrap 5 -q");
   ASSERT_EQ(r.rc, 0) << r.err;
   store::Store check(db, {.read_only = true});
-  EXPECT_EQ(check.schema_version(), 3);
+  EXPECT_EQ(check.schema_version(), store::kSchemaVersion);
   EXPECT_EQ(check.list_run_flags().size(), synthetic_grid().size());
 }
 
