@@ -230,14 +230,26 @@ class TableReader {
     if (last < first) fail(key, node, "has to < from; the range must increase");
     std::vector<Located<T>> out;
     const int line = line_of(node);
+    // A range of more than kMaxRangeValues values is refused, not cut short (it used to be
+    // truncated silently, so {from = 1, to = 1e9, step = 1} planned 10000 points and exit 0).
+    constexpr std::size_t kMaxRangeValues = 10000;
+    const auto too_many = [&] {
+      fail(key, node,
+           fmt::format("is a range of more than {} values; narrow it or use a larger step/factor",
+                       kMaxRangeValues));
+    };
     if (step) {
       const T increment = convert(*step);
-      for (T v = first; v <= last && out.size() < 10000; v += increment) out.push_back({v, line});
+      for (T v = first; v <= last; v += increment) {
+        if (out.size() == kMaxRangeValues) too_many();
+        out.push_back({v, line});
+      }
     } else {
       const double f = to_double(key, *factor, 1.0);
       // Geometric: from * f^i up to `to` (1e-9 relative slack so 1e18..1e21 by 10 includes 1e21).
-      for (double v = static_cast<double>(first);
-           v <= static_cast<double>(last) * (1 + 1e-9) && out.size() < 10000; v *= f) {
+      for (double v = static_cast<double>(first); v <= static_cast<double>(last) * (1 + 1e-9);
+           v *= f) {
+        if (out.size() == kMaxRangeValues) too_many();
         out.push_back({static_cast<T>(std::is_integral_v<T> ? std::llround(v) : v), line});
       }
     }

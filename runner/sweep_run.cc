@@ -622,6 +622,12 @@ void start_rank_zero(const SweepRunOptions& options, const PreflightFunction& pr
   if (!(options.hang_seconds > 0)) {
     throw InputError(fmt::format("--hang-seconds {}: must be positive", options.hang_seconds));
   }
+  if (options.gpus_per_node > 0) {  // the trainer refuses any device but the CPU (check_placement)
+    throw InputError(fmt::format(
+        "--gpus-per-node {}: this scalesweep trains on the CPU only (the CUDA backend is not "
+        "built yet); leave --gpus-per-node at 0",
+        options.gpus_per_node));
+  }
   s.spec = load_sweep_spec(options.config);
   place_checkpoints(*s.spec, options.store);
   const std::vector<Point> points = expand_grid(*s.spec);

@@ -1,6 +1,7 @@
 // Fault family 1 for the sweep file itself: a shape the model cannot be built with (a dimension
 // beyond the model's int, a vocabulary beyond the uint16 shards) and a sweep name that is not a
-// plain directory name are refused by the config's validation, so `plan` prints no table with
+// plain directory name, a range longer than 10000 values and --gpus-per-node on the CPU-only
+// trainer are refused before anything starts, so `plan` prints no table with
 // negative sizes and `run` (real mpirun) exits 2 with one line instead of starting every point
 // and marking it failed with exit 0; nothing is written, nothing outside the store's directory.
 #include <gtest/gtest.h>
@@ -76,6 +77,20 @@ TEST_F(ConfigFaults, RunRefusesANameThatLeavesTheCheckpointDirectory) {
 TEST_F(ConfigFaults, ANameWithANewlineIsOneLine) {
   edit("name = \"faults\"", "name = \"a\\nb\"");
   expect_refused(plan(), {"name = \"a\\x0ab\" is not a plain name"});
+}
+
+// --gpus-per-node on this CPU-only trainer: every point used to fail max_attempts times in the
+// workers ("CUDA device 0 requested but the trainer has only the CPU backend") and `run` exited
+// 0 (probe C3.14). Rank 0 refuses it before the store exists.
+TEST_F(ConfigFaults, RunRefusesGpusOnTheCpuOnlyTrainer) {
+  expect_refused(mpirun_run("sweep.toml --store s.db --gpus-per-node 1", 3),
+                 {"--gpus-per-node 1", "CPU only"});
+}
+
+// A range longer than a grid axis takes used to be cut to 10000 values with exit 0 (C1.20).
+TEST_F(ConfigFaults, PlanRefusesARangeOfMoreThanTenThousandValues) {
+  edit("n_layer = [1]", "n_layer = {from = 1, to = 1000000000, step = 1}");
+  expect_refused(plan(), {"sweep.toml:", "more than 10000 values"});
 }
 
 }  // namespace

@@ -303,6 +303,9 @@ TEST_F(ConfigTest, RangeMistakes) {
                   "to < from");
   expect_rejected(edit("n_layer = [1, 2]", "n_layer = {from = 1, upto = 4, step = 1}"), 7,
                   "range key 'upto'");
+  // More values than a grid axis takes is refused, not cut to the first 10000 (probe C1.20).
+  expect_rejected(edit("n_layer = [1, 2]", "n_layer = {from = 1, to = 1000000000, step = 1}"), 7,
+                  "is a range of more than 10000 values");
 }
 
 TEST_F(ConfigTest, AspectRatioNeedsTargetParams) {
