@@ -47,12 +47,7 @@ class Backoff : public ::testing::Test {
   // `sql` on the store while a job writes it (a plain read-only reader sees the WAL); -1
   // before the store and its tables exist.
   std::int64_t live(const std::string& sql) {
-    try {
-      SQLite::Database db(work() / "s.db", SQLite::OPEN_READONLY);
-      return db.execAndGet(sql).getInt64();
-    } catch (const std::exception&) {
-      return -1;
-    }
+    return query_live(work() / "s.db", sql).value_or(-1);
   }
   TempDir dir_;
 };
@@ -241,11 +236,7 @@ TEST_F(Backoff, ReadersReadAV3StoreUnchanged) {
 // finishes, the run job ends too, and its LAST progress line names no lease (it used to show
 // the lease list of its last refresh, so it could name the run train had just finished).
 TEST_F(Backoff, TheLastProgressLineNamesNoLeaseAnotherJobHasFinished) {
-  write_sweep(work(), {.seeds = "[1]"});
-  std::string text = slurp(work() / "sweep.toml");
-  const std::string tokens = "absolute = [256]";
-  text.replace(text.find(tokens), tokens.size(), "absolute = [192000]");  // 3000 steps
-  write_text(work() / "sweep.toml", text);
+  write_sweep(work(), {.tokens = "[192000]", .seeds = "[1]"});  // 3000 steps
   const pid_t train = spawn(scalesweep() + " train sweep.toml --point 0 --store s.db --threads 1",
                             work(), dir_ / "train.log");
   ASSERT_GT(train, 0);

@@ -167,6 +167,17 @@ inline std::int64_t query_int(const fs::path& db, const std::string& sql) {
   return open_immutable(db).execAndGet(sql).getInt64();
 }
 
+// The integer `sql` gives on the store of a job that is still running (a plain read-only
+// reader, so it sees the WAL); nullopt while the store or its tables do not exist yet.
+inline std::optional<std::int64_t> query_live(const fs::path& db, const std::string& sql) {
+  try {
+    SQLite::Database d(db, SQLite::OPEN_READONLY);
+    return d.execAndGet(sql).getInt64();
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 // Row count of every table of the SQLite file `db`, read through open_immutable. Empty when
 // the file is not a readable database.
 inline std::map<std::string, std::int64_t> row_counts(const fs::path& db) {

@@ -65,24 +65,13 @@ class Hangs : public ::testing::Test {
   // Two points of `steps` steps each (64 tokens a step), checkpoints every 2 steps.
   void write(std::int64_t steps) {
     fs::create_directories(work());
-    std::string text = SweepToml{}.text();
-    const std::string tokens = "absolute = [256]";
-    text.replace(text.find(tokens), tokens.size(),
-                 "absolute = [" + std::to_string(64 * steps) + "]");
-    write_sweep(work());
-    write_text(work() / "sweep.toml", text);
+    write_sweep(work(), {.tokens = "[" + std::to_string(64 * steps) + "]"});
   }
   fs::path work() const { return dir_ / "work"; }
   std::int64_t count(const std::string& sql) { return query_int(work() / "s.db", sql); }
-  // Runs with a checkpoint in the live store (a plain read-only reader sees the WAL); 0 before
-  // the store and its tables exist.
+  // Runs with a checkpoint in the live store; 0 before the store and its tables exist.
   std::int64_t runs_checkpointed() {
-    try {
-      SQLite::Database db(work() / "s.db", SQLite::OPEN_READONLY);
-      return db.execAndGet("select count(distinct run) from checkpoints").getInt64();
-    } catch (const std::exception&) {
-      return 0;
-    }
+    return query_live(work() / "s.db", "select count(distinct run) from checkpoints").value_or(0);
   }
   TempDir dir_;
 };

@@ -63,9 +63,9 @@ class MidRunFailure : public ::testing::Test {
  protected:
   void run(int np, const std::string& parallel) {
     fs::create_directories(work());
-    std::string text =
-        SweepToml{.schedule = "checkpoint_dir = \"ckpt\"\nmax_attempts = 1\n"}.text();
-    text.replace(text.find("absolute = [256]"), 16, "absolute = [96000]");  // 1500 steps
+    std::string text = SweepToml{.tokens = "[96000]",  // 1500 steps
+                                 .schedule = "checkpoint_dir = \"ckpt\"\nmax_attempts = 1\n"}
+                           .text();
     if (!parallel.empty()) {
       text.replace(text.find("micro_batch = 4"), 15, "micro_batch = 2");
       text += parallel;

@@ -32,25 +32,14 @@ class Signals : public ::testing::Test {
   // Two points of `steps` steps each (64 tokens a step).
   void write(std::int64_t steps) {
     fs::create_directories(work());
-    std::string text = SweepToml{}.text();
-    const std::string tokens = "absolute = [256]";
-    text.replace(text.find(tokens), tokens.size(),
-                 "absolute = [" + std::to_string(64 * steps) + "]");
-    write_sweep(work());
-    write_text(work() / "sweep.toml", text);
+    write_sweep(work(), {.tokens = "[" + std::to_string(64 * steps) + "]"});
   }
   fs::path work() const { return dir_ / "work"; }
   Outcome sh(const std::string& cmd) { return run_command(cmd, work(), dir_ / "scratch"); }
   std::int64_t count(const std::string& sql) { return query_int(work() / "s.db", sql); }
-  // Checkpoint rows of the running sweep (a plain read-only reader sees the WAL), 0 before the
-  // store and its tables exist.
+  // Checkpoint rows of the running sweep, 0 before the store and its tables exist.
   std::int64_t live_checkpoints() {
-    try {
-      SQLite::Database db(work() / "s.db", SQLite::OPEN_READONLY);
-      return db.execAndGet("select count(*) from checkpoints").getInt64();
-    } catch (const std::exception&) {
-      return 0;
-    }
+    return query_live(work() / "s.db", "select count(*) from checkpoints").value_or(0);
   }
   // Resumes the stopped sweep to done: one metric row per step of each run, none doubled.
   void expect_resumes_to_done(std::int64_t steps) {

@@ -52,13 +52,14 @@ struct SweepToml {
   std::string data = "tokenizer = \"bytes\"\ntrain = \"train.bin\"\nval = \"val.bin\"\n";
   std::string n_layer = "[1]";
   std::string d_model = "[16]";
+  std::string tokens = "[256]";  // tokens.absolute: 64 tokens a step, so 4 steps
   std::string seeds = "[1, 2]";
   std::string schedule = "checkpoint_dir = \"ckpt\"\n";
   std::string text() const {
     return "name = \"faults\"\n[data]\n" + data + "[model]\nn_layer = " + n_layer +
            "\nd_model = " + d_model +
-           "\nd_head = 8\nn_ctx = 16\n[tokens]\nabsolute = [256]\n"
-           "[train]\nbatch_tokens = 64\nmicro_batch = 4\nlr = [1e-2]\nwarmup_steps = 1\n"
+           "\nd_head = 8\nn_ctx = 16\n[tokens]\nabsolute = " + tokens +
+           "\n[train]\nbatch_tokens = 64\nmicro_batch = 4\nlr = [1e-2]\nwarmup_steps = 1\n"
            "seeds = " +
            seeds +
            "\n[schedule]\neval_interval = 2\neval_tokens = 32\ncheckpoint_interval = 2\n"
