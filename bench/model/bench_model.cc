@@ -6,15 +6,19 @@
 // values). Shapes: the L2 d64, L4 d128, L6 d256 (n_ctx 256, 16 sequences, vocab 256, 4
 // heads) and the brief's small L2 d64 n_ctx 64; and the quickstart's own (configs/quickstart*.toml:
 // L2, 2 heads, n_ctx 64, d 8..36, run with one thread per worker). The same shapes in PyTorch:
-// bench/model/torch_bench.py.
+// bench/model/torch_bench.py. BM_TrainStepOps: the same step through TimedBackend, each op's
+// wall milliseconds per step as a counter (where a step's time goes, outside the trainer's
+// hot path). The OpenBLAS kernel set in use is in the output's context (openblas_core).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
 #include <cstdint>
 #include <ctime>
+#include <memory>
 #include <random>
 #include <vector>
 
+#include "bench/model/timed_backend.h"
 #include "model/gpt.h"
 
 namespace {
@@ -77,6 +81,39 @@ BENCHMARK(BM_TrainStep)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+void BM_TrainStepOps(benchmark::State& state) {
+  const GptConfig cfg{static_cast<int>(state.range(0)), static_cast<int>(state.range(1)),
+                      static_cast<int>(state.range(3)), static_cast<int>(4 * state.range(1)),
+                      static_cast<int>(state.range(2)), 256};
+  const int B = 16, T = cfg.n_ctx;
+  ss::bench::TimedBackend::Totals ms;
+  Gpt model(cfg, B, nullptr,
+            std::make_unique<ss::bench::TimedBackend>(ss::model::make_cpu_backend<float>(), &ms));
+  model.init_params(1);
+  std::mt19937_64 gen(7);
+  std::vector<int32_t> x(B * T), y(B * T);
+  for (auto& t : x) t = static_cast<int32_t>(gen() % cfg.vocab);
+  for (auto& t : y) t = static_cast<int32_t>(gen() % cfg.vocab);
+  int64_t step = 0;
+  ms.clear();
+  for (auto _ : state) {
+    model.zero_grad();
+    benchmark::DoNotOptimize(model.forward(x.data(), y.data(), B, T));
+    model.backward();
+    model.clip_grad_norm(1.0);
+    model.adamw_step(AdamWConfig{}, 1e-4, ++step);
+  }
+  for (const auto& [op, s] : ms) {
+    state.counters["ms_" + op] = 1e3 * s / static_cast<double>(state.iterations());
+  }
+}
+BENCHMARK(BM_TrainStepOps)
+    ->ArgNames({"L", "d", "ctx", "h"})
+    ->Args({2, 36, 64, 2})
+    ->Args({6, 256, 256, 4})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 // sgemm at the shape of the L6 d256 model's largest GEMM (4096 x 1024 x 256).
 void BM_Sgemm(benchmark::State& state) {
   const int M = static_cast<int>(state.range(0)), N = static_cast<int>(state.range(1)),
@@ -95,4 +132,10 @@ BENCHMARK(BM_Sgemm)->Args({4096, 1024, 256})->Args({4096, 256, 1024})->UseRealTi
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  benchmark::AddCustomContext("openblas_core", openblas_get_corename());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,6 +1,7 @@
 // CPU implementations of the GEMM-based layers: linear (matmul) and causal
 // attention. Invariant: every linear layer's matrix product goes through BLAS
-// (blas_gemm.h); attention is OpenMP over (batch, head): heads of up to
+// (blas_gemm.h), as single-threaded calls on row slices taken by the OpenMP threads
+// (see row_slices); attention is OpenMP over (batch, head): heads of up to
 // kAttDirectMaxHead (32) run the direct kernels of attention_rows.cc (exactly the
 // causal entries, no BLAS call), larger heads run GEMMs per block of query rows, only
 // on the causal (lower) blocks, with OpenBLAS (OpenMP build) single-threaded inside
@@ -8,7 +9,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <utility>
 #include <vector>
+
+#include <omp.h>
 
 #include "model/attention.h"
 #include "model/cpu/attention_rows.h"
@@ -19,36 +23,86 @@
 
 namespace ss::model::cpu {
 
-// out rows start as base[n] + bias (each may be null) and the GEMM accumulates onto
-// them (beta = 1): one pass writes the rows instead of OpenBLAS zeroing them (beta = 0)
-// and a second pass adding the bias (and a third adding a residual).
+// The linear layers' GEMMs run as row slices: with a team of n >= 2 threads, each GEMM (and
+// the backward's two independent ones, the input and the weight gradient, together) is cut
+// into kSlicesPerThread * n slices of rows, taken by the threads from a dynamic loop, each
+// slice one single-threaded BLAS call (OpenBLAS runs one thread inside a parallel region).
+// OpenBLAS's own threading of a GEMM made its threads wait for each other's packed panels
+// (sched_yield loops), at every panel: on a shared machine one descheduled thread stalled
+// both; here a thread only ever waits at the loop's end, and a stalled thread's remaining
+// slices go to the other. Slices never split a GEMM's K sum; only OpenBLAS's last bits
+// depend on a slice's row count (its edge kernels). The slicing depends only on the shape
+// and the thread count, never on which thread takes a slice, so a fixed thread count gives
+// identical bits every time (as OpenBLAS's own threading did; docs/ARCHITECTURE.md).
+// One thread: one whole call, as before.
+constexpr int kSlicesPerThread = 4;
+constexpr int kMinSliceRows = 32;
+
+// Slices of [0, rows) for the current team size; 1 when the work is not worth cutting.
+inline int row_slices(int rows) {
+  const int t = omp_get_max_threads();
+  return t < 2 ? 1 : std::max(1, std::min(t * kSlicesPerThread, rows / kMinSliceRows));
+}
+
+// Slice s of [0, rows) cut into `slices`: [first, second).
+inline std::pair<int, int> slice(int rows, int s, int slices) {
+  const auto r = static_cast<long long>(rows);
+  return {static_cast<int>(r * s / slices), static_cast<int>(r * (s + 1) / slices)};
+}
+
+// f(task) for task in [0, tasks): a dynamic OpenMP loop, or a plain call when one task.
+template <typename F>
+void run_tasks(int tasks, F&& f) {
+  if (tasks == 1) {
+    f(0);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int k = 0; k < tasks; ++k) f(k);
+}
+
+// out rows [n0, n1) start as base[n] + bias (each may be null) and the GEMM accumulates
+// onto them (beta = 1): one pass writes the rows instead of OpenBLAS zeroing them (beta =
+// 0) and a second pass adding the bias (and a third adding a residual).
 template <typename T>
-void fill_rows(T* out, const T* base, const T* bias, int N, int OC) {
-#pragma omp parallel for
-  for (int n = 0; n < N; ++n) {
+void fill_rows(T* out, const T* base, const T* bias, int n0, int n1, int OC) {
+  for (int n = n0; n < n1; ++n) {
     T* row = out + static_cast<std::size_t>(n) * OC;
     const T* b = base != nullptr ? base + static_cast<std::size_t>(n) * OC : nullptr;
     if (b != nullptr && bias != nullptr) {
       for (int o = 0; o < OC; ++o) row[o] = b[o] + bias[o];
     } else if (b != nullptr) {
       for (int o = 0; o < OC; ++o) row[o] = b[o];
-    } else {
+    } else if (bias != nullptr) {
       for (int o = 0; o < OC; ++o) row[o] = bias[o];
     }
   }
 }
 
+// out = base + bias + inp . weight^T over row slices (base, bias may be null).
+template <typename T>
+void forward_rows(T* out, const T* inp, const T* weight, const T* bias, const T* base, int N, int C,
+                  int OC) {
+  const bool prefill = base != nullptr || bias != nullptr;
+  const int slices = row_slices(N);
+  run_tasks(slices, [&](int s) {
+    const auto [n0, n1] = slice(N, s, slices);
+    if (n1 <= n0) return;
+    fill_rows(out, base, bias, n0, n1, OC);
+    gemm_rm(false, true, n1 - n0, OC, C, T(1), inp + static_cast<std::size_t>(n0) * C, C, weight, C,
+            prefill ? T(1) : T(0), out + static_cast<std::size_t>(n0) * OC, OC);
+  });
+}
+
 template <typename T>
 void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N, int C, int OC) {
-  if (bias != nullptr) fill_rows<T>(out, nullptr, bias, N, OC);
-  gemm_rm(false, true, N, OC, C, T(1), inp, C, weight, C, bias != nullptr ? T(1) : T(0), out, OC);
+  forward_rows<T>(out, inp, weight, bias, nullptr, N, C, OC);
 }
 
 template <typename T>
 void matmul_residual_forward(T* out, const T* inp, const T* weight, const T* bias,
                              const T* residual, int N, int C, int OC) {
-  fill_rows<T>(out, residual, bias, N, OC);
-  gemm_rm(false, true, N, OC, C, T(1), inp, C, weight, C, T(1), out, OC);
+  forward_rows<T>(out, inp, weight, bias, residual, N, C, OC);
 }
 
 template <typename T>
@@ -60,15 +114,32 @@ void bias_add_forward(T* out, const T* bias, int N, int OC) {
   }
 }
 
+// dinp[N,C] += dout[N,OC] . weight[OC,C] and dweight[OC,C] += dout^T[OC,N] . inp[N,C]
+// (either may be null), as row slices of each in one task loop.
+template <typename T>
+void matmul_backward_gemms(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, int N,
+                           int C, int OC) {
+  const int si = dinp != nullptr ? row_slices(N) : 0;
+  const int sw = dweight != nullptr ? row_slices(OC) : 0;
+  run_tasks(si + sw, [&](int k) {
+    if (k < si) {
+      const auto [n0, n1] = slice(N, k, si);
+      if (n1 <= n0) return;
+      gemm_rm(false, false, n1 - n0, C, OC, T(1), dout + static_cast<std::size_t>(n0) * OC, OC,
+              weight, C, T(1), dinp + static_cast<std::size_t>(n0) * C, C);
+    } else {
+      const auto [o0, o1] = slice(OC, k - si, sw);
+      if (o1 <= o0) return;
+      gemm_rm(true, false, o1 - o0, C, N, T(1), dout + o0, OC, inp, C, T(1),
+              dweight + static_cast<std::size_t>(o0) * C, C);
+    }
+  });
+}
+
 template <typename T>
 void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
                      int N, int C, int OC) {
-  // dinp[N,C] += dout[N,OC] . weight[OC,C]
-  if (dinp != nullptr) gemm_rm(false, false, N, C, OC, T(1), dout, OC, weight, C, T(1), dinp, C);
-  // dweight[OC,C] += dout^T[OC,N] . inp[N,C]
-  if (dweight != nullptr) {
-    gemm_rm(true, false, OC, C, N, T(1), dout, OC, inp, C, T(1), dweight, C);
-  }
+  matmul_backward_gemms(dinp, dweight, dout, inp, weight, N, C, OC);
   if (dbias != nullptr) {
     // Column sums, walked row by row over blocks of columns: contiguous reads
     // (the strided column walk was 5% of a training step).
@@ -99,47 +170,77 @@ T* thread_scratch(std::size_t n) {
 // keys [0, (i+1)*kAttBlock), so at n_ctx 256 the GEMMs do 10/16 of the full square.
 constexpr int kAttBlock = 64;
 
+// f(b, h, work) for every (batch, head) pair, OpenMP over the pairs; work is this thread's
+// scratch of work_size elements (the direct kernels' padded copies; 0 for the BLAS path).
+template <typename T, typename F>
+void for_each_head(int B, int NH, std::size_t work_size, F&& f) {
+#pragma omp parallel
+  {
+    T* work = thread_scratch<T>(work_size);
+#pragma omp for collapse(2)
+    for (int b = 0; b < B; ++b) {
+      for (int h = 0; h < NH; ++h) f(b, h, work);
+    }
+  }
+}
+
+// One head's causal attention as GEMMs per block of query rows (heads over
+// kAttDirectMaxHead); q, k, v rows C3 apart, out rows C apart, a: its T_ x T_ probabilities.
+template <typename T>
+void head_forward_blas(T* o, T* a, const T* q, const T* k, const T* v, int T_, int hs, int C,
+                       T scale) {
+  const int C3 = 3 * C;
+  for (int t0 = 0; t0 < T_; t0 += kAttBlock) {
+    const int rows = std::min(kAttBlock, T_ - t0), n = t0 + rows;
+    T* ab = a + static_cast<std::size_t>(t0) * T_;
+    // ab[rows, n] = q[t0.., :] . k[0..n, :]^T; the block's upper triangle is
+    // computed and then masked (one GEMM is faster than `rows` small ones).
+    gemm_rm(false, true, rows, n, hs, T(1), q + static_cast<std::size_t>(t0) * C3, C3, k, C3, T(0),
+            ab, T_);
+    softmax_rows_causal(ab, t0, rows, T_, T_, scale);
+    gemm_rm(false, false, rows, hs, n, T(1), ab, T_, v, C3, T(0),
+            o + static_cast<std::size_t>(t0) * C, C);
+  }
+}
+
 template <typename T>
 void attention_forward(T* out, T* att, const T* qkv, int B, int T_, int C, int NH) {
   const int hs = C / NH;
   const int C3 = 3 * C;
   const T scale = T(1) / std::sqrt(T(hs));
-  if (hs <= kAttDirectMaxHead) {
-#pragma omp parallel
-    {
-      T* work = thread_scratch<T>(attention_head_work(T_));
-#pragma omp for collapse(2)
-      for (int b = 0; b < B; ++b) {
-        for (int h = 0; h < NH; ++h) {
-          const T* q = qkv + static_cast<std::size_t>(b) * T_ * C3 + h * hs;
-          attention_head_forward(out + static_cast<std::size_t>(b) * T_ * C + h * hs,
-                                 att + (static_cast<std::size_t>(b) * NH + h) * T_ * T_, q, q + C,
-                                 q + 2 * C, T_, hs, C3, C, scale, work);
-        }
-      }
+  const bool direct = hs <= kAttDirectMaxHead;
+  for_each_head<T>(B, NH, direct ? attention_head_work(T_) : 0, [&](int b, int h, T* work) {
+    const T* q = qkv + static_cast<std::size_t>(b) * T_ * C3 + h * hs;
+    T* o = out + static_cast<std::size_t>(b) * T_ * C + h * hs;
+    T* a = att + (static_cast<std::size_t>(b) * NH + h) * T_ * T_;
+    if (direct) {
+      attention_head_forward(o, a, q, q + C, q + 2 * C, T_, hs, C3, C, scale, work);
+    } else {
+      head_forward_blas(o, a, q, q + C, q + 2 * C, T_, hs, C, scale);
     }
-    return;
-  }
-#pragma omp parallel for collapse(2)
-  for (int b = 0; b < B; ++b) {
-    for (int h = 0; h < NH; ++h) {
-      const T* q = qkv + static_cast<std::size_t>(b) * T_ * C3 + h * hs;
-      const T* k = q + C;
-      const T* v = q + 2 * C;
-      T* a = att + (static_cast<std::size_t>(b) * NH + h) * T_ * T_;
-      T* o = out + static_cast<std::size_t>(b) * T_ * C + h * hs;
-      for (int t0 = 0; t0 < T_; t0 += kAttBlock) {
-        const int rows = std::min(kAttBlock, T_ - t0), n = t0 + rows;
-        T* ab = a + static_cast<std::size_t>(t0) * T_;
-        // ab[rows, n] = q[t0.., :] . k[0..n, :]^T; the block's upper triangle is
-        // computed and then masked (one GEMM is faster than `rows` small ones).
-        gemm_rm(false, true, rows, n, hs, T(1), q + static_cast<std::size_t>(t0) * C3, C3, k, C3,
-                T(0), ab, T_);
-        softmax_rows_causal(ab, t0, rows, T_, T_, scale);
-        gemm_rm(false, false, rows, hs, n, T(1), ab, T_, v, C3, T(0),
-                o + static_cast<std::size_t>(t0) * C, C);
-      }
-    }
+  });
+}
+
+// One head's attention backward as GEMMs per block of query rows (heads over
+// kAttDirectMaxHead), accumulating into dq, dk, dv (rows C3 apart); da: T_ x T_ scratch.
+template <typename T>
+void head_backward_blas(T* dq, T* dk, T* dv, T* da, const T* dy, const T* q, const T* k, const T* v,
+                        const T* a, int T_, int hs, int C, T scale) {
+  const int C3 = 3 * C;
+  for (int t0 = 0; t0 < T_; t0 += kAttBlock) {
+    const int rows = std::min(kAttBlock, T_ - t0), n = t0 + rows;
+    const std::size_t r0 = static_cast<std::size_t>(t0) * T_;
+    const T* dyb = dy + static_cast<std::size_t>(t0) * C;
+    // da = dy . v^T ; dv += a^T . dy
+    gemm_rm(false, true, rows, n, hs, T(1), dyb, C, v, C3, T(0), da + r0, T_);
+    gemm_rm(true, false, n, hs, rows, T(1), a + r0, T_, dyb, C, T(1), dv, C3);
+    // Softmax backward in place; masked entries (a == 0) get no gradient.
+    softmax_rows_causal_backward(da + r0, a + r0, t0, rows, n, T_, scale);
+    // dq += dpre . k ; dk += dpre^T . q
+    gemm_rm(false, false, rows, hs, n, T(1), da + r0, T_, k, C3, T(1),
+            dq + static_cast<std::size_t>(t0) * C3, C3);
+    gemm_rm(true, false, n, hs, rows, T(1), da + r0, T_, q + static_cast<std::size_t>(t0) * C3, C3,
+            T(1), dk, C3);
   }
 }
 
@@ -149,54 +250,21 @@ void attention_backward(T* dqkv, T* scratch, const T* dout, const T* qkv, const 
   const int hs = C / NH;
   const int C3 = 3 * C;
   const T scale = T(1) / std::sqrt(T(hs));
-  if (hs <= kAttDirectMaxHead) {
-#pragma omp parallel
-    {
-      T* work = thread_scratch<T>(attention_head_work(T_));
-#pragma omp for collapse(2)
-      for (int b = 0; b < B; ++b) {
-        for (int h = 0; h < NH; ++h) {
-          const std::size_t qoff = static_cast<std::size_t>(b) * T_ * C3 + h * hs;
-          T* dq = dqkv + qoff;
-          attention_head_backward(
-              dq, dq + C, dq + 2 * C, dout + static_cast<std::size_t>(b) * T_ * C + h * hs,
-              qkv + qoff, qkv + qoff + C, qkv + qoff + 2 * C,
-              att + (static_cast<std::size_t>(b) * NH + h) * T_ * T_, T_, hs, C3, C, scale, work);
-        }
-      }
+  const bool direct = hs <= kAttDirectMaxHead;
+  for_each_head<T>(B, NH, direct ? attention_head_work(T_) : 0, [&](int b, int h, T* work) {
+    const std::size_t qoff = static_cast<std::size_t>(b) * T_ * C3 + h * hs;
+    const std::size_t aoff = (static_cast<std::size_t>(b) * NH + h) * T_ * T_;
+    const T* q = qkv + qoff;
+    T* dq = dqkv + qoff;
+    const T* dy = dout + static_cast<std::size_t>(b) * T_ * C + h * hs;
+    if (direct) {
+      attention_head_backward(dq, dq + C, dq + 2 * C, dy, q, q + C, q + 2 * C, att + aoff, T_, hs,
+                              C3, C, scale, work);
+    } else {
+      head_backward_blas(dq, dq + C, dq + 2 * C, scratch + aoff, dy, q, q + C, q + 2 * C,
+                         att + aoff, T_, hs, C, scale);
     }
-    return;
-  }
-#pragma omp parallel for collapse(2)
-  for (int b = 0; b < B; ++b) {
-    for (int h = 0; h < NH; ++h) {
-      const std::size_t qoff = static_cast<std::size_t>(b) * T_ * C3 + h * hs;
-      const T* q = qkv + qoff;
-      const T* k = q + C;
-      const T* v = q + 2 * C;
-      T* dq = dqkv + qoff;
-      T* dk = dq + C;
-      T* dv = dq + 2 * C;
-      const T* a = att + (static_cast<std::size_t>(b) * NH + h) * T_ * T_;
-      T* da = scratch + (static_cast<std::size_t>(b) * NH + h) * T_ * T_;
-      const T* dy = dout + static_cast<std::size_t>(b) * T_ * C + h * hs;
-      for (int t0 = 0; t0 < T_; t0 += kAttBlock) {
-        const int rows = std::min(kAttBlock, T_ - t0), n = t0 + rows;
-        const std::size_t r0 = static_cast<std::size_t>(t0) * T_;
-        const T* dyb = dy + static_cast<std::size_t>(t0) * C;
-        // da = dy . v^T ; dv += a^T . dy
-        gemm_rm(false, true, rows, n, hs, T(1), dyb, C, v, C3, T(0), da + r0, T_);
-        gemm_rm(true, false, n, hs, rows, T(1), a + r0, T_, dyb, C, T(1), dv, C3);
-        // Softmax backward in place; masked entries (a == 0) get no gradient.
-        softmax_rows_causal_backward(da + r0, a + r0, t0, rows, n, T_, scale);
-        // dq += dpre . k ; dk += dpre^T . q
-        gemm_rm(false, false, rows, hs, n, T(1), da + r0, T_, k, C3, T(1),
-                dq + static_cast<std::size_t>(t0) * C3, C3);
-        gemm_rm(true, false, n, hs, rows, T(1), da + r0, T_, q + static_cast<std::size_t>(t0) * C3,
-                C3, T(1), dk, C3);
-      }
-    }
-  }
+  });
 }
 
 #define SS_INSTANTIATE(T)                                                                        \

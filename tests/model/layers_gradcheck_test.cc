@@ -98,6 +98,65 @@ TEST(LayerGradcheck, MatmulForwardMatchesNaiveSum) {
     }
 }
 
+// The linear layers' GEMMs run as row slices over a thread team (cpu/layers_blas.cc):
+// at 2 threads, N = 200 rows and OC = 72 are cut into several slices (dinp and dweight in
+// one task loop). Against sums by hand in fp64; fp32 at 2 threads against 1 thread, and
+// repeated.
+TEST(LayerGradcheck, MatmulRowSlicesMatchWholeAndSums) {
+  const int N = 200, C = 24, OC = 72;
+  const auto inp = random_vector(N * C, 41), w = random_vector(OC * C, 42);
+  const auto bias = random_vector(OC, 43), res = random_vector(N * OC, 44);
+  const auto dout = random_vector(N * OC, 45);
+  const int threads_before = cpu_threads();
+  cpu_set_threads(2);
+  std::vector<double> out(N * OC), dinp(N * C, 0.5), dw(OC * C, 0.25), db(OC, 0.0);
+  cpu::matmul_residual_forward(out.data(), inp.data(), w.data(), bias.data(), res.data(), N, C, OC);
+  cpu::matmul_backward(dinp.data(), dw.data(), db.data(), dout.data(), inp.data(), w.data(), N, C,
+                       OC);
+  for (int n = 0; n < N; ++n) {
+    for (int o = 0; o < OC; ++o) {
+      double s = res[n * OC + o] + bias[o];
+      for (int c = 0; c < C; ++c) s += inp[n * C + c] * w[o * C + c];
+      ASSERT_NEAR(out[n * OC + o], s, 1e-12) << n << " " << o;
+    }
+    for (int c = 0; c < C; ++c) {
+      double s = 0.5;  // accumulated onto
+      for (int o = 0; o < OC; ++o) s += dout[n * OC + o] * w[o * C + c];
+      ASSERT_NEAR(dinp[n * C + c], s, 1e-12) << n << " " << c;
+    }
+  }
+  for (int o = 0; o < OC; ++o) {
+    for (int c = 0; c < C; ++c) {
+      double s = 0.25;
+      for (int n = 0; n < N; ++n) s += dout[n * OC + o] * inp[n * C + c];
+      ASSERT_NEAR(dw[o * C + c], s, 1e-11) << o << " " << c;
+    }
+  }
+  // fp32: the same calls at 1 thread, and twice at 2 threads. The slices' row counts
+  // change OpenBLAS's last bits (its edge kernels), so 1 vs 2 threads agree to float
+  // rounding; a fixed thread count gives the same slices and so identical bits every time
+  // (whichever thread takes which slice).
+  auto f32 = [](const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); };
+  const auto fi = f32(inp), fw = f32(w), fb = f32(bias), fr = f32(res), fd = f32(dout);
+  std::vector<float> results[3];
+  for (int run = 0; run < 3; ++run) {
+    cpu_set_threads(run == 0 ? 1 : 2);
+    std::vector<float> o(N * OC), di(N * C, 0.5f), dwt(OC * C, 0.25f), dbs(OC, 0.0f);
+    cpu::matmul_residual_forward(o.data(), fi.data(), fw.data(), fb.data(), fr.data(), N, C, OC);
+    cpu::matmul_backward(di.data(), dwt.data(), dbs.data(), fd.data(), fi.data(), fw.data(), N, C,
+                         OC);
+    for (const auto* v : {&o, &di, &dwt, &dbs}) {
+      results[run].insert(results[run].end(), v->begin(), v->end());
+    }
+  }
+  cpu_set_threads(threads_before);
+  ASSERT_EQ(results[0].size(), results[1].size());
+  for (std::size_t i = 0; i < results[0].size(); ++i) {
+    ASSERT_NEAR(results[0][i], results[1][i], 1e-5 * (1 + std::fabs(results[0][i]))) << i;
+    ASSERT_EQ(results[1][i], results[2][i]) << i;
+  }
+}
+
 TEST(LayerGradcheck, Attention) {
   // (B, T, C, NH): head sizes 3 and 12 take the direct kernels with 16 padded columns,
   // 18 the 32-column ones (T 21: two score blocks, the second partial), 40 the blocked
