@@ -40,6 +40,28 @@ bool looks_like_sqlite(const std::filesystem::path& path) {
   return in.gcount() == 16 && std::memcmp(header.data(), "SQLite format 3", 16) == 0;
 }
 
+namespace {
+
+// The one line when no run is left to fit: what was selected, and only the fixes that could
+// help (`--where status=all` used to be told to pass --where status=all).
+[[noreturn]] void throw_no_points(const std::filesystem::path& path, std::size_t runs,
+                                  const StoreSelection& selection, int matching, int without_loss,
+                                  int below_min_tokens) {
+  const bool all = selection.status == "all";
+  std::string none = all ? "" : "with status " + selection.status;
+  if (matching != 0)
+    none += fmt::format("{} a final loss and D >= {:g} ({} lack a loss, {} have fewer tokens)",
+                        none.empty() ? "with" : " and", selection.min_tokens, without_loss,
+                        below_min_tokens);
+  std::string fix = "wait for runs to finish";
+  if (!all) fix += " or pass --where status=all";
+  if (below_min_tokens > 0) fix += " or a lower --min-tokens";
+  throw InputError(fmt::format("store {} has {} runs but none {}; {}", path.string(), runs,
+                               none.empty() ? "to fit" : none, fix));
+}
+
+}  // namespace
+
 FitData read_store_points(const std::filesystem::path& path, const StoreSelection& selection) {
   store::StoreOptions options;
   options.read_only = true;
@@ -104,14 +126,7 @@ FitData read_store_points(const std::filesystem::path& path, const StoreSelectio
     data.curves.push_back(std::move(curve));
   }
   if (data.points.empty())
-    throw InputError(fmt::format(
-        "store {} has {} runs but none with status {} {}; wait for runs to finish or pass "
-        "--where status=all / a lower --min-tokens",
-        path.string(), all_runs.size(), selection.status,
-        matching == 0 ? std::string("")
-                      : fmt::format("and a final loss and D >= {:g} ({} lack a loss, {} have "
-                                    "fewer tokens)",
-                                    selection.min_tokens, without_loss, below_min_tokens)));
+    throw_no_points(path, all_runs.size(), selection, matching, without_loss, below_min_tokens);
   if (without_loss > 0)
     data.notes.push_back(
         fmt::format("{} selected runs have no final loss and were left out", without_loss));

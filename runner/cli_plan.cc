@@ -159,6 +159,14 @@ void run_plan(const PlanOptions& options) {
   }
   if (!registered) return;
   std::fflush(stdout);
+  if (registered->earlier_sweep) {
+    fmt::print(stderr,
+               "store {}: sweep {}: all {} points are registered already, by sweep id {} (the "
+               "same grid; the file differs in comments or settings outside the points): "
+               "nothing new registered, `run` continues that sweep\n",
+               options.store, spec.name, points.size(), registered->sweep_id);
+    return;
+  }
   fmt::print(stderr, "store {}: sweep {} (id {}), {} new points, {} already registered\n",
              options.store, spec.name, registered->sweep_id, registered->new_points,
              static_cast<std::int64_t>(points.size()) - registered->new_points);

@@ -13,6 +13,7 @@
 #include "runner/failure_kind.h"
 #include "runner/lease_owner.h"
 #include "ss/cli_checks.h"
+#include "ss/error.h"
 #include "store/store.h"
 
 namespace ss::runner {
@@ -65,12 +66,29 @@ std::string run_note(const store::RunRecord& r, const std::optional<store::Retry
   return note;
 }
 
+// `--sweep ID` names a sweep of the store: otherwise one line naming the sweeps it has (it used
+// to print "0 runs", as if the sweep were empty).
+void require_sweep(store::Store& db, const std::string& path, std::int64_t id) {
+  const auto sweeps = db.list_sweeps();
+  std::string known;
+  for (const auto& s : sweeps) {
+    if (s.id == id) return;
+    known += fmt::format("{}{} ({})", known.empty() ? "" : ", ", s.id, s.name);
+  }
+  throw InputError(fmt::format(
+      "--sweep {}: store {} has no sweep {}; {}", id, path, id,
+      known.empty() ? "it has no sweep yet (register one with `scalesweep plan CONFIG --store "
+                      "DB`)"
+                    : "its sweeps are " + known + "; pass one of these ids"));
+}
+
 void run_status(const StatusOptions& options) {
   store::StoreOptions store_options;
   store_options.read_only = true;
   store::Store db(options.store, store_options);
   std::optional<std::int64_t> sweep;
   if (options.sweep_id > 0) sweep = options.sweep_id;
+  if (sweep) require_sweep(db, options.store, *sweep);
   const store::StatusSummary summary = db.status_summary(sweep);
   auto policies = retry_policies(db);
   for (const char* status : {store::kStatusRunning, store::kStatusPending, store::kStatusDone,

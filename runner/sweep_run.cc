@@ -692,8 +692,13 @@ JobEnd run_sweep(const SweepRunOptions& options, const TrainFunction& train,
   }
 
   const SweepSpec& spec = *start.spec;
-  fmt::print("scalesweep run: sweep {} ({} points, {} new), store {}, {} workers{}\n", spec.name,
-             start.points, start.registration.new_points, options.store, world_size - 1,
+  fmt::print("scalesweep run: sweep {} ({} points, {} new{}), store {}, {} workers{}\n", spec.name,
+             start.points, start.registration.new_points,
+             start.registration.earlier_sweep
+                 ? fmt::format("; the points of sweep id {}, which this job continues",
+                               start.registration.sweep_id)
+                 : "",
+             options.store, world_size - 1,
              start.reclaimed > 0
                  ? fmt::format(", {} expired or dead lease(s) reclaimed", start.reclaimed)
                  : "");

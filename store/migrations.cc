@@ -7,6 +7,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "store/sqlite_check.h"
 
@@ -121,6 +122,37 @@ int read_schema_version(SQLite::Database& db) {
   } catch (const std::exception&) {
     throw std::runtime_error("its meta.schema_version '" + text + "' is not a version number");
   }
+}
+
+std::string missing_schema_parts(SQLite::Database& db, int version) {
+  // The schema of `version` as the migrations themselves make it, on an empty in-memory
+  // database: the migration SQL stays the one definition of what a version holds.
+  SQLite::Database expected(":memory:", SQLite::OPEN_READWRITE);
+  migrate_schema(expected, version);
+  SQLite::Statement tables(expected,
+                           "SELECT name FROM sqlite_schema WHERE type='table' ORDER BY rowid");
+  std::vector<std::string> missing;
+  while (tables.executeStep()) {
+    const std::string table = tables.getColumn(0).getString();
+    if (!SS_SQL(db.tableExists(table))) {
+      missing.push_back("table " + table);
+      continue;
+    }
+    SQLite::Statement want(expected, "SELECT name FROM pragma_table_info(?)");
+    want.bind(1, table);
+    while (want.executeStep()) {
+      const std::string column = want.getColumn(0).getString();
+      SQLite::Statement have =
+          prepare(db, "SELECT count(*) FROM pragma_table_info(?) WHERE name=?");
+      have.bind(1, table);
+      have.bind(2, column);
+      if (SS_SQL(have.executeStep()) && have.getColumn(0).getInt() == 0)
+        missing.push_back("column " + table + "." + column);
+    }
+  }
+  std::string text;
+  for (const auto& m : missing) text += (text.empty() ? "" : ", ") + m;
+  return text;
 }
 
 int migrate_schema(SQLite::Database& db, int target_version) {

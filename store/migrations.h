@@ -5,6 +5,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -26,6 +27,12 @@ const std::vector<Migration>& migrations();
 // Throws std::runtime_error when it has tables but no meta.schema_version (not ours); the
 // caller turns that into an InputError naming the path.
 int read_schema_version(SQLite::Database& db);
+
+// What the database lacks of the schema `version` defines (its tables and their columns, as the
+// migrations up to `version` make them on an empty database): "" when nothing, else a list such
+// as "table sweeps, table runs, column runs.budget". A store whose meta says a version its tables
+// do not have is not ours to migrate (store_open.cc refuses it unchanged).
+std::string missing_schema_parts(SQLite::Database& db, int version);
 
 // Applies every migration from the database's current version up to `target_version`, each in
 // its own transaction. Returns the version reached.

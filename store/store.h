@@ -105,10 +105,15 @@ class Store {
   // many rows were new. One transaction.
   std::int64_t register_points(std::span<const RunPlan> points);
   // Both of the above in ONE transaction (a failure leaves no sweep without its points); every
-  // point's sweep_id is replaced by the sweep's id. What `plan --store` uses.
+  // point's sweep_id is replaced by the sweep's id. What `plan --store` uses. A file not
+  // registered yet whose points are all registered already, by one sweep (the same grid with
+  // other comments or settings outside the point keys), registers nothing and gets that
+  // sweep's id (earlier_sweep: true), so its job works on those runs: it used to get a new
+  // sweep holding no runs, and `run` trained nothing ("0 new ... of 0").
   struct Registration {
     std::int64_t sweep_id = 0;
     std::int64_t new_points = 0;
+    bool earlier_sweep = false;
   };
   Registration register_sweep_and_points(const std::string& name, const std::string& config_path,
                                          const std::string& config_text,
@@ -183,6 +188,8 @@ class Store {
   // The bodies of the registrations, run inside a caller's transaction.
   std::int64_t insert_sweep_row(const std::string& name, const std::string& config_path,
                                 const std::string& config_text, const std::string& config_hash);
+  // The one sweep that holds every one of `points` (see Registration); nullopt otherwise.
+  std::optional<std::int64_t> sweep_holding_all(std::span<const RunPlan> points);
   std::int64_t insert_point_rows(std::span<const RunPlan> points,
                                  std::optional<std::int64_t> sweep_id);
 

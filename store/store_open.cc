@@ -1,6 +1,7 @@
 // Opening a store: validation before any write, then pragmas and migrations.
-// Invariants: a file that is not ours, or is newer than kSchemaVersion, is only ever opened
-// read-only and is rejected with ss::InputError before anything could write to it; reading
+// Invariants: a file that is not ours (its tables lacking what its meta.schema_version promises
+// included), or is newer than kSchemaVersion, is only ever opened read-only and is rejected
+// with ss::InputError before anything could write to it; reading
 // (that probe, `status`, scalefit) creates no file beside the store (open_reader); a writer is
 // refused up front (InputError) when the file, its -wal/-shm or its directory is not writable,
 // so SQLite never creates side files it cannot use; every StoreError from opening names the
@@ -141,11 +142,13 @@ int inspect_existing(const fs::path& path, int busy_timeout_ms) {
     }
   }
   int version = 0;
+  std::string missing;
   try {
     // busy_timeout: another process may hold a write lock right now (rollback journal mode
     // blocks readers during its commit); wait for it like any other access would.
     SQLite::Database probe = SS_SQL(open_reader(path, busy_timeout_ms));
     version = read_schema_version(probe);
+    if (version >= 1 && version <= kSchemaVersion) missing = missing_schema_parts(probe, version);
   } catch (const StoreError& e) {
     // Only "not a database" / "malformed" mean the file is not ours; a lock timeout or an I/O
     // error is an environment problem and stays a StoreError.
@@ -163,6 +166,11 @@ int inspect_existing(const fs::path& path, int busy_timeout_ms) {
         "newer build of scalesweep/scalefit",
         path.string(), version, kSchemaVersion));
   }
+  // A meta table that claims a version the tables do not have (e.g. only `meta`): migrating
+  // would write into a file that is not a store; refuse it as it is.
+  if (!missing.empty())
+    throw_not_ours(
+        path, fmt::format("its meta says schema_version {} but it lacks {}", version, missing));
   return version;
 }
 

@@ -49,6 +49,22 @@ std::int64_t Store::insert_sweep_row(const std::string& name, const std::string&
   return select.getColumn(0).getInt64();
 }
 
+std::optional<std::int64_t> Store::sweep_holding_all(std::span<const RunPlan> points) {
+  if (points.empty()) return std::nullopt;
+  std::vector<std::string> keys;
+  keys.reserve(points.size());
+  for (const RunPlan& p : points) keys.push_back(p.point);
+  auto select = prepare(db_,
+                        "SELECT count(*), min(sweep_id), max(sweep_id) FROM runs WHERE point IN "
+                        "(SELECT value FROM json_each(?))");
+  select.bind(1, nlohmann::json(keys).dump());
+  SS_STORE_SQL(select.executeStep());
+  const auto count = select.getColumn(0).getInt64();
+  const auto low = select.getColumn(1).getInt64(), high = select.getColumn(2).getInt64();
+  if (count != static_cast<std::int64_t>(points.size()) || low != high) return std::nullopt;
+  return low;
+}
+
 std::int64_t Store::insert_point_rows(std::span<const RunPlan> points,
                                       std::optional<std::int64_t> sweep_id) {
   auto insert = prepare(
@@ -92,6 +108,16 @@ Store::Registration Store::register_sweep_and_points(const std::string& name,
                                                      std::span<const RunPlan> points) {
   auto transaction = begin_immediate(db_);
   Registration r;
+  auto known = prepare(db_, "SELECT count(*) FROM sweeps WHERE config_hash=?");
+  known.bind(1, config_hash);
+  SS_STORE_SQL(known.executeStep());
+  if (known.getColumn(0).getInt64() == 0) {
+    if (const auto earlier = sweep_holding_all(points)) {
+      r.sweep_id = *earlier;
+      r.earlier_sweep = true;
+      return r;  // nothing written: the transaction rolls back
+    }
+  }
   r.sweep_id = insert_sweep_row(name, config_path, config_text, config_hash);
   r.new_points = insert_point_rows(points, r.sweep_id);
   SS_STORE_SQL(transaction.commit());

@@ -105,6 +105,51 @@ TEST_F(StoreFaults, A0444StoreIsRefusedAndLeavesNoSideFileForTheNextRun) {
   EXPECT_EQ(again.rc, 0) << again.all();
 }
 
+// `status --sweep 99` used to print "0 runs" with exit 0, as if sweep 99 were empty.
+TEST_F(StoreFaults, StatusOfASweepTheStoreDoesNotHave) {
+  ASSERT_EQ(sh(plan()).rc, 0);
+  expect_refused(status() + " --sweep 99", {"--sweep 99", "s.db has no sweep 99",
+                                             "its sweeps are 1 (faults)"});
+}
+
+// scalefit on a store whose runs have not finished, with --where status=all: it used to tell the
+// user to pass --where status=all.
+TEST_F(StoreFaults, ScalefitOnUnfinishedRunsSuggestsOnlyWhatHelps) {
+  ASSERT_EQ(sh(plan()).rc, 0);
+  expect_refused(fit() + " --where status=all",
+                 {"s.db has 3 runs but none with a final loss", "wait for runs to finish"});
+  const Outcome o = sh(fit() + " --where status=all");
+  EXPECT_EQ(o.all().find("pass --where"), std::string::npos) << o.all();
+}
+
+// The sweep file edited in a comment only (or in a setting outside the point keys): a re-run
+// used to register a new, empty sweep and print "0 new ... of 0", training nothing even where
+// points were pending. It continues the sweep that holds the points: here it trains the one
+// left pending, and a second re-run says all are done.
+TEST_F(StoreFaults, ACommentOnlyEditContinuesTheSweep) {
+  train_store();
+  const auto sql = [&](const std::string& q) { return query_int(work() / "s.db", q); };
+  ASSERT_EQ(sh("/usr/bin/python3 -c \"import sqlite3; c = sqlite3.connect('s.db'); "
+               "c.execute(\\\"update runs set status = 'pending' where id = 3\\\"); "
+               "c.commit()\"").rc, 0);
+  write_text(work() / "sweep.toml", "# tuned later\n" + slurp(work() / "sweep.toml"));
+  const Outcome p = sh(plan());
+  EXPECT_EQ(p.rc, 0) << p.all();
+  EXPECT_NE(p.err.find("all 3 points are registered already, by sweep id 1"), std::string::npos)
+      << p.err;
+  EXPECT_EQ(sql("SELECT count(*) FROM sweeps"), 1);
+  const Outcome r = sh(run());
+  EXPECT_EQ(r.rc, 0) << r.all();
+  EXPECT_NE(r.out.find("the points of sweep id 1, which this job continues"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("3 done, 0 running (0 here), 0 pending, 0 failed, 0 diverged of 3"),
+            std::string::npos) << r.out;
+  EXPECT_EQ(sql("SELECT count(*) FROM runs WHERE status = 'done'"), 3);
+  EXPECT_EQ(sql("SELECT count(*) FROM sweeps"), 1);
+  // One metric row per step of every run: the pending one resumed or restarted, none doubled.
+  EXPECT_EQ(sql("SELECT count(*) FROM metrics"), sql("SELECT sum(steps) FROM runs"));
+}
+
 // Rejected stores: every command refuses them and leaves them byte for byte.
 class RejectedStore : public StoreFaults {
  protected:
@@ -141,6 +186,33 @@ TEST_F(RejectedStore, SqliteHeaderWithGarbage) {
   bytes += std::string(4080, 'x');
   write_text(work() / "s.db", bytes);
   expect_every_command_refuses("not a ScaleSweep store");
+}
+
+// Probe C2.8: a file holding only `meta` with schema_version 1 used to be migrated by `plan
+// --store` (tables created in it); status, run and scalefit printed an internal error.
+TEST_F(RejectedStore, MetaOnlyWithSchemaVersion1) {
+  ASSERT_EQ(sh("/usr/bin/python3 -c \"import sqlite3; c = sqlite3.connect('s.db'); "
+               "c.execute('create table meta(key text primary key, value text not null)'); "
+               "c.execute(\\\"insert into meta values('schema_version', '1')\\\"); "
+               "c.commit(); c.close()\"")
+                .rc,
+            0);
+  expect_every_command_refuses("schema_version 1 but it lacks table sweeps, table runs");
+}
+
+// A real store whose runs table was dropped, or which lacks a column its version added.
+TEST_F(RejectedStore, StoreMissingATableOrAColumnOfItsVersion) {
+  ASSERT_EQ(sh(plan()).rc, 0);
+  ASSERT_EQ(sh(plan("cols.db")).rc, 0);
+  ASSERT_EQ(sh("/usr/bin/python3 -c \"import sqlite3; c = sqlite3.connect('s.db'); "
+               "c.execute('pragma foreign_keys=off'); c.execute('drop table runs'); c.commit(); "
+               "d = sqlite3.connect('cols.db'); d.execute('alter table runs drop column "
+               "retry_after'); d.commit()\"")
+                .rc,
+            0);
+  expect_every_command_refuses("lacks table runs");
+  for (const auto& cmd : {status("cols.db"), plan("cols.db"), fit("cols.db"), run("cols.db")})
+    expect_refused(cmd, {"cols.db", "lacks column runs.retry_after"});
 }
 
 }  // namespace

@@ -250,11 +250,13 @@ TEST_F(SweepMpi, FailedAttemptsAreRetriedThenMarkedFailed) {
   }
   SweepConfig always = c;
   always.name = "always";
+  always.lr = "[2e-3]";  // points of its own (the same points would continue the first sweep)
   const auto config2 = write_config(always);
   ASSERT_EQ(run(3, "--fail-attempts 99", config2), 0) << log();
   Store s = open_store();
   ss::store::RunFilter f;
   f.sweep_id = s.list_sweeps().back().id;
+  ASSERT_EQ(s.list_runs(f).size(), 2u);
   for (const auto& r : s.list_runs(f)) {
     EXPECT_EQ(r.status, "failed");
     EXPECT_EQ(r.attempts, 3);

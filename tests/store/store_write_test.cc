@@ -95,6 +95,25 @@ TEST_F(StoreWrite, SweepAndPointsRegisterTogetherOrNotAtAll) {
   EXPECT_EQ(store_.list_runs().size(), runs_before);
 }
 
+// A file with the same points as a registered sweep (another comment, another max_attempts)
+// continues that sweep and writes nothing; one new point makes it a sweep of its own.
+TEST_F(StoreWrite, TheSamePointsUnderAnotherFileContinueTheirSweep) {
+  const auto sweeps = store_.list_sweeps().size();
+  const auto same = store_.register_sweep_and_points("t", "t.toml", "# edited\nx = 1",
+                                                     "hash-edited", points_);
+  EXPECT_TRUE(same.earlier_sweep);
+  EXPECT_EQ(same.sweep_id, sweep_);
+  EXPECT_EQ(same.new_points, 0);
+  EXPECT_EQ(store_.list_sweeps().size(), sweeps);
+  std::vector<RunPlan> more = points_;
+  more.push_back(make_point(0, 3, 5e11));
+  const auto grown = store_.register_sweep_and_points("t", "t.toml", "x = 3", "hash-grown", more);
+  EXPECT_FALSE(grown.earlier_sweep);
+  EXPECT_NE(grown.sweep_id, sweep_);
+  EXPECT_EQ(grown.new_points, 1);
+  EXPECT_EQ(store_.list_sweeps().size(), sweeps + 1);
+}
+
 TEST_F(StoreWrite, ClaimTakesLargestFlopsFirstAndCountsAttempts) {
   const auto first = store_.claim_point("job-a", 60, {}, 1000);
   ASSERT_TRUE(first);
