@@ -148,8 +148,17 @@ void check_report_target(const fs::path& out_dir, const fs::path& input) {
   const fs::path in = fs::weakly_canonical(fs::absolute(input), ec);
   const fs::path canon_out = fs::canonical(out, ec);
   if (!ec) {
-    const auto [o, i] = std::mismatch(canon_out.begin(), canon_out.end(), in.begin(), in.end());
-    if (o == canon_out.end()) refuse(where, fmt::format("holds the input {}", input.string()));
+    // Is canon_out `p` or one of its ancestors?
+    const auto holds = [&](const fs::path& p) {
+      return std::mismatch(canon_out.begin(), canon_out.end(), p.begin(), p.end()).first ==
+             canon_out.end();
+    };
+    if (holds(in)) refuse(where, fmt::format("holds the input {}", input.string()));
+    // The report replaces --out as a whole (rename), which would move the working directory
+    // away under the user's shell (`--out .` used to do that).
+    if (holds(fs::current_path(ec)))
+      refuse(where, "is the working directory or holds it (the report replaces --out as a whole)",
+             "pass a new directory below it, e.g. --out report");
   }
   check_existing_dir(out, where);
 }

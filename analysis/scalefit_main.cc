@@ -154,8 +154,6 @@ int run(const Options& o, const std::string& command_line) {
   if (o.bootstrap < 0)
     throw InputError(fmt::format("--bootstrap {}: must be >= 0 (0 = no CIs)", o.bootstrap));
   if (o.threads < 0) throw InputError(fmt::format("--threads {}: must be >= 0", o.threads));
-  if (!(o.overfit_gap > 0))
-    throw InputError(fmt::format("--overfit-gap {}: must be > 0", o.overfit_gap));
   check_inference_request(o.inference_tokens, o.budgets, laws);
   if (!o.out.empty()) check_report_target(o.out, o.input);
   FitData data = read_input(o);
@@ -227,7 +225,8 @@ int main(int argc, char** argv) {
   app.add_option("--drop-highest", o.drop_highest, "drop the K highest-loss points");
   app.add_option("--where", o.where, "store only: status=done|all|failed|...")
       ->capture_default_str();
-  app.add_option("--min-tokens", o.min_tokens, "leave out runs trained on fewer tokens");
+  app.add_option("--min-tokens", o.min_tokens, "leave out runs trained on fewer tokens")
+      ->check(ss::cli::kNonNegative);
   app.add_option("--bootstrap", o.bootstrap, "bootstrap resamples for the CIs")
       ->capture_default_str();
   app.add_option("--seed", o.seed, "bootstrap seed")->capture_default_str();
@@ -239,6 +238,7 @@ int main(int argc, char** argv) {
   ss::analysis::add_inference_option(app, o.inference_tokens);
   app.add_option("--out", o.out, "report directory (fits.json, points.csv, report.md, SVGs)");
   app.add_option("--overfit-gap", o.overfit_gap, "flag runs whose final val - train exceeds this")
+      ->check(ss::cli::kPositive)
       ->capture_default_str();
   app.add_flag("--no-store-write", o.no_store_write, "store input: write no fits / run_flags rows");
   app.add_flag("-q,--quiet", o.quiet, "no progress lines");

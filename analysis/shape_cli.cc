@@ -10,6 +10,7 @@
 #include "analysis/report_dir.h"
 #include "analysis/shape_report.h"
 #include "analysis/svg_plot.h"
+#include "ss/cli_checks.h"
 #include "ss/error.h"
 #include "ss/log.h"
 
@@ -49,7 +50,8 @@ CLI::App* add_shape_command(CLI::App& main_app, ShapeArgs& a) {
   app.add_option("--where", a.where, "which runs: status=done|all|...")->capture_default_str();
   app.add_option("--n-tolerance", a.n_tolerance,
                  "runs whose N is within this fraction of a group's smallest N share the group")
-      ->check(CLI::Range(1e-6, 1.0))
+      ->check(cli::number_check("FRACTION", "within [1e-6, 1]",
+                                [](double v) { return v >= 1e-6 && v <= 1.0; }))
       ->capture_default_str();
   app.add_option("--out", a.out, "report directory (report.md, fits.json, shape.svg)");
   return &app;

@@ -30,8 +30,11 @@ int line_of(const toml::node& node) {
   return static_cast<int>(node.source().begin.line);
 }
 
-// The node printed as TOML on one line (for "key = value" in messages).
+// The node printed as TOML on one line (for "key = value" in messages): a table only as
+// "(a table)" and a long value cut at 60 characters, so one bad key never prints a whole part of
+// the file.
 std::string show(const toml::node& node) {
+  if (node.is_table()) return "(a table)";
   // Strings as the user most likely wrote them ("x"), not TOML++'s literal form ('x').
   if (node.is_string()) {
     std::string text = "\"";
@@ -43,6 +46,8 @@ std::string show(const toml::node& node) {
   node.visit([&](const auto& n) { out << toml::toml_formatter{n}; });
   std::string text = out.str();
   std::replace(text.begin(), text.end(), '\n', ' ');
+  constexpr std::size_t kShown = 60;
+  if (text.size() > kShown) text = text.substr(0, kShown) + "...";
   return text;
 }
 
@@ -198,8 +203,10 @@ class TableReader {
       }
       std::string list;
       for (const auto& a : known) list += (list.empty() ? "" : ", ") + a;
-      fail_at(line_of(node), fmt::format("{} = {} is not a known key{}; allowed here: {}", name(k),
-                                         show(node), hint, list));
+      const std::string what =
+          node.is_table() ? fmt::format("[{}] is not a known table", name(k))
+                          : fmt::format("{} = {} is not a known key", name(k), show(node));
+      fail_at(line_of(node), fmt::format("{}{}; allowed here: {}", what, hint, list));
     }
   }
 

@@ -79,7 +79,16 @@ std::vector<std::pair<std::int64_t, std::optional<double>>> tokens_for_shape(
     if (spec.tokens.mode == TokenMode::kIsoflop) {
       d = v / training_flops(shape, params.non_embedding, 1.0);
     }
-    const auto rounded = std::llround(d);
+    // 2^53: the most tokens a double (flops, ratios) counts exactly; llround of 1e30 is
+    // undefined (it used to say "< 1 token").
+    constexpr double kMaxTokens = 0x1p53;
+    if (d > kMaxTokens) {
+      fail(spec, spec.tokens.line,
+           fmt::format("tokens = {} gives D = {:.4g} tokens for {}, more than the limit of {:.0f} "
+                       "(2^53) a run can count; lower the value",
+                       v, d, shape_text(shape), kMaxTokens));
+    }
+    const auto rounded = std::isfinite(d) ? std::llround(d) : 0;
     if (rounded < 1) {
       fail(spec, spec.tokens.line,
            fmt::format("tokens = {} gives D = {} < 1 token for {}; raise the value", v, d,

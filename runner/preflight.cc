@@ -86,7 +86,16 @@ std::uint64_t check_data_shard(const std::string& path, const char* role,
                     "them with `scalesweep prepare-data`)",
                     config, role));
   std::error_code ec;
-  if (!fs::exists(path, ec))
+  const bool exists = fs::exists(path, ec);
+  // Not readable by this user (mode 000, a directory without x): io::Shard would fail inside
+  // the mmap code with a line naming its source file.
+  if (ec || (exists && ::access(path.c_str(), R_OK) != 0))
+    throw InputError(
+        fmt::format("{}: [data] {} = \"{}\"{} cannot be read ({}); make it readable to the user "
+                    "who runs the sweep (chmod a+r, and a+x on its directories)",
+                    config, role, path, resolved_note(path),
+                    ec ? ec.message() : std::strerror(errno)));
+  if (!exists)
     throw InputError(
         fmt::format("{}: [data] {} = \"{}\"{}: no such file; run `scalesweep "
                     "prepare-data` first or fix the path",

@@ -1,7 +1,7 @@
 // Fault family 1 for the sweep file itself: a shape the model cannot be built with (a dimension
 // beyond the model's int, a vocabulary beyond the uint16 shards) and a sweep name that is not a
 // plain directory name, a range longer than 10000 values and --gpus-per-node on the CPU-only
-// trainer are refused before anything starts, so `plan` prints no table with
+// trainer and a token count beyond 2^53 are refused before anything starts, so `plan` prints no table with
 // negative sizes and `run` (real mpirun) exits 2 with one line instead of starting every point
 // and marking it failed with exit 0; nothing is written, nothing outside the store's directory.
 #include <gtest/gtest.h>
@@ -91,6 +91,29 @@ TEST_F(ConfigFaults, RunRefusesGpusOnTheCpuOnlyTrainer) {
 TEST_F(ConfigFaults, PlanRefusesARangeOfMoreThanTenThousandValues) {
   edit("n_layer = [1]", "n_layer = {from = 1, to = 1000000000, step = 1}");
   expect_refused(plan(), {"sweep.toml:", "more than 10000 values"});
+}
+
+// tokens.absolute = [1e30] used to say "D = ... < 1 token" (llround of 1e30 is undefined).
+TEST_F(ConfigFaults, PlanRefusesATokenCountBeyondTheLimitAsTooLarge) {
+  edit("absolute = [256]", "absolute = [1e30]");
+  expect_refused(plan(), {"sweep.toml:", "tokens = 1e+30", "more than the limit of "
+                          "9007199254740992 (2^53)"});
+}
+
+// An unknown table, or a table given as a number, used to print the whole table's contents in
+// the error line: now only the key path and "(a table)".
+TEST_F(ConfigFaults, AnUnknownTablePrintsItsNameNotItsContents) {
+  edit("[train]", "[extra]\nfirst = \"a long value the error line must not repeat\"\n[train]");
+  const Outcome o = run_command(plan(), work(), dir_ / "scratch");
+  expect_one_line(o, 2, {"sweep.toml:", "[extra] is not a known table", "allowed here: name"});
+  EXPECT_EQ(o.all().find("a long value"), std::string::npos) << o.all();
+}
+
+TEST_F(ConfigFaults, ATableWhereAValueBelongsIsShortToo) {
+  edit("d_model = [16]", "d_model = {x = \"a long value the error line must not repeat\"}");
+  const Outcome o = run_command(plan(), work(), dir_ / "scratch");
+  expect_one_line(o, 2, {"model.d_model = (a table) has a range key 'x'"});
+  EXPECT_EQ(o.all().find("a long value"), std::string::npos) << o.all();
 }
 
 }  // namespace

@@ -127,6 +127,25 @@ TEST_F(RunPreflight, CheckpointDirInAReadOnlyPlace) {
   expect_refused({"checkpoint_dir = \"ro/ckpt\"", "not writable"});
 }
 
+// A shard its user may not read (mode 000; as root the job runs as `nobody`, since root reads
+// anything): it used to end in exit 1 "fatal ... posix_file.cc" from the shard reader.
+TEST_F(RunPreflight, AShardTheUserCannotRead) {
+  if (::geteuid() == 0 && run_command("command -v setpriv", work(), dir_ / "scratch").rc != 0)
+    GTEST_SKIP() << "root without setpriv: mode 000 is readable for root";
+  fs::permissions(dir_.path(), fs::perms::all, fs::perm_options::replace);  // nobody may enter
+  fs::permissions(work(), fs::perms::all, fs::perm_options::replace);
+  for (const char* f : {"sweep.toml", "val.bin"})
+    fs::permissions(work() / f, fs::perms::all, fs::perm_options::replace);
+  fs::permissions(work() / "train.bin", fs::perms::none, fs::perm_options::replace);
+  const Listing before = listing(work());
+  const Outcome o = run_command(as_unprivileged("HOME=/tmp " + mpirun_run("sweep.toml --store "
+                                                                          "s.db")),
+                                work(), dir_ / "scratch");
+  expect_one_line(o, 2, {"[data] train = \"train.bin\"", (work() / "train.bin").string(),
+                         "cannot be read (Permission denied)", "chmod a+r"});
+  EXPECT_EQ(listing_diff(before, listing(work())), "");
+}
+
 TEST_F(RunPreflight, AModelThatCannotFitInTheRanksMemory) {
   // n_layer 96, d_model 12288 (GPT-3 175B's shape): about 2.8 TB of fp32 weights + AdamW state.
   toml({.n_layer = "[96]", .d_model = "[12288]"});

@@ -140,5 +140,39 @@ TEST_F(ScalefitOut, DiskFullLeavesTheEarlierReportWhole) {
   EXPECT_EQ(listing_diff(before, listing(work())), "");
 }
 
+// `--out .` in an empty working directory (or an earlier report there) used to rename the report
+// onto the working directory, leaving the user's shell in a deleted directory; `--out ..` from
+// inside would move the working directory away too.
+TEST_F(ScalefitOut, RefusesTheWorkingDirectoryAndItsAncestors) {
+  fs::create_directories(work() / "empty" / "sub");
+  const Listing before = listing(work());
+  for (const auto& [cwd, out] : {std::pair{"empty/sub", "."}, {"empty/sub", ".."}}) {
+    const Outcome o = run_command(std::string(SCALEFIT_BIN) + " ../../runs.csv --columns "
+                                  "N=N,D=D,loss=loss --law kaplan-n --bootstrap 0 -q --out " + out,
+                                  work() / cwd, dir_ / "scratch");
+    expect_one_line(o, 2, {std::string("--out ") + out, "is the working directory or holds it",
+                           "--out report"});
+  }
+  EXPECT_EQ(listing_diff(before, listing(work())), "");
+}
+
+// Non-finite numbers (nan, inf) are refused by every numeric scalefit option; --min-tokens nan
+// and --overfit-gap inf used to be accepted (exit 0), shape --n-tolerance nan too.
+TEST_F(ScalefitOut, RefusesNonFiniteNumbers) {
+  const Listing before = listing(work());
+  const std::string fit = std::string(SCALEFIT_BIN) +
+                          " runs.csv --columns N=N,D=D,loss=loss --law kaplan-n --bootstrap 0 -q ";
+  for (const auto& [args, needle] :
+       {std::pair{fit + "--min-tokens nan", "--min-tokens: nan is not a number"},
+        {fit + "--overfit-gap inf", "--overfit-gap: inf is not a number"},
+        {fit + "--budget nan", "--budget: nan is not a positive FLOP count"},
+        {std::string(SCALEFIT_BIN) + " shape runs.csv --n-tolerance nan",
+         "--n-tolerance: nan is not a number"}}) {
+    const Outcome o = run_command(args, work(), dir_ / "scratch");
+    expect_one_line(o, 2, {needle});
+  }
+  EXPECT_EQ(listing_diff(before, listing(work())), "");
+}
+
 }  // namespace
 }  // namespace ss::faults
