@@ -18,11 +18,23 @@ CONFIGS=(configs/quickstart.toml configs/quickstart-seeds.toml configs/quickstar
   configs/quickstart-longer.toml)
 STORE=results.db
 REPORT=report
+usage="usage: scripts/quickstart.sh [--quick] [NP]  (NP: MPI ranks, an integer >= 2, default 3)"
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+  echo "$usage"
+  exit 0
+fi
 if [ "${1:-}" = "--quick" ]; then
   CONFIGS=(configs/quickstart-quick.toml) STORE=results-quick.db REPORT=report-quick
   shift
 fi
 NP=${1:-3}
+# The arguments are checked before anything is installed, built or fetched (a typo used to be
+# found only by mpirun, after the setup and the corpus).
+if [ $# -gt 1 ] || ! [[ "$NP" =~ ^[0-9]+$ ]] || [ "$((10#$NP))" -lt 2 ]; then
+  echo "quickstart.sh: error: bad arguments '$*': NP must be a whole number >= 2 (rank 0 schedules, the others train); $usage" >&2
+  exit 2
+fi
+NP=$((10#$NP))
 
 scripts/setup.sh scalesweep scalefit
 scripts/fetch-corpus.sh
