@@ -124,6 +124,12 @@ class TableReader {
                std::trunc(**node.as_floating_point()) == **node.as_floating_point() &&
                std::abs(**node.as_floating_point()) < 9e18) {
       v = static_cast<std::int64_t>(**node.as_floating_point());
+    } else if (node.is_floating_point() && std::isfinite(**node.as_floating_point())) {
+      // Whole but beyond 64 bits (1e30 used to be "not an integer"), or fractional.
+      const double f = **node.as_floating_point();
+      if (f >= 9e18) fail(key, node, fmt::format("is too large; it must be <= {}", max));
+      if (f <= -9e18) fail(key, node, fmt::format("is too small; it must be >= {}", min));
+      fail(key, node, "is not an integer; write a whole number");
     } else {
       fail(key, node, "is not an integer; write a whole number");
     }
@@ -136,7 +142,8 @@ class TableReader {
     if (!node.is_number()) fail(key, node, "is not a number; write one such as 0.5 or 1e-3");
     const double v =
         node.is_integer() ? static_cast<double>(**node.as_integer()) : **node.as_floating_point();
-    if (!std::isfinite(v) || v <= min_exclusive) {
+    if (!std::isfinite(v)) fail(key, node, "is not a finite number; write one such as 0.5 or 1e-3");
+    if (v <= min_exclusive) {
       fail(key, node, fmt::format("is out of range; it must be > {}", min_exclusive));
     }
     if (v > max) fail(key, node, fmt::format("is out of range; it must be <= {}", max));
@@ -203,9 +210,9 @@ class TableReader {
       }
       std::string list;
       for (const auto& a : known) list += (list.empty() ? "" : ", ") + a;
-      const std::string what =
-          node.is_table() ? fmt::format("[{}] is not a known table", name(k))
-                          : fmt::format("{} = {} is not a known key", name(k), show(node));
+      const std::string what = node.is_table()
+                                   ? fmt::format("[{}] is not a known table", name(k))
+                                   : fmt::format("{} = {} is not a known key", name(k), show(node));
       fail_at(line_of(node), fmt::format("{}{}; allowed here: {}", what, hint, list));
     }
   }

@@ -6,6 +6,8 @@
 // and marking it failed with exit 0; nothing is written, nothing outside the store's directory.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "tests/faults/fault_harness.h"
 #include "tests/faults/sweep_fixture.h"
 
@@ -98,6 +100,21 @@ TEST_F(ConfigFaults, PlanRefusesATokenCountBeyondTheLimitAsTooLarge) {
   edit("absolute = [256]", "absolute = [1e30]");
   expect_refused(plan(), {"sweep.toml:", "tokens = 1e+30", "more than the limit of "
                           "9007199254740992 (2^53)"});
+}
+
+// nan and inf are "not a finite number" (they were "out of range; it must be > 0"), and an integer
+// key given 1e30 is "too large" (it was "not an integer").
+TEST_F(ConfigFaults, NonFiniteAndHugeNumbersAreNamedForWhatTheyAre) {
+  const std::string text = slurp(work() / "sweep.toml");
+  for (const auto& [from, to, needle] :
+       {std::tuple{"lr = [1e-2]", "lr = [nan]", "train.lr = nan is not a finite number"},
+        {"absolute = [256]", "absolute = [inf]", "tokens.absolute = inf is not a finite number"},
+        {"batch_tokens = 64", "batch_tokens = 1e30",
+         "train.batch_tokens = 1e+30 is too large; it must be <= "}}) {
+    write_text(work() / "sweep.toml", text);
+    edit(from, to);
+    expect_refused(plan(), {"sweep.toml:", needle});
+  }
 }
 
 // An unknown table, or a table given as a number, used to print the whole table's contents in

@@ -352,7 +352,7 @@ TEST_F(ConfigTest, RetryBackoffMistakes) {
   expect_rejected(kBase + "retry_backoff_seconds = \"30s\"\n", 26,
                   "schedule.retry_backoff_seconds = \"30s\" is not a number");
   expect_rejected(kBase + "retry_backoff_seconds = 1e9\n", 26, "must be <= 86400");
-  expect_rejected(kBase + "retry_backoff_seconds = nan\n", 26, "is out of range");
+  expect_rejected(kBase + "retry_backoff_seconds = nan\n", 26, "retry_backoff_seconds = nan is not a finite number");
   expect_rejected(kBase + "retry_backoff_max_seconds = 0\n", 26,
                   "schedule.retry_backoff_max_seconds = 0 is out of range");
   expect_rejected(kBase + "retry_backoff_max_seconds = 1e6\n", 26, "must be <= 86400");
