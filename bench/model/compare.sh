@@ -14,6 +14,10 @@
 # set_num_threads(2) torch's 512^3 matmul and GELU each ran on 2 threads (60 + 56 ticks)
 # whether or not OPENBLAS_NUM_THREADS=1 was set; bench_model's sgemm at
 # OMP_NUM_THREADS=2 on 2 (80 + 62). OPENBLAS_NUM_THREADS is therefore unset for both.
+# Kernels: OPENBLAS_CORETYPE passes through unchanged to both sides, so both run the same
+# OpenBLAS kernel set, which is printed (the session environment of the dev machine pins
+# Haswell, AVX2; unset, OpenBLAS picks Cooperlake, AVX-512, on its Zen 5, and sgemm runs
+# about 2x faster: `env -u OPENBLAS_CORETYPE bench/model/compare.sh ...`; model/README.md).
 # OMP_WAIT_POLICY=PASSIVE is exported for both sides: on a shared machine
 # spinning OpenMP barriers dominate otherwise (see tests/model/CMakeLists.txt).
 set -euo pipefail

@@ -22,7 +22,10 @@ torch.set_num_threads, which sets its OpenMP intra-op threads; Debian's torch
 calls BLAS through libblas.so.3, here the same OpenMP OpenBLAS, whose GEMMs
 follow omp_get_max_threads() of the calling thread, i.e. the same count
 (OPENBLAS_NUM_THREADS only sets its initial count and is overridden at each
-call; measured, see model/README.md). Run through bench/model/compare.sh.
+call; measured, see model/README.md). Kernels: both processes inherit the same
+OPENBLAS_CORETYPE (or OpenBLAS's own pick); the kernel set is printed, as the
+GEMMs' speed depends on it (Haswell AVX2 vs SkylakeX/Cooperlake AVX-512, about 2x
+on the dev machine). Run through bench/model/compare.sh.
 """
 import argparse
 import json
@@ -72,13 +75,14 @@ def bench_torch(L, d, ctx, NH, min_time):
 
 
 def run_ours(binary, threads, regex, min_time):
-    """bench_model's JSON benchmarks matching regex, as {name: entry}."""
+    """bench_model's JSON benchmarks matching regex, as {name: entry}, and its context."""
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         env = dict(os.environ, OMP_NUM_THREADS=str(threads))  # torch: set_num_threads(threads)
         subprocess.run([binary, f"--benchmark_filter={regex}", f"--benchmark_min_time={min_time}",
                         f"--benchmark_out={f.name}", "--benchmark_out_format=json"],
                        env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return {b["name"]: b for b in json.load(open(f.name))["benchmarks"]}
+        out = json.load(open(f.name))
+        return {b["name"]: b for b in out["benchmarks"]}, out["context"]
 
 
 def spread(xs):
@@ -89,7 +93,7 @@ def one_shape(a, s, threads, sgemm, out):
     """Ours then PyTorch on shape s at `threads` threads; appends to out[s]'s lists."""
     L, d, ctx, nh = s
     torch.set_num_threads(threads)
-    ours = run_ours(a.ours, threads, f"BM_TrainStep/L:{L}/d:{d}/ctx:{ctx}/h:{nh}/", a.min_time)
+    ours, _ = run_ours(a.ours, threads, f"BM_TrainStep/L:{L}/d:{d}/ctx:{ctx}/h:{nh}/", a.min_time)
     (b,) = ours.values()
     t, t_cpu = bench_torch(L, d, ctx, nh, a.min_time)
     r = out[s]
@@ -107,7 +111,10 @@ def interleaved(a):
            for s, _ in plan}
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     for rep in range(a.reps):
-        sgemm_runs = run_ours(a.ours, a.threads, "BM_Sgemm", a.min_time)
+        sgemm_runs, context = run_ours(a.ours, a.threads, "BM_Sgemm", a.min_time)
+        if rep == 0:  # both processes inherit the same environment, so the same kernels
+            print(f"OpenBLAS kernels: {context.get('openblas_core', '?')} (OPENBLAS_CORETYPE "
+                  f"{os.environ.get('OPENBLAS_CORETYPE', 'unset: OpenBLAS picks')})", flush=True)
         sgemm = max(x["flops"] for x in sgemm_runs.values())
         for s, threads in plan:
             one_shape(a, s, threads, sgemm, out)
