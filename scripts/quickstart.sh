@@ -5,17 +5,18 @@
 # point each), shows its status, then fits the scaling laws with scalefit and
 # prints how long the sweeps and the fit took. Re-running it resumes/reuses what
 # exists (runs are keyed by what they compute, so a point is never trained twice).
-# The four sweeps (configs/quickstart*.toml): the isoFLOP grid (seed 1), its three
-# smaller budgets again with seeds 2 and 3, and every size trained long (D = 1000 N,
-# and D = 3000 N for the four smallest) so the N-limited and large-D ends are measured.
+# The six sweeps (configs/quickstart*.toml, 66 runs; why each: docs/quickstart.md): the isoFLOP
+# grid's four smaller budgets (seed 1) and two of them again with seeds 2 and 3, its three largest
+# budgets with seeds 1 and 2, widths 8..28 trained long (D = 1000 N) so the N-limited end is
+# measured, d 8 at D = 3000 N, and the largest width (d 36) at two more token counts for L(D).
 # Usage: scripts/quickstart.sh [--quick] [NP]
 #   --quick  the small sweep (configs/quickstart-quick.toml, ~70 s on 2 cores, a smoke test)
 #   NP       MPI ranks, default 3 (one scheduler + one worker per core of a 2-core machine)
 # Why the sweep looks as it does, and the fits it gives: docs/quickstart.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CONFIGS=(configs/quickstart.toml configs/quickstart-seeds.toml configs/quickstart-long.toml
-  configs/quickstart-longer.toml)
+CONFIGS=(configs/quickstart.toml configs/quickstart-seeds.toml configs/quickstart-top.toml
+  configs/quickstart-long.toml configs/quickstart-d36.toml configs/quickstart-longer.toml)
 STORE=results.db
 REPORT=report
 usage="usage: scripts/quickstart.sh [--quick] [NP]  (NP: MPI ranks, an integer >= 2, default 3)"

@@ -43,14 +43,17 @@ class CliTest : public ::testing::Test {
 };
 
 TEST_F(CliTest, PlanPrintsEveryPoint) {
-  // configs/quickstart.toml: 7 widths x 4 isoFLOP budgets, D/N within [15, 2600]: 19 points.
+  // configs/quickstart.toml: widths 6..28 x budgets 2e10, 3.5e10, 6e10, 1e11 with D/N within
+  // [15, 2600], counted by hand from D = C / (6 N + 6 * 2 * 64 * d): 5 + 4 + 5 + 4 = 18 points
+  // (2e10: d 6..20, d 28 at D/N 7.9 out; 3.5e10: d 8..20, d 6 at 4136 and d 28 at 13.8 out; 6e10:
+  // d 8..28, d 6 at 7090 out; 1e11: d 12..28, d 8 at 4240 out).
   const Result table = scalesweep("plan configs/quickstart.toml");
   ASSERT_EQ(table.code, 0) << table.err;
-  EXPECT_NE(table.out.find("19 points"), std::string::npos) << table.out;
-  EXPECT_EQ(count_lines(table.out), 1 + 1 + 19 + 1);  // title, header, 19 rows, total
+  EXPECT_NE(table.out.find("18 points"), std::string::npos) << table.out;
+  EXPECT_EQ(count_lines(table.out), 1 + 1 + 18 + 1);  // title, header, 18 rows, total
   const Result csv = scalesweep("plan configs/quickstart.toml --format csv");
   ASSERT_EQ(csv.code, 0) << csv.err;
-  EXPECT_EQ(count_lines(csv.out), 1 + 19);
+  EXPECT_EQ(count_lines(csv.out), 1 + 18);
   EXPECT_EQ(csv.out.rfind("index,key,n_layer,d_model,n_head,d_ff", 0), 0u);
   const Result json = scalesweep("plan configs/quickstart.toml --format json");
   ASSERT_EQ(json.code, 0) << json.err;
@@ -62,28 +65,28 @@ TEST_F(CliTest, PlanStoreTwiceRegistersEachPointOnce) {
   const auto db = dir_ / "x.db";
   const Result first = scalesweep("plan configs/quickstart.toml --store " + db.string());
   ASSERT_EQ(first.code, 0) << first.err;
-  EXPECT_NE(first.err.find("19 new points"), std::string::npos) << first.err;
+  EXPECT_NE(first.err.find("18 new points"), std::string::npos) << first.err;
   const Result second = scalesweep("plan configs/quickstart.toml --store " + db.string());
   ASSERT_EQ(second.code, 0) << second.err;
-  EXPECT_NE(second.err.find("0 new points, 19 already registered"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("0 new points, 18 already registered"), std::string::npos) << second.err;
   SQLite::Database raw(db.string());
-  EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM runs").getInt(), 19);
-  EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM runs WHERE status='pending'").getInt(), 19);
+  EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM runs").getInt(), 18);
+  EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM runs WHERE status='pending'").getInt(), 18);
   EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM sweeps").getInt(), 1);
   EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "wal");
-  // configs/quickstart.toml's isoflop = [2e10, 6e10, 1.7e11, 5e11]: every run keeps the budget
+  // configs/quickstart.toml's isoflop = [2e10, 3.5e10, 6e10, 1e11]: every run keeps the budget
   // it was planned for (runs.budget), and does that many FLOPs (D = C / (6N + attention)).
   EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM runs WHERE budget IS NULL").getInt(), 0);
   EXPECT_EQ(raw.execAndGet("SELECT count(DISTINCT budget) FROM runs").getInt(), 4);
   EXPECT_EQ(raw.execAndGet("SELECT min(budget) FROM runs").getDouble(), 2e10);
-  EXPECT_EQ(raw.execAndGet("SELECT max(budget) FROM runs").getDouble(), 5e11);
+  EXPECT_EQ(raw.execAndGet("SELECT max(budget) FROM runs").getDouble(), 1e11);
   EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM runs WHERE abs(flops / budget - 1) > 1e-3").getInt(),
             0);
 
   const Result status = scalesweep("status " + db.string());
   ASSERT_EQ(status.code, 0) << status.err;
-  EXPECT_NE(status.out.find("pending (19)"), std::string::npos) << status.out;
-  EXPECT_NE(status.out.find("summary: 19 runs"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("pending (18)"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("summary: 18 runs"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find("tokens: 0 of "), std::string::npos) << status.out;  // none trained
 }
 
@@ -96,7 +99,7 @@ TEST_F(CliTest, StatusWorksWhileAWriterHoldsTheLock) {
   // WAL: the reader sees the last committed state while the write transaction is open.
   const Result during = scalesweep("status " + db.string());
   EXPECT_EQ(during.code, 0) << during.err;
-  EXPECT_NE(during.out.find("pending (19)"), std::string::npos) << during.out;
+  EXPECT_NE(during.out.find("pending (18)"), std::string::npos) << during.out;
   writer.exec("COMMIT");
   const Result after = scalesweep("status " + db.string());
   EXPECT_EQ(after.code, 0) << after.err;
@@ -146,10 +149,10 @@ TEST_F(CliTest, BrokenConfigsExitTwoWithOneLineAndNoStore) {
       {"syntax", "n_ctx = 64", "n_ctx = = 64", "TOML syntax error"},
       {"unknown_key", "n_ctx = 64", "n_ctx = 64\nn_ctxx = 64", "model.n_ctxx = 64 is not a known"},
       {"n_head", "n_head = 2", "n_head = 5", "model.n_head = 5 does not divide d_model = 6"},
-      {"negative_tokens", "isoflop = [2e10, 6e10, 1.7e11, 5e11]", "absolute = [-1000]", "tokens.absolute = -1000"},
+      {"negative_tokens", "isoflop = [2e10, 3.5e10, 6e10, 1e11]", "absolute = [-1000]", "tokens.absolute = -1000"},
       {"empty_grid", "n_layer = 2", "n_layer = []", "model.n_layer = [] is an empty list"},
       {"tp", "tp = 1", "tp = 3", "parallel.tp = 3 does not divide n_head"},
-      {"two_modes", "isoflop = [2e10, 6e10, 1.7e11, 5e11]", "isoflop = [9e10]\nper_param = [20]", "second token mode"},
+      {"two_modes", "isoflop = [2e10, 3.5e10, 6e10, 1e11]", "isoflop = [9e10]\nper_param = [20]", "second token mode"},
   };
   for (const Case& c : cases) {
     std::string text = good;

@@ -112,9 +112,12 @@ TEST_F(ConfigTest, CheckpointDirDefaultsBesideTheStore) {
 }
 
 TEST_F(ConfigTest, RepositoryConfigsParse) {
-  for (const char* name : {"quickstart.toml", "kaplan-nd.toml", "chinchilla-isoflop.toml"}) {
+  for (const char* name :
+       {"quickstart.toml", "quickstart-seeds.toml", "quickstart-top.toml", "quickstart-long.toml",
+        "quickstart-d36.toml", "quickstart-longer.toml", "quickstart-quick.toml", "kaplan-nd.toml",
+        "chinchilla-isoflop.toml", "shape.toml"}) {
     const auto path = std::filesystem::path(SS_SOURCE_DIR) / "configs" / name;
-    if (!std::filesystem::exists(path)) continue;
+    ASSERT_TRUE(std::filesystem::exists(path)) << path;
     EXPECT_NO_THROW(load_sweep_spec(path)) << name;
   }
   const SweepSpec quick =
