@@ -650,6 +650,17 @@ void start_rank_zero(const SweepRunOptions& options, const PreflightFunction& pr
   s.reclaimed = reclaim_dead_leases(*s.db, *s.self, s.registration.sweep_id).reclaimed;
 }
 
+// A job that ends with failed runs exits 0 (every point ended); its last line says so and what
+// to do, instead of leaving it to the [failed] lines above.
+void print_failed_hint(store::Store& db, std::int64_t sweep_id, const std::string& path) {
+  const auto failed = db.status_summary(sweep_id).runs_by_status.at(store::kStatusFailed);
+  if (failed == 0) return;
+  fmt::print("{} run(s) failed: `scalesweep status {}` says why; after fixing the cause, "
+             "`scalesweep retry {}` and run the same command again\n",
+             failed, path, path);
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 JobEnd run_sweep(const SweepRunOptions& options, const TrainFunction& train,
@@ -707,6 +718,7 @@ JobEnd run_sweep(const SweepRunOptions& options, const TrainFunction& train,
                           signals, std::move(*start.self));
   try {
     const JobEnd end = coordinator.run();
+    if (end.exit_code == 0) print_failed_hint(*start.db, start.registration.sweep_id, options.store);
     start.db.reset();  // closed (WAL checkpointed) before an MPI_Abort could end the process
     return end;
   } catch (const InputError& e) {

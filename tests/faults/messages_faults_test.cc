@@ -81,6 +81,8 @@ class MidRunFailure : public ::testing::Test {
     fs::remove(work() / "val.bin");
     const Outcome o = spawned_outcome(wait_exit(job), dir_ / "scratch");
     expect_one_line(o, 0, {"[failed]", "val.bin", "no such file"});
+    EXPECT_NE(o.out.find("1 run(s) failed: `scalesweep status s.db` says why"),
+              std::string::npos) << o.out;
     EXPECT_EQ(query_int(work() / "s.db", "select count(*) from runs where status = 'done'"), 1);
     EXPECT_EQ(query_int(work() / "s.db", "select count(*) from runs where status = 'failed'"), 1);
   }

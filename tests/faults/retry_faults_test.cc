@@ -38,6 +38,11 @@ TEST_F(Retry, FailedByAFullDiskThenFixedThenRetriedToDone) {
   if (auto why = mount_small_fs(work() / "ckpt", 16)) GTEST_SKIP() << *why;
   const Outcome first = sh(mpirun_run("sweep.toml --store s.db"));
   ASSERT_EQ(first.rc, 0) << first.all();
+  // Exit 0 (every point ended), and the last line says what failed and what to do.
+  EXPECT_EQ(lines_of(first.out).back(),
+            "2 run(s) failed: `scalesweep status s.db` says why; after fixing the cause, "
+            "`scalesweep retry s.db` and run the same command again")
+      << first.out;
   EXPECT_EQ(count("select count(*) from runs where status = 'failed' and attempts = 2 and "
                   "transient_failures = 2 and error_transient = 1 and retry_after is null"),
             2);
