@@ -252,7 +252,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    ss::log::error("{}", e.what());                  // one line: option, value, what is allowed
+    ss::log::error("{}", ss::cli::parse_error_line(e));  // one line: option, value, what is wrong
     return ss::kExitBadInput;
   }
   std::string command_line = "scalefit";

@@ -17,6 +17,7 @@
 #include "runner/cli_train.h"
 #include "runner/preflight.h"
 #include "runner/trainer.h"
+#include "ss/cli_checks.h"
 #include "ss/error.h"
 
 namespace {
@@ -55,7 +56,8 @@ int main(int argc, char** argv) {
     // non-zero first would make mpirun abort the job before rank 0's line is out.
     if (launcher_rank() != 0) return 0;
     fmt::print(
-        stderr, "scalesweep: error: {}; see `scalesweep{} --help`\n", e.what(),
+        stderr, "scalesweep: error: {}; see `scalesweep{} --help`\n",
+        ss::cli::parse_error_line(e),
         app.get_subcommands().empty() ? "" : " " + app.get_subcommands().front()->get_name());
     return ss::kExitBadInput;
   } catch (const ss::InputError& e) {

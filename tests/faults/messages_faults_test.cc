@@ -46,6 +46,12 @@ TEST_F(Messages, NotANumberIsOneLine) {
                         "soon is not a number");
 }
 
+// An integer option given a fraction: CLI11 said "Could not convert: --gpus-per-node = 1.5".
+TEST_F(Messages, AFractionForAWholeNumberIsOneLine) {
+  expect_one_short_line("sweep.toml --store s.db --gpus-per-node 1.5", 3,
+                        "--gpus-per-node: 1.5 is not a whole number");
+}
+
 TEST_F(Messages, ConfigErrorIsOneLineFromRankZero) {
   write_text(work() / "sweep.toml", "name = \"x\"\n[model\n");
   expect_one_short_line("sweep.toml --store s.db", 3, "sweep.toml:2");

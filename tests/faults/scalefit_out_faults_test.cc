@@ -167,7 +167,10 @@ TEST_F(ScalefitOut, RefusesNonFiniteNumbers) {
         {fit + "--overfit-gap inf", "--overfit-gap: inf is not a number"},
         {fit + "--budget nan", "--budget: nan is not a positive FLOP count"},
         {std::string(SCALEFIT_BIN) + " shape runs.csv --n-tolerance nan",
-         "--n-tolerance: nan is not a number"}}) {
+         "--n-tolerance: nan is not a number"},
+        // An integer option given text or a fraction said "Could not convert: --seed = abc".
+        {fit + "--seed abc", "--seed: abc is not a whole number"},
+        {fit + "--drop-highest 1.5", "--drop-highest: 1.5 is not a whole number"}}) {
     const Outcome o = run_command(args, work(), dir_ / "scratch");
     expect_one_line(o, 2, {needle});
   }
