@@ -175,14 +175,16 @@ T* thread_scratch(std::size_t n) {
 // keys [0, (i+1)*kAttBlock), so at n_ctx 256 the GEMMs do 10/16 of the full square.
 constexpr int kAttBlock = 64;
 
-// f(b, h, work) for every (batch, head) pair, OpenMP over the pairs; work is this thread's
-// scratch of work_size elements (the direct kernels' padded copies; 0 for the BLAS path).
+// f(b, h, work) for every (batch, head) pair, OpenMP over the pairs, handed out one at a
+// time (dynamic, as the GEMMs' row slices: a descheduled thread's remaining heads go to
+// the others; a head's result never depends on its thread); work is this thread's scratch
+// of work_size elements (the direct kernels' padded copies; 0 for the BLAS path).
 template <typename T, typename F>
 void for_each_head(int B, int NH, std::size_t work_size, F&& f) {
 #pragma omp parallel
   {
     T* work = thread_scratch<T>(work_size);
-#pragma omp for collapse(2)
+#pragma omp for collapse(2) schedule(dynamic)
     for (int b = 0; b < B; ++b) {
       for (int h = 0; h < NH; ++h) f(b, h, work);
     }
