@@ -349,6 +349,48 @@ class SlurmSweep(SlurmBase):
         for text in events:
             self.assertIn("requeued", text)
 
+    def test_hang_requeues_and_resumes(self):
+        """A worker that stops answering (SIGSTOP) under --hang-seconds 3: rank 0 releases its
+        point and ends the step with MPI_Abort(4), which srun returns as 4; sweep.sbatch
+        requeues on 4 (it used to requeue only on 3 and a dead step) and the requeued job
+        finishes every point with one metric row per step."""
+        config = self.config(204800)
+        store = os.path.join(self.dir, "results.db")
+        env = dict(self.env, SCALESWEEP_ARGS="--summary-seconds 2 --hang-seconds 3",
+                   SCALESWEEP=self.holding_sweep(25))
+        jid = self.sbatch("--ntasks-per-node=3", config, store, env=env)
+        self.wait_holding(jid, 2)
+        wait_for(lambda: self.checkpoints(store) >= 2, 60, "the held runs' checkpoints")
+        stopped = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    penv = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
+                with open(f"/proc/{pid}/comm") as f:
+                    comm = f.read().strip()
+            except OSError:
+                continue
+            if (comm == "hold_sweep" and penv.get(b"SLURM_JOB_ID") == str(jid).encode() and
+                    penv.get(b"SLURM_PROCID") == b"2"):
+                os.kill(int(pid), signal.SIGSTOP)
+                stopped.append(int(pid))
+        self.assertEqual(len(stopped), 1, "the job's worker rank 2")
+        try:
+            self.wait_requeued(jid, 1)
+        finally:
+            for pid in stopped:  # srun -K1 kills it; a leftover must not stay stopped
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        self.assertEqual(self.wait_job(jid), 0, self.log(jid))
+        log = self.log(jid)
+        self.assertIn("sweep exited 4", log)
+        self.assertIn("requeueing job", log)
+        self.assertIn("restart 1 on", log)
+        self.assert_all_done_one_row_per_step(store)
+
     def test_array_tasks_share_the_grid(self):
         store = os.path.join(self.dir, "results.db")
         config = self.config(40960)
