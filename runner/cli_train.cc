@@ -72,22 +72,21 @@ class RecorderSink final : public RunSink {
 };
 
 // Claims `point` in the store (registering the sweep first). nullopt: the point already ended
-// (a line says so); throws InputError when another sweep or a live lease holds it.
+// (a line says so); throws InputError when a live lease holds it.
 std::optional<store::RunRecord> claim(store::Store& db, const SweepSpec& spec,
                                       const std::vector<Point>& points, const Point& point,
                                       const TrainOptionsCli& options, const LeaseOwner& self) {
   const std::string owner = self.to_string();
-  const auto registration = register_sweep_points(db, spec, points);
+  register_sweep_points(db, spec, points);
+  // The point by its key, whichever sweep registered it first (a sweep file edited since
+  // registers only its new points under a sweep of its own).
   store::RunFilter filter;
-  filter.sweep_id = registration.sweep_id;
   filter.points = {point.key};
   filter.ignore_backoff = true;  // the user asks for this point now
   const auto runs = db.list_runs(filter);
-  if (runs.empty()) {
-    throw InputError(
-        fmt::format("{}: point {} is registered under another sweep of this store; "
-                    "use a store of its own",
-                    options.store, point.key));
+  if (runs.empty()) {  // registered just above: only a store changed underneath us
+    throw std::runtime_error(fmt::format("{}: point {} is not in the store after registering it",
+                                         options.store, point.key));
   }
   const store::RunRecord& existing = runs.front();
   if (existing.status == store::kStatusDone || existing.status == store::kStatusDiverged ||
@@ -96,7 +95,7 @@ std::optional<store::RunRecord> claim(store::Store& db, const SweepSpec& spec,
                existing.status, options.store);
     return std::nullopt;
   }
-  const auto leases = reclaim_dead_leases(db, self, registration.sweep_id);
+  const auto leases = reclaim_dead_leases(db, self, filter);
   auto claimed = db.claim_point(owner, options.lease_seconds, filter);
   if (!claimed) {
     std::string holder = existing.lease_owner.value_or("another job");

@@ -162,16 +162,13 @@ std::optional<std::string> holder_gone(const LeaseOwner& holder, const LeaseOwne
   return std::nullopt;
 }
 
-LeaseSweep reclaim_dead_leases(store::Store& db, const LeaseOwner& self,
-                               std::optional<std::int64_t> sweep_id) {
+LeaseSweep reclaim_dead_leases(store::Store& db, const LeaseOwner& self, store::RunFilter scope) {
   LeaseSweep result;
   const double now = store::unix_now();
   result.reclaimed = db.expire_leases(now);
-  store::RunFilter filter;
-  filter.sweep_id = sweep_id;
-  filter.status = store::kStatusRunning;
+  scope.status = store::kStatusRunning;
   const std::string me = self.to_string();
-  for (const auto& run : db.list_runs(filter)) {
+  for (const auto& run : db.list_runs(scope)) {
     if (!run.lease_owner || *run.lease_owner == me) continue;
     const auto holder = LeaseOwner::parse(*run.lease_owner);
     const auto why = holder ? holder_gone(*holder, self) : std::nullopt;
@@ -189,12 +186,10 @@ LeaseSweep reclaim_dead_leases(store::Store& db, const LeaseOwner& self,
 }
 
 std::vector<LiveLease> live_leases(store::Store& db, const std::string& self,
-                                   std::optional<std::int64_t> sweep_id, double now) {
-  store::RunFilter filter;
-  filter.sweep_id = sweep_id;
-  filter.status = store::kStatusRunning;
+                                   store::RunFilter scope, double now) {
+  scope.status = store::kStatusRunning;
   std::vector<LiveLease> live;
-  for (const auto& run : db.list_runs(filter)) {
+  for (const auto& run : db.list_runs(scope)) {
     if (!run.lease_owner || *run.lease_owner == self || run.lease_expires.value_or(0) < now) {
       continue;
     }

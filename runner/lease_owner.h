@@ -70,16 +70,15 @@ struct LeaseSweep {
   std::vector<LiveLease> live;
 };
 
-// Expires stale leases, gives back every running point of `sweep_id` (all sweeps if nullopt)
-// whose holder is gone (an event per point), and lists the leases still live held by others.
-LeaseSweep reclaim_dead_leases(store::Store& db, const LeaseOwner& self,
-                               std::optional<std::int64_t> sweep_id);
+// Expires stale leases, gives back every running point of `scope` (its sweep_id and points; all
+// runs if empty) whose holder is gone (an event per point), and lists the leases still live held
+// by others.
+LeaseSweep reclaim_dead_leases(store::Store& db, const LeaseOwner& self, store::RunFilter scope);
 
-// The leases of `sweep_id` (all sweeps if nullopt) held by an owner other than `self` and not
-// expired at `now`, read only: what a progress line says a job waits for, re-read each time
-// it is printed.
+// The leases of `scope`'s runs held by an owner other than `self` and not expired at `now`, read
+// only: what a progress line says a job waits for, re-read each time it is printed.
 std::vector<LiveLease> live_leases(store::Store& db, const std::string& self,
-                                   std::optional<std::int64_t> sweep_id, double now);
+                                   store::RunFilter scope, double now);
 
 // An owner line for people: "Slurm job 17 step 0 (restart 1) on node1, pid 4242 on vm" or
 // "pid 4242 on vm"; an unreadable line is returned as is.

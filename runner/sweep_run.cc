@@ -72,12 +72,12 @@ struct ActiveRun {
 class Coordinator {
  public:
   Coordinator(const SweepRunOptions& options, const SweepSpec& spec, store::Store& db,
-              std::int64_t sweep_id, int world_size, const StopSignalWatcher& signals,
+              store::RunFilter scope, int world_size, const StopSignalWatcher& signals,
               LeaseOwner self)
       : options_(options),
         spec_(spec),
         db_(db),
-        sweep_id_(sweep_id),
+        scope_(std::move(scope)),
         world_size_(world_size),
         signals_(signals),
         scheduler_(worker_ranks(world_size)),
@@ -199,11 +199,10 @@ class Coordinator {
     return true;
   }
 
-  // Pending points of the sweep (after taking back expired and dead leases) into the scheduler.
+  // Pending points of the job (after taking back expired and dead leases) into the scheduler.
   void refresh_pending() {
-    reclaim_dead_leases(db_, self_, sweep_id_);
-    store::RunFilter filter;
-    filter.sweep_id = sweep_id_;
+    reclaim_dead_leases(db_, self_, scope_);
+    store::RunFilter filter = scope_;
     filter.status = store::kStatusPending;
     const double now = store::unix_now();
     for (const auto& run : db_.list_runs(filter)) {
@@ -218,7 +217,7 @@ class Coordinator {
   }
 
   bool sweep_finished() {
-    const auto summary = db_.status_summary(sweep_id_);
+    const auto summary = db_.status_summary(scope_);
     return summary.runs_by_status.at(store::kStatusPending) == 0 &&
            summary.runs_by_status.at(store::kStatusRunning) == 0;
   }
@@ -227,7 +226,6 @@ class Coordinator {
     while (const auto next = scheduler_.peek_next()) {
       const auto& plan = known_.at(next->id).plan;
       store::RunFilter filter;
-      filter.sweep_id = sweep_id_;
       filter.points = {plan.point};
       const auto claimed = db_.claim_point(owner_, options_.lease_seconds, filter);
       if (!claimed) {  // another job holds it, or it ended meanwhile
@@ -499,7 +497,7 @@ class Coordinator {
   }
 
   double flops_done() {
-    const auto s = db_.status_summary(sweep_id_);
+    const auto s = db_.status_summary(scope_);
     return s.tokens_target > 0 ? s.flops_planned * static_cast<double>(s.tokens_seen) /
                                      static_cast<double>(s.tokens_target)
                                : 0.0;
@@ -515,7 +513,7 @@ class Coordinator {
   }
 
   void print_summary() {
-    const auto s = db_.status_summary(sweep_id_);
+    const auto s = db_.status_summary(scope_);
     double tokens_per_s = 0;
     for (const auto& [id, run] : active_) {
       const auto& row = run.recorder.last_row();
@@ -543,8 +541,7 @@ class Coordinator {
   // claim, the leases other jobs hold.
   std::string waiting_text(const store::StatusSummary& s) {
     const double now = store::unix_now();
-    store::RunFilter filter;
-    filter.sweep_id = sweep_id_;
+    store::RunFilter filter = scope_;
     filter.status = store::kStatusPending;
     std::vector<store::RunRecord> backing_off;
     for (auto& run : db_.list_runs(filter)) {
@@ -566,7 +563,7 @@ class Coordinator {
     const auto claimable =
         s.runs_by_status.at(store::kStatusPending) - static_cast<std::int64_t>(backing_off.size());
     if (claimable <= 0) {
-      const auto leases = live_leases(db_, owner_, sweep_id_, now);
+      const auto leases = live_leases(db_, owner_, scope_, now);
       if (!leases.empty()) {
         text += fmt::format("; waiting for {}{}", describe_live_lease(leases.front()),
                             more(leases.size()));
@@ -578,7 +575,9 @@ class Coordinator {
   const SweepRunOptions& options_;
   const SweepSpec& spec_;
   store::Store& db_;
-  std::int64_t sweep_id_;
+  // The job's runs: every point of its sweep file, by key, whichever sweep registered it first
+  // (an edited file registers only its new points under a sweep of its own).
+  store::RunFilter scope_;
   int world_size_;
   const StopSignalWatcher& signals_;
   Scheduler scheduler_;
@@ -603,6 +602,7 @@ struct RankZeroStart {
   std::optional<SweepSpec> spec;
   std::size_t points = 0;
   store::Store::Registration registration;
+  store::RunFilter scope;  // the runs of `points` (Coordinator::scope_)
   std::optional<LeaseOwner> self;
   std::int64_t reclaimed = 0;
 };
@@ -646,14 +646,15 @@ void start_rank_zero(const SweepRunOptions& options, const PreflightFunction& pr
   s.db.emplace(options.store, store_options);
   s.points = points.size();
   s.registration = register_sweep_points(*s.db, *s.spec, points);
+  for (const auto& p : points) s.scope.points.push_back(p.key);
   s.self = this_process_owner("run", process_env());
-  s.reclaimed = reclaim_dead_leases(*s.db, *s.self, s.registration.sweep_id).reclaimed;
+  s.reclaimed = reclaim_dead_leases(*s.db, *s.self, s.scope).reclaimed;
 }
 
 // A job that ends with failed runs exits 0 (every point ended); its last line says so and what
 // to do, instead of leaving it to the [failed] lines above.
-void print_failed_hint(store::Store& db, std::int64_t sweep_id, const std::string& path) {
-  const auto failed = db.status_summary(sweep_id).runs_by_status.at(store::kStatusFailed);
+void print_failed_hint(store::Store& db, const store::RunFilter& scope, const std::string& path) {
+  const auto failed = db.status_summary(scope).runs_by_status.at(store::kStatusFailed);
   if (failed == 0) return;
   fmt::print("{} run(s) failed: `scalesweep status {}` says why; after fixing the cause, "
              "`scalesweep retry {}` and run the same command again\n",
@@ -714,11 +715,11 @@ JobEnd run_sweep(const SweepRunOptions& options, const TrainFunction& train,
                  ? fmt::format(", {} expired or dead lease(s) reclaimed", start.reclaimed)
                  : "");
   std::fflush(stdout);
-  Coordinator coordinator(options, spec, *start.db, start.registration.sweep_id, world_size,
-                          signals, std::move(*start.self));
+  Coordinator coordinator(options, spec, *start.db, start.scope, world_size, signals,
+                          std::move(*start.self));
   try {
     const JobEnd end = coordinator.run();
-    if (end.exit_code == 0) print_failed_hint(*start.db, start.registration.sweep_id, options.store);
+    if (end.exit_code == 0) print_failed_hint(*start.db, start.scope, options.store);
     start.db.reset();  // closed (WAL checkpointed) before an MPI_Abort could end the process
     return end;
   } catch (const InputError& e) {

@@ -180,6 +180,9 @@ class Store {
   std::optional<RunRecord> find_run(std::int64_t run_id);
   std::vector<MetricRow> run_metrics(std::int64_t run_id);  // ordered by step
   StatusSummary status_summary(std::optional<std::int64_t> sweep_id = std::nullopt);
+  // The same over the runs `scope` selects (its sweep_id and points; its status is ignored):
+  // a job's own points, whichever sweep registered them first.
+  StatusSummary status_summary(const RunFilter& scope);
   std::vector<FitRecord> list_fits();
   std::vector<RunFlagsRecord> list_run_flags();
   std::vector<EventRecord> list_events();

@@ -167,31 +167,45 @@ std::vector<MetricRow> Store::run_metrics(std::int64_t run_id) {
 }
 
 StatusSummary Store::status_summary(std::optional<std::int64_t> sweep_id) {
+  RunFilter scope;
+  scope.sweep_id = sweep_id;
+  return status_summary(scope);
+}
+
+StatusSummary Store::status_summary(const RunFilter& scope) {
   StatusSummary summary;
   for (const char* status :
        {kStatusPending, kStatusRunning, kStatusDone, kStatusFailed, kStatusDiverged}) {
     summary.runs_by_status[status] = 0;
   }
+  // ?1 the sweep, ?2 the point keys as one JSON array (json_each, as in list_runs).
+  const std::string where =
+      "(?1 IS NULL OR sweep_id=?1) AND (?2 IS NULL OR point IN (SELECT value FROM json_each(?2)))";
+  const auto bind_scope = [&](SQLite::Statement& s) {
+    if (scope.sweep_id) s.bind(1, *scope.sweep_id);
+    if (!scope.points.empty()) s.bind(2, nlohmann::json(scope.points).dump());
+  };
   // One SELECT for the counts and one for the totals; in WAL mode each sees a committed state.
-  auto counts = prepare(
-      db_, "SELECT status, count(*) FROM runs WHERE (?1 IS NULL OR sweep_id=?1) GROUP BY status");
-  if (sweep_id) counts.bind(1, *sweep_id);
+  const std::string count_sql = "SELECT status, count(*) FROM runs WHERE " + where + " GROUP BY status";
+  auto counts = prepare(db_, count_sql.c_str());
+  bind_scope(counts);
   while (SS_STORE_SQL(counts.executeStep())) {
     summary.runs_by_status[counts.getColumn(0).getString()] = counts.getColumn(1).getInt64();
   }
-  auto totals = prepare(db_,
-                        "SELECT count(*), coalesce(sum(tokens_seen),0), coalesce(sum(tokens),0), "
-                        "coalesce(sum(flops),0) FROM runs WHERE (?1 IS NULL OR sweep_id=?1)");
-  if (sweep_id) totals.bind(1, *sweep_id);
+  const std::string totals_sql =
+      "SELECT count(*), coalesce(sum(tokens_seen),0), coalesce(sum(tokens),0), "
+      "coalesce(sum(flops),0) FROM runs WHERE " + where;
+  auto totals = prepare(db_, totals_sql.c_str());
+  bind_scope(totals);
   SS_STORE_SQL(totals.executeStep());
   summary.runs_total = totals.getColumn(0).getInt64();
   summary.tokens_seen = totals.getColumn(1).getInt64();
   summary.tokens_target = totals.getColumn(2).getInt64();
   summary.flops_planned = totals.getColumn(3).getDouble();
-  auto best = prepare(db_,
-                      "SELECT id, best_val_loss FROM runs WHERE best_val_loss IS NOT NULL AND "
-                      "(?1 IS NULL OR sweep_id=?1) ORDER BY best_val_loss LIMIT 1");
-  if (sweep_id) best.bind(1, *sweep_id);
+  const std::string best_sql = "SELECT id, best_val_loss FROM runs WHERE best_val_loss IS NOT NULL AND " +
+                               where + " ORDER BY best_val_loss LIMIT 1";
+  auto best = prepare(db_, best_sql.c_str());
+  bind_scope(best);
   if (SS_STORE_SQL(best.executeStep())) {
     summary.best_val_run = best.getColumn(0).getInt64();
     summary.best_val_loss = best.getColumn(1).getDouble();

@@ -150,6 +150,33 @@ TEST_F(StoreFaults, ACommentOnlyEditContinuesTheSweep) {
   EXPECT_EQ(sql("SELECT count(*) FROM metrics"), sql("SELECT sum(steps) FROM runs"));
 }
 
+// The sweep file edited to add a width while its points are still pending: the edited file is
+// a sweep of its own holding only the new point, and its job used to train only that one,
+// leaving the three earlier points pending for good (exit 0; re-running the edited file never
+// trained them, and `train` of one of them was refused as "registered under another sweep").
+// A job's runs are its file's points by key, whichever sweep registered them first.
+TEST_F(StoreFaults, AnEditThatAddsAWidthStillTrainsTheEarlierPendingPoints) {
+  ASSERT_EQ(sh(plan()).rc, 0);  // 3 points registered, none trained
+  const auto sql = [&](const std::string& q) { return query_int(work() / "s.db", q); };
+  std::string text = slurp(work() / "sweep.toml");
+  const std::string widths = "d_model = [16, 24, 32]";
+  ASSERT_NE(text.find(widths), std::string::npos);
+  text.replace(text.find(widths), widths.size(), "d_model = [16, 24, 32, 40]");
+  write_text(work() / "sweep.toml", text);
+  // `train` of an earlier point (index 0, d 16) with the edited file trains it.
+  const Outcome t = sh(scalesweep() + " train sweep.toml --point 0 --store s.db");
+  EXPECT_EQ(t.rc, 0) << t.all();
+  EXPECT_EQ(sql("SELECT count(*) FROM runs WHERE status = 'done' AND d_model = 16"), 1);
+  const Outcome r = sh(run());
+  EXPECT_EQ(r.rc, 0) << r.all();
+  EXPECT_NE(r.out.find("4 done, 0 running (0 here), 0 pending, 0 failed, 0 diverged of 4"),
+            std::string::npos) << r.out;
+  EXPECT_EQ(sql("SELECT count(*) FROM runs"), 4);
+  EXPECT_EQ(sql("SELECT count(*) FROM runs WHERE status = 'done'"), 4);
+  EXPECT_EQ(sql("SELECT count(*) FROM sweeps"), 2);
+  EXPECT_EQ(sql("SELECT count(*) FROM metrics"), sql("SELECT sum(steps) FROM runs"));
+}
+
 // Rejected stores: every command refuses them and leaves them byte for byte.
 class RejectedStore : public StoreFaults {
  protected:

@@ -137,7 +137,9 @@ TEST(LeaseOwner, ReclaimDeadLeasesOnARealStore) {
   EXPECT_EQ(first->plan.point, "point-1");
   kill_child(child);
 
-  const LeaseSweep result = reclaim_dead_leases(db, self, sweep);
+  store::RunFilter scope;
+  scope.sweep_id = sweep;
+  const LeaseSweep result = reclaim_dead_leases(db, self, scope);
   EXPECT_EQ(result.reclaimed, 1);
   ASSERT_EQ(result.live.size(), 1u);
   EXPECT_EQ(result.live[0].run_id, second->id);
