@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -142,6 +143,14 @@ void check_report_target(const fs::path& out_dir, const fs::path& input) {
       refuse(where,
              fmt::format("directory {} is not writable ({})", up.string(), std::strerror(errno)),
              "pass a directory you may write to");
+    // access() says yes to root everywhere, /proc included: make (and remove) a directory of
+    // our own there, so a place nothing can be written is refused before the fit, not after.
+    std::string probe = (up / ".scalefit-probe-XXXXXX").string();
+    if (::mkdtemp(probe.data()) == nullptr)
+      refuse(where,
+             fmt::format("no directory can be made in {} ({})", up.string(), std::strerror(errno)),
+             "pass a directory you may write to");
+    ::rmdir(probe.c_str());
     break;
   }
   if (!fs::exists(st)) return;

@@ -126,6 +126,13 @@ TEST_F(ScalefitOut, ReadOnlyParentIsRefusedUpFront) {
   expect_refused("ro/report", "not writable");
 }
 
+// A place where access() says "writable" (always, to root) but no directory can be made: /proc.
+// It used to fit, then end with exit 1 and a raw filesystem_error line.
+TEST_F(ScalefitOut, APlaceNoDirectoryCanBeMadeInIsRefusedUpFront) {
+  ASSERT_TRUE(fs::is_directory("/proc"));
+  expect_refused("/proc/scalefit-report", "no directory can be made in /proc");
+}
+
 TEST_F(ScalefitOut, DiskFullLeavesTheEarlierReportWhole) {
   fs::create_directories(work() / "small");
   if (auto why = mount_small_fs(work() / "small", 64)) GTEST_SKIP() << *why;
