@@ -39,6 +39,17 @@ const std::vector<TransientCause>& transient_causes() {
 
 }  // namespace
 
+std::optional<std::string_view> job_ending_cause(std::string_view error) {
+  static const std::vector<TransientCause> causes = {
+      {std::strerror(EACCES), "permission denied (EACCES)"},
+      {std::strerror(EROFS), "read-only file system (EROFS)"},
+  };
+  for (const TransientCause& c : causes) {
+    if (error.find(c.text) != std::string_view::npos) return c.cause;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string_view> transient_cause(std::string_view error) {
   for (const TransientCause& c : transient_causes()) {
     if (error.find(c.text) != std::string_view::npos) return c.cause;

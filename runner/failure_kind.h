@@ -4,8 +4,8 @@
 // that classifies a failure; the retry rule is store::mark_failed with retry_policy()'s policy.
 //
 // Transient: no space left (ENOSPC, EDQUOT, SQLITE_FULL), an I/O error (EIO, SQLITE_IOERR), out
-// of memory (ENOMEM, std::bad_alloc, a GPU's "out of memory"), EAGAIN and EINTR. Everything
-// else is deterministic: bad data, a corrupt checkpoint, a config error, a bug. NaN/Inf is not
+// of memory (ENOMEM, std::bad_alloc, a GPU's "out of memory"), EAGAIN and EINTR. Job-ending (not
+// the point's failure at all): EACCES, EROFS, in a worker's run. Everything else is deterministic: bad data, a corrupt checkpoint, a config error, a bug. NaN/Inf is not
 // a failure at all (status `diverged`).
 #pragma once
 
@@ -22,6 +22,12 @@ namespace ss::runner {
 // nullopt when the failure is deterministic. The message is what the failing rank caught
 // (exception what(), which for system calls ends in strerror's text).
 std::optional<std::string_view> transient_cause(std::string_view error);
+
+// The cause, when a failure is the job's place rather than the point (permission denied, a
+// read-only file system: a checkpoint directory or shard whose permissions changed mid-run),
+// else nullopt. Every point would fail the same way and use up its tries in seconds; the job
+// ends instead (exit 1, the points released), and runs again once the place is fixed.
+std::optional<std::string_view> job_ending_cause(std::string_view error);
 
 // The [schedule] retry keys of a sweep as the store's policy.
 store::RetryPolicy retry_policy(const ScheduleSpec& schedule);

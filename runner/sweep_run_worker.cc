@@ -18,6 +18,7 @@
 
 #include "model/comm_mpi.h"
 #include "runner/device_binding.h"
+#include "runner/failure_kind.h"
 #include "runner/grid.h"
 #include "runner/sweep_run.h"
 #include "runner/sweep_run_transport.h"
@@ -151,6 +152,8 @@ struct WorkerContext {
   int cpu_threads = 0;
 };
 
+[[noreturn]] void hand_fatal_to_rank0(const std::string& what);
+
 // One assignment on this rank: form the group, train, report. Every rank of the group reports
 // how its part ended (Ended, or Failed with the error), so rank 0 ends the run only when the
 // whole group is back, and prints a failure once.
@@ -171,6 +174,9 @@ void train_assignment(const WorkerContext& w, const protocol::Assign& assign, co
   } catch (const protocol::ProtocolError&) {
     throw;
   } catch (const std::exception& e) {
+    // Permission denied / read-only file system: the place, not the point (job_ending_cause);
+    // rank 0 releases the point and ends the job instead of burning every point's tries.
+    if (job_ending_cause(e.what())) hand_fatal_to_rank0(e.what());
     // A failing run (bad data, OOM, a bug in one point): rank 0 records and prints it once;
     // this rank takes the next point.
     send_message(0, protocol::Failed{assign.assignment, e.what()});

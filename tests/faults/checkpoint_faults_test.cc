@@ -5,7 +5,9 @@
 // into a missing directory prints nothing but its one line (exit 2) and creates nothing.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "tests/faults/fault_harness.h"
 #include "tests/faults/sweep_fixture.h"
@@ -29,6 +31,42 @@ class Checkpoints : public ::testing::Test {
   SQLite::Database db() { return SQLite::Database(work() / "s.db", SQLite::OPEN_READWRITE); }
   TempDir dir_;
 };
+
+// The checkpoint directory made read-only while a run writes to it (a read-only bind mount:
+// EROFS even for root). That is the place, not the point: the job used to fail every point
+// max_attempts times in about a second and exit 0. Now rank 0 prints one line naming the error,
+// releases the point (pending, no try used up as a failure), the job exits 1, and once the
+// directory is writable again the same command finishes it with one metric row per step.
+TEST_F(Checkpoints, ADirectoryMadeReadOnlyMidRunEndsTheJobAndKeepsThePoint) {
+  if (auto why = private_mounts()) GTEST_SKIP() << *why;  // before the job: it shares the mounts
+  constexpr std::int64_t kSteps = 3000;
+  write_text(work() / "sweep.toml",
+             SweepToml{.tokens = "[" + std::to_string(64 * kSteps) + "]", .seeds = "[1]"}.text());
+  const pid_t job = spawn_command(mpirun_run("sweep.toml --store s.db"), work(), dir_ / "scratch");
+  ASSERT_GT(job, 0);
+  const auto checkpoints = [&] {
+    return query_live(work() / "s.db", "select count(*) from checkpoints").value_or(0);
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(100);
+  while (checkpoints() < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_GE(checkpoints(), 1) << slurp(dir_ / "scratch" / "err.txt");
+  const auto why = make_read_only(work() / "ckpt");
+  ASSERT_FALSE(why) << *why;
+  const Outcome o = spawned_outcome(wait_exit(job), dir_ / "scratch");
+  ::umount2((work() / "ckpt").c_str(), MNT_DETACH);
+  expect_one_line(o, 1, {"Read-only file system", "released (pending", "exit 1",
+                         "run the same command again"});
+  const auto count = [&](const std::string& q) { return query_int(work() / "s.db", q); };
+  EXPECT_EQ(count("select count(*) from runs where status = 'pending'"), 1) << o.all();
+  EXPECT_EQ(count("select count(*) from runs where error is not null"), 0);
+
+  const Outcome again = sh(mpirun_run("sweep.toml --store s.db"));
+  ASSERT_EQ(again.rc, 0) << again.all();
+  EXPECT_EQ(count("select count(*) from runs where status = 'done'"), 1);
+  EXPECT_EQ(count("select count(*) from metrics"), kSteps);
+  EXPECT_EQ(count("select count(distinct step) from metrics"), kSteps);
+}
 
 TEST_F(Checkpoints, ACorruptCheckpointIsMovedAsideNotDeletedAndTheRunResumesOlder) {
   const Outcome first = sh(mpirun_run("sweep.toml --store s.db"));

@@ -64,6 +64,18 @@ TEST(FailureKind, DeterministicFailures) {
   EXPECT_FALSE(transient_cause(""));
 }
 
+// The place, not the point: permission denied and a read-only file system end the job (a
+// worker hands them to rank 0 as fatal), whatever file they name; others do not.
+TEST(FailureKind, JobEndingCauses) {
+  EXPECT_EQ(job_ending_cause(errno_text(EACCES, "ckpt/a/step-10.ckpt")),
+            "permission denied (EACCES)");
+  EXPECT_EQ(job_ending_cause(errno_text(EROFS, "ckpt/a/step-10.ckpt")),
+            "read-only file system (EROFS)");
+  EXPECT_FALSE(job_ending_cause(errno_text(ENOSPC, "ckpt/a")));
+  EXPECT_FALSE(job_ending_cause(errno_text(ENOENT, "data/train.bin")));
+  EXPECT_FALSE(job_ending_cause("shard train.bin: token 300 at 17 >= vocab 256"));
+}
+
 store::RunRecord failed_run(bool transient, std::int64_t attempts, std::int64_t transients) {
   store::RunRecord r;
   r.status = store::kStatusFailed;
