@@ -161,6 +161,20 @@ class SlurmBase(unittest.TestCase):
         except sqlite3.Error:
             return 0
 
+    def job_processes(self, jid, comms):
+        """(pid, environment) of every process of Slurm job `jid` whose command is in `comms`,
+        read from /proc (processes that end meanwhile are skipped)."""
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    env = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
+                with open(f"/proc/{pid}/comm") as f:
+                    comm = f.read().strip()
+            except OSError:
+                continue
+            if comm in comms and env.get(b"SLURM_JOB_ID") == str(jid).encode():
+                yield int(pid), env
+
     def assert_all_done_one_row_per_step(self, store):
         con = self.db(store)
         runs = con.execute("SELECT id, status, steps FROM runs").fetchall()
@@ -321,17 +335,9 @@ class SlurmSweep(SlurmBase):
         wait_for(lambda: self.checkpoints(store) >= 3, 60, "the held runs' checkpoints")
         # SIGKILL every scalesweep process of this job on node2, as a node failure would.
         killed = []
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open(f"/proc/{pid}/environ", "rb") as f:
-                    env = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
-                with open(f"/proc/{pid}/comm") as f:
-                    comm = f.read().strip()
-            except OSError:
-                continue
-            if (comm in ("scalesweep", "hold_sweep") and env.get(b"SLURM_JOB_ID") == str(jid).encode() and
-                    env.get(b"SLURMD_NODENAME") == b"node2"):
-                os.kill(int(pid), signal.SIGKILL)
+        for pid, env in self.job_processes(jid, ("scalesweep", "hold_sweep")):
+            if env.get(b"SLURMD_NODENAME") == b"node2":
+                os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
         self.assertEqual(len(killed), 2, "the job's two ranks on node2")
         self.wait_requeued(jid, 1)
@@ -362,18 +368,10 @@ class SlurmSweep(SlurmBase):
         self.wait_holding(jid, 2)
         wait_for(lambda: self.checkpoints(store) >= 2, 60, "the held runs' checkpoints")
         stopped = []
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open(f"/proc/{pid}/environ", "rb") as f:
-                    penv = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
-                with open(f"/proc/{pid}/comm") as f:
-                    comm = f.read().strip()
-            except OSError:
-                continue
-            if (comm == "hold_sweep" and penv.get(b"SLURM_JOB_ID") == str(jid).encode() and
-                    penv.get(b"SLURM_PROCID") == b"2"):
-                os.kill(int(pid), signal.SIGSTOP)
-                stopped.append(int(pid))
+        for pid, penv in self.job_processes(jid, ("hold_sweep",)):
+            if penv.get(b"SLURM_PROCID") == b"2":
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
         self.assertEqual(len(stopped), 1, "the job's worker rank 2")
         try:
             self.wait_requeued(jid, 1)
