@@ -143,6 +143,7 @@ int train_command(const TrainOptionsCli& options, const TrainPointFunction& trai
   const std::vector<Point> points = expand_grid(spec);
   const Point& point = find_point(points, options.point, options.config);
   preflight_sweep(spec, {&point, 1}, 1);  // the same checks as `run`, for this one point
+  install_bus_error_line();
 
   store::StoreOptions store_options;
   store_options.create_if_missing = true;

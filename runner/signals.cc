@@ -3,6 +3,7 @@
 #include "runner/signals.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -66,6 +67,24 @@ void StopSignalWatcher::wait_loop() {
     }
     // sig < 0: EAGAIN (timeout) or EINTR; loop and check quit_.
   }
+}
+
+extern "C" void on_bus_error(int) {
+  static constexpr char kLine[] =
+      "scalesweep: error: bus error (SIGBUS) reading a memory-mapped file: a token shard was "
+      "truncated or replaced while this process read it; restore the shard (or re-run `scalesweep "
+      "prepare-data` into a new directory) and run the same command again: it resumes from the "
+      "newest checkpoint\n";
+  const ssize_t written = ::write(STDERR_FILENO, kLine, sizeof(kLine) - 1);
+  static_cast<void>(written);
+  ::_exit(1);
+}
+
+void install_bus_error_line() {
+  struct sigaction action {};
+  action.sa_handler = on_bus_error;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGBUS, &action, nullptr);
 }
 
 }  // namespace ss::runner

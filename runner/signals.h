@@ -24,6 +24,14 @@ namespace ss::runner {
 // SIGUSR1, SIGTERM, SIGINT and SIGHUP: the signals that ask for "checkpoint and exit 3".
 sigset_t stop_signal_set();
 
+// SIGBUS, the one fault a user can cause from outside: a memory-mapped token shard truncated or
+// replaced in place while the process reads it (the kernel has no page to give). Nothing can be
+// recovered there, so the handler writes one line saying that and what to do (write(2), async-
+// signal-safe) and ends the process with exit 1. Under `run` mpirun then ends the job; the
+// point's lease, held by a dead process, is reclaimed at once by the next run, which resumes
+// from the newest checkpoint. Without it the rank died of the signal with no line of ours.
+void install_bus_error_line();
+
 class StopSignalWatcher {
  public:
   StopSignalWatcher();

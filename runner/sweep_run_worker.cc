@@ -20,6 +20,7 @@
 #include "runner/device_binding.h"
 #include "runner/failure_kind.h"
 #include "runner/grid.h"
+#include "runner/signals.h"
 #include "runner/sweep_run.h"
 #include "runner/sweep_run_transport.h"
 #include "ss/error.h"
@@ -243,6 +244,7 @@ int run_worker(const std::string& config_text, const std::string& config_path,
   try {
     SweepSpec spec = parse_sweep_spec(config_text, config_path);
     place_checkpoints(spec, options.store);  // every rank has the same --store
+    install_bus_error_line();  // after MPI_Init: replaces Open MPI's own SIGBUS handler
     return worker_loop(spec, options, train, ranks_on_node);
   } catch (const std::exception& e) {
     hand_fatal_to_rank0(e.what());

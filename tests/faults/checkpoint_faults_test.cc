@@ -68,6 +68,42 @@ TEST_F(Checkpoints, ADirectoryMadeReadOnlyMidRunEndsTheJobAndKeepsThePoint) {
   EXPECT_EQ(count("select count(distinct step) from metrics"), kSteps);
 }
 
+// The train shard truncated in place while the run reads it (as `cp small.bin train.bin` does):
+// the memory-mapped pages past the new end raise SIGBUS in the worker. It used to die of the
+// signal with Open MPI's block alone (exit 135); now it writes one line saying what happened and
+// what to do, and exits 1. With the shard restored, the same command resumes the run (its lease,
+// held by a dead process, reclaimed at once) and finishes with one metric row per step.
+TEST_F(Checkpoints, AShardTruncatedUnderTheRunGivesOneLineAndTheRerunResumes) {
+  constexpr std::int64_t kSteps = 3000;
+  write_shard(work() / "train.bin", text_tokens(200000));  // ~100 pages: most windows lie past 4 KiB
+  write_text(work() / "sweep.toml",
+             SweepToml{.tokens = "[" + std::to_string(64 * kSteps) + "]", .seeds = "[1]"}.text());
+  const pid_t job = spawn_command(mpirun_run("sweep.toml --store s.db"), work(), dir_ / "scratch");
+  ASSERT_GT(job, 0);
+  const auto checkpoints = [&] {
+    return query_live(work() / "s.db", "select count(*) from checkpoints").value_or(0);
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(100);
+  while (checkpoints() < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_GE(checkpoints(), 1) << slurp(dir_ / "scratch" / "err.txt");
+  fs::resize_file(work() / "train.bin", 4096);  // the same file, shorter
+  const Outcome o = spawned_outcome(wait_exit(job), dir_ / "scratch");
+  expect_one_line(o, 1, {"SIGBUS", "truncated or replaced", "run the same command again"});
+  // The job did not end in order: the store's last writes may still be in its -wal (a live
+  // read, not an immutable one).
+  EXPECT_EQ(query_live(work() / "s.db", "select count(*) from runs where status = 'done'"), 0)
+      << o.all();
+  const auto count = [&](const std::string& q) { return query_int(work() / "s.db", q); };
+
+  write_shard(work() / "train.bin", text_tokens(200000));
+  const Outcome again = sh(mpirun_run("sweep.toml --store s.db"));
+  ASSERT_EQ(again.rc, 0) << again.all();
+  EXPECT_EQ(count("select count(*) from runs where status = 'done'"), 1);
+  EXPECT_EQ(count("select count(*) from metrics"), kSteps);
+  EXPECT_EQ(count("select count(distinct step) from metrics"), kSteps);
+}
+
 TEST_F(Checkpoints, ACorruptCheckpointIsMovedAsideNotDeletedAndTheRunResumesOlder) {
   const Outcome first = sh(mpirun_run("sweep.toml --store s.db"));
   ASSERT_EQ(first.rc, 0) << first.all();
