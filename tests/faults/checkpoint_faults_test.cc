@@ -29,6 +29,32 @@ class Checkpoints : public ::testing::Test {
   fs::path work() const { return dir_ / "work"; }
   Outcome sh(const std::string& cmd) { return run_command(cmd, work(), dir_ / "scratch"); }
   SQLite::Database db() { return SQLite::Database(work() / "s.db", SQLite::OPEN_READWRITE); }
+  // Starts `run` (mpirun -np 2) on one point of kSteps steps in the background and returns its
+  // pid once the point has a checkpoint in the store (thousands of steps still to go).
+  static constexpr std::int64_t kSteps = 3000;
+  pid_t start_long_run() {
+    write_text(work() / "sweep.toml",
+               SweepToml{.tokens = "[" + std::to_string(64 * kSteps) + "]", .seeds = "[1]"}.text());
+    const pid_t job =
+        spawn_command(mpirun_run("sweep.toml --store s.db"), work(), dir_ / "scratch");
+    const auto checkpoints = [&] {
+      return query_live(work() / "s.db", "select count(*) from checkpoints").value_or(0);
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(100);
+    while (job > 0 && checkpoints() < 1 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_GE(checkpoints(), 1) << slurp(dir_ / "scratch" / "err.txt");
+    return job;
+  }
+  // After the fault is undone: the same command finishes the point, one metric row per step.
+  void expect_rerun_finishes() {
+    const Outcome again = sh(mpirun_run("sweep.toml --store s.db"));
+    ASSERT_EQ(again.rc, 0) << again.all();
+    const auto count = [&](const std::string& q) { return query_int(work() / "s.db", q); };
+    EXPECT_EQ(count("select count(*) from runs where status = 'done'"), 1);
+    EXPECT_EQ(count("select count(*) from metrics"), kSteps);
+    EXPECT_EQ(count("select count(distinct step) from metrics"), kSteps);
+  }
   TempDir dir_;
 };
 
@@ -39,18 +65,8 @@ class Checkpoints : public ::testing::Test {
 // directory is writable again the same command finishes it with one metric row per step.
 TEST_F(Checkpoints, ADirectoryMadeReadOnlyMidRunEndsTheJobAndKeepsThePoint) {
   if (auto why = private_mounts()) GTEST_SKIP() << *why;  // before the job: it shares the mounts
-  constexpr std::int64_t kSteps = 3000;
-  write_text(work() / "sweep.toml",
-             SweepToml{.tokens = "[" + std::to_string(64 * kSteps) + "]", .seeds = "[1]"}.text());
-  const pid_t job = spawn_command(mpirun_run("sweep.toml --store s.db"), work(), dir_ / "scratch");
+  const pid_t job = start_long_run();
   ASSERT_GT(job, 0);
-  const auto checkpoints = [&] {
-    return query_live(work() / "s.db", "select count(*) from checkpoints").value_or(0);
-  };
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(100);
-  while (checkpoints() < 1 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_GE(checkpoints(), 1) << slurp(dir_ / "scratch" / "err.txt");
   const auto why = make_read_only(work() / "ckpt");
   ASSERT_FALSE(why) << *why;
   const Outcome o = spawned_outcome(wait_exit(job), dir_ / "scratch");
@@ -60,12 +76,7 @@ TEST_F(Checkpoints, ADirectoryMadeReadOnlyMidRunEndsTheJobAndKeepsThePoint) {
   const auto count = [&](const std::string& q) { return query_int(work() / "s.db", q); };
   EXPECT_EQ(count("select count(*) from runs where status = 'pending'"), 1) << o.all();
   EXPECT_EQ(count("select count(*) from runs where error is not null"), 0);
-
-  const Outcome again = sh(mpirun_run("sweep.toml --store s.db"));
-  ASSERT_EQ(again.rc, 0) << again.all();
-  EXPECT_EQ(count("select count(*) from runs where status = 'done'"), 1);
-  EXPECT_EQ(count("select count(*) from metrics"), kSteps);
-  EXPECT_EQ(count("select count(distinct step) from metrics"), kSteps);
+  expect_rerun_finishes();
 }
 
 // The train shard truncated in place while the run reads it (as `cp small.bin train.bin` does):
@@ -74,19 +85,9 @@ TEST_F(Checkpoints, ADirectoryMadeReadOnlyMidRunEndsTheJobAndKeepsThePoint) {
 // what to do, and exits 1. With the shard restored, the same command resumes the run (its lease,
 // held by a dead process, reclaimed at once) and finishes with one metric row per step.
 TEST_F(Checkpoints, AShardTruncatedUnderTheRunGivesOneLineAndTheRerunResumes) {
-  constexpr std::int64_t kSteps = 3000;
   write_shard(work() / "train.bin", text_tokens(200000));  // ~100 pages: most windows lie past 4 KiB
-  write_text(work() / "sweep.toml",
-             SweepToml{.tokens = "[" + std::to_string(64 * kSteps) + "]", .seeds = "[1]"}.text());
-  const pid_t job = spawn_command(mpirun_run("sweep.toml --store s.db"), work(), dir_ / "scratch");
+  const pid_t job = start_long_run();
   ASSERT_GT(job, 0);
-  const auto checkpoints = [&] {
-    return query_live(work() / "s.db", "select count(*) from checkpoints").value_or(0);
-  };
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(100);
-  while (checkpoints() < 1 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_GE(checkpoints(), 1) << slurp(dir_ / "scratch" / "err.txt");
   fs::resize_file(work() / "train.bin", 4096);  // the same file, shorter
   const Outcome o = spawned_outcome(wait_exit(job), dir_ / "scratch");
   expect_one_line(o, 1, {"SIGBUS", "truncated or replaced", "run the same command again"});
@@ -94,14 +95,8 @@ TEST_F(Checkpoints, AShardTruncatedUnderTheRunGivesOneLineAndTheRerunResumes) {
   // read, not an immutable one).
   EXPECT_EQ(query_live(work() / "s.db", "select count(*) from runs where status = 'done'"), 0)
       << o.all();
-  const auto count = [&](const std::string& q) { return query_int(work() / "s.db", q); };
-
   write_shard(work() / "train.bin", text_tokens(200000));
-  const Outcome again = sh(mpirun_run("sweep.toml --store s.db"));
-  ASSERT_EQ(again.rc, 0) << again.all();
-  EXPECT_EQ(count("select count(*) from runs where status = 'done'"), 1);
-  EXPECT_EQ(count("select count(*) from metrics"), kSteps);
-  EXPECT_EQ(count("select count(distinct step) from metrics"), kSteps);
+  expect_rerun_finishes();
 }
 
 TEST_F(Checkpoints, ACorruptCheckpointIsMovedAsideNotDeletedAndTheRunResumesOlder) {
