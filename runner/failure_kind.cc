@@ -13,16 +13,16 @@
 namespace ss::runner {
 namespace {
 
-// A text in a failure's message that marks it transient, and the cause it names.
-struct TransientCause {
+// A text in a failure's message that marks its kind, and the cause it names.
+struct Cause {
   std::string text;
   std::string_view cause;
 };
 
 // The one classification table. System-call failures end in strerror's text (io::throw_errno,
 // the checkpoint writer); SQLite's and the allocators' messages are their own.
-const std::vector<TransientCause>& transient_causes() {
-  static const std::vector<TransientCause> causes = {
+const std::vector<Cause>& transient_causes() {
+  static const std::vector<Cause> causes = {
       {std::strerror(ENOSPC), "no space left on device (ENOSPC)"},
       {std::strerror(EDQUOT), "disk quota exceeded (EDQUOT)"},
       {"database or disk is full", "disk full (SQLITE_FULL)"},
@@ -37,24 +37,32 @@ const std::vector<TransientCause>& transient_causes() {
   return causes;
 }
 
-}  // namespace
-
-std::optional<std::string_view> job_ending_cause(std::string_view error) {
-  static const std::vector<TransientCause> causes = {
+// The failures that are the job's place, not the point (job_ending_cause).
+const std::vector<Cause>& job_ending_causes() {
+  static const std::vector<Cause> causes = {
       {std::strerror(EACCES), "permission denied (EACCES)"},
       {std::strerror(EROFS), "read-only file system (EROFS)"},
   };
-  for (const TransientCause& c : causes) {
+  return causes;
+}
+
+// The cause of the first row of `table` whose text `error` contains.
+std::optional<std::string_view> find_cause(const std::vector<Cause>& table,
+                                           std::string_view error) {
+  for (const Cause& c : table) {
     if (error.find(c.text) != std::string_view::npos) return c.cause;
   }
   return std::nullopt;
 }
 
+}  // namespace
+
+std::optional<std::string_view> job_ending_cause(std::string_view error) {
+  return find_cause(job_ending_causes(), error);
+}
+
 std::optional<std::string_view> transient_cause(std::string_view error) {
-  for (const TransientCause& c : transient_causes()) {
-    if (error.find(c.text) != std::string_view::npos) return c.cause;
-  }
-  return std::nullopt;
+  return find_cause(transient_causes(), error);
 }
 
 store::RetryPolicy retry_policy(const ScheduleSpec& schedule) {

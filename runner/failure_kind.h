@@ -1,12 +1,14 @@
 // Which failures of a point are transient (worth waiting for: the node or its file system may
 // recover) and which are deterministic (the same input fails the same way again), and how each
-// is retried. Invariant: the table of transient_causes() (failure_kind.cc) is the ONE place
-// that classifies a failure; the retry rule is store::mark_failed with retry_policy()'s policy.
+// is retried. Invariant: the two tables of failure_kind.cc (transient_causes, job_ending_causes)
+// are the ONE place that classifies a failure; the retry rule is store::mark_failed with
+// retry_policy()'s policy.
 //
 // Transient: no space left (ENOSPC, EDQUOT, SQLITE_FULL), an I/O error (EIO, SQLITE_IOERR), out
 // of memory (ENOMEM, std::bad_alloc, a GPU's "out of memory"), EAGAIN and EINTR. Job-ending (not
-// the point's failure at all): EACCES, EROFS, in a worker's run. Everything else is deterministic: bad data, a corrupt checkpoint, a config error, a bug. NaN/Inf is not
-// a failure at all (status `diverged`).
+// the point's failure at all, in a worker of `run`): EACCES, EROFS. Everything else is
+// deterministic: bad data, a corrupt checkpoint, a config error, a bug. NaN/Inf is not a failure
+// at all (status `diverged`).
 #pragma once
 
 #include <optional>

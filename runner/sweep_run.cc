@@ -496,8 +496,8 @@ class Coordinator {
     return policy;
   }
 
-  double flops_done() {
-    const auto s = db_.status_summary(scope_);
+  double flops_done() { return flops_done(db_.status_summary(scope_)); }
+  static double flops_done(const store::StatusSummary& s) {
     return s.tokens_target > 0 ? s.flops_planned * static_cast<double>(s.tokens_seen) /
                                      static_cast<double>(s.tokens_target)
                                : 0.0;
@@ -520,7 +520,7 @@ class Coordinator {
       if (row && row->tokens_per_s) tokens_per_s += *row->tokens_per_s;
     }
     const double elapsed = seconds_since(start_);
-    const double done_flops = flops_done();
+    const double done_flops = flops_done(s);  // the summary read above, not a second one
     const double rate = elapsed > 0 ? (done_flops - flops_done_at_start_) / elapsed : 0;
     const double remaining = std::max(0.0, s.flops_planned - done_flops);
     const std::string eta =

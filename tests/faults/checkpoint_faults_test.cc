@@ -4,6 +4,8 @@
 // checkpoints found in the directory are moved aside to <name>.unknown; `plan --store`
 // into a missing directory prints nothing but its one line (exit 2) and creates nothing.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <map>
@@ -58,21 +60,27 @@ class Checkpoints : public ::testing::Test {
   TempDir dir_;
 };
 
-// The checkpoint directory made read-only while a run writes to it (a read-only bind mount:
-// EROFS even for root). That is the place, not the point: the job used to fail every point
-// max_attempts times in about a second and exit 0. Now rank 0 prints one line naming the error,
-// releases the point (pending, no try used up as a failure), the job exits 1, and once the
-// directory is writable again the same command finishes it with one metric row per step.
+// The checkpoint directory made read-only while a run writes to it: as root a read-only bind mount
+// (EROFS even for root), otherwise chmod a-w (EACCES). That is the place, not the point: the job
+// used to fail every point max_attempts times in about a second and exit 0. Now rank 0 prints
+// one line naming the error, releases the point (pending, no try used up as a failure), the job
+// exits 1, and once the directory is writable again the same command finishes it with one
+// metric row per step.
 TEST_F(Checkpoints, ADirectoryMadeReadOnlyMidRunEndsTheJobAndKeepsThePoint) {
-  if (auto why = private_mounts()) GTEST_SKIP() << *why;  // before the job: it shares the mounts
+  private_mounts();  // before the job, so it shares a read-only mount made below (where allowed)
   const pid_t job = start_long_run();
   ASSERT_GT(job, 0);
-  const auto why = make_read_only(work() / "ckpt");
-  ASSERT_FALSE(why) << *why;
+  const fs::path ckpt = work() / "ckpt";
+  if (const auto why = make_read_only(ckpt)) {  // root without mount rights: nothing is read-only
+    ::kill(job, SIGTERM);
+    wait_exit(job);
+    GTEST_SKIP() << *why;
+  }
   const Outcome o = spawned_outcome(wait_exit(job), dir_ / "scratch");
-  ::umount2((work() / "ckpt").c_str(), MNT_DETACH);
-  expect_one_line(o, 1, {"Read-only file system", "released (pending", "exit 1",
-                         "run the same command again"});
+  ::umount2(ckpt.c_str(), MNT_DETACH);  // as root
+  fs::permissions(ckpt, fs::perms::owner_write, fs::perm_options::add);  // otherwise
+  const std::string error = ::geteuid() == 0 ? "Read-only file system" : "Permission denied";
+  expect_one_line(o, 1, {error, "released (pending", "exit 1", "run the same command again"});
   const auto count = [&](const std::string& q) { return query_int(work() / "s.db", q); };
   EXPECT_EQ(count("select count(*) from runs where status = 'pending'"), 1) << o.all();
   EXPECT_EQ(count("select count(*) from runs where error is not null"), 0);
