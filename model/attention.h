@@ -2,8 +2,8 @@
 // Layout: qkv is (B, T, 3*C) holding [q | k | v], each C = NH*hs wide, head h in
 // columns h*hs..(h+1)*hs of each part; out is (B, T, C); att is (B, NH, T, T)
 // softmax probabilities with zeros above the diagonal. With tensor parallelism C
-// and NH are this rank's share (C/tp, NH/tp). Backward ACCUMULATES into dqkv and
-// uses `scratch` (B*NH*T*T values, overwritten) for d(att).
+// and NH are this rank's share (C/tp, NH/tp). Backward WRITES dqkv (its old values
+// are never read) and uses `scratch` (B*NH*T*T values, overwritten) for d(att).
 #pragma once
 
 namespace ss::model::cpu {

@@ -1,5 +1,5 @@
 // GELU activation (tanh approximation, see pointwise.h) over N values.
-// Invariant: backward ACCUMULATES into dinp.
+// Invariant: backward WRITES dinp (its old values are never read).
 #pragma once
 
 #include <cstddef>

@@ -264,9 +264,10 @@ void GptT<T>::backward(T loss_scale) {
   const int L = cfg_.n_layer, C = cfg_.d_model, V = cfg_.vocab;
   const std::size_t BTm = layout_.dims.BT;
 
-  // Activation gradients are accumulated into, so they start at zero each pass
-  // (the per-layer scratch again before each layer, in backward_layer).
-  be.fill_zero(buf_.grad_acts.data(), buf_.grad_acts.size());
+  // The residual stream's gradient is the one activation gradient accumulated into (by
+  // the LayerNorms' backward); every other one is written whole by its single producer
+  // (matmul, GELU, attention backward: see their headers), so only it starts at zero.
+  be.fill_zero(da_.residual3, BT * C);
   const T dloss = loss_scale / static_cast<T>(BT);
   be.crossentropy_softmax_backward(da_.logits, a_.probs, buf_.targets.data(), dloss, B, T_, V);
   be.matmul_backward(da_.lnf, dw_.wte, nullptr, da_.logits, a_.lnf, w_.wte, static_cast<int>(BT),
@@ -289,7 +290,7 @@ void GptT<T>::backward_layer(int l, int B, int T_) {
   const ActivationTensors<T*>& g = da_;
   const ParameterTensors<T*>& w = w_;
   const ParameterTensors<T*>& dw = dw_;
-  const int L = cfg_.n_layer, C = cfg_.d_model;
+  const int C = cfg_.d_model;
   const int Cl = C / tp_size_, Fl = cfg_.d_ff / tp_size_, NHl = cfg_.n_head / tp_size_;
   const std::size_t BT = last_bt_, BTm = layout_.dims.BT;
   const std::size_t att_stride = BTm * NHl * cfg_.n_ctx;
@@ -302,14 +303,6 @@ void GptT<T>::backward_layer(int l, int B, int T_) {
   const std::size_t wp = static_cast<std::size_t>(l) * C * Cl;
   const std::size_t wf = static_cast<std::size_t>(l) * Fl * C;
   const std::size_t wfp = static_cast<std::size_t>(l) * C * Fl;
-  if (l < L - 1) {
-    be.fill_zero(g.ln1, BT * C);
-    be.fill_zero(g.qkv, BT * 3 * Cl);
-    be.fill_zero(g.atty, BT * Cl);
-    be.fill_zero(g.ln2, BT * C);
-    be.fill_zero(g.fch, BT * Fl);
-    be.fill_zero(g.fch_gelu, BT * Fl);
-  }
   // res3 = res2 + fcproj: d fcproj = d res3 = dres, and d res2 starts as dres.
   be.matmul_backward(g.fch_gelu, dw.fcprojw + wfp, dw.fcprojb + l * C, dres,
                      a.fch_gelu + l * BTm * Fl, w.fcprojw + wfp, N, Fl, C);

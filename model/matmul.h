@@ -1,7 +1,9 @@
 // Linear layer through BLAS: out[N,OC] = inp[N,C] . weight[OC,C]^T (+ bias[OC]).
 // Invariant: weights are stored (out_features, in_features) like torch.nn.Linear;
-// backward ACCUMULATES into dinp, dweight and dbias; any of them may be null
-// (skipped), which is how the tied unembedding omits a bias.
+// backward WRITES dinp (its old values are never read: in a GPT block each linear
+// layer's input gradient has this one writer, so no zeroing pass precedes it) and
+// ACCUMULATES into dweight and dbias (gradient accumulation over micro-batches); any
+// of the three may be null (skipped), which is how the tied unembedding omits a bias.
 #pragma once
 
 namespace ss::model::cpu {

@@ -222,15 +222,13 @@ SS_VECTOR_CLONES void head_backward(T* dq, T* dk, T* dv, const T* dy, const T* q
       T tmp[HP];
       for (int u = 0; u < NV; ++u) store(tmp + u * Lanes<T>::kN, acc[r][u]);
       T* dqi = dq + static_cast<std::size_t>(i0 + r) * ld;
-      for (int d = 0; d < hs; ++d) dqi[d] += tmp[d];
+      std::memcpy(dqi, tmp, sizeof(T) * hs);
     }
   }
   for (int j = 0; j < T_; ++j) {
     const std::size_t o = static_cast<std::size_t>(j) * ld;
-    for (int d = 0; d < hs; ++d) {
-      dk[o + d] += dkp[static_cast<std::size_t>(j) * HP + d];
-      dv[o + d] += dvp[static_cast<std::size_t>(j) * HP + d];
-    }
+    std::memcpy(dk + o, dkp + static_cast<std::size_t>(j) * HP, sizeof(T) * hs);
+    std::memcpy(dv + o, dvp + static_cast<std::size_t>(j) * HP, sizeof(T) * hs);
   }
 }
 

@@ -24,8 +24,8 @@ template <typename T>
 void attention_head_forward(T* out, T* att, const T* q, const T* k, const T* v, int T_, int hs,
                             int ld, int ld_out, T scale, T* work);
 
-// Accumulates this head's gradients into dq, dk, dv (rows `ld` apart) from dy (rows
-// `ld_dy` apart) and the forward's probabilities att.
+// Writes this head's gradients dq, dk, dv (rows `ld` apart; old values never read) from dy
+// (rows `ld_dy` apart) and the forward's probabilities att.
 template <typename T>
 void attention_head_backward(T* dq, T* dk, T* dv, const T* dy, const T* q, const T* k, const T* v,
                              const T* att, int T_, int hs, int ld, int ld_dy, T scale, T* work);

@@ -27,7 +27,7 @@ SS_VECTOR_CLONES void gelu_forward_chunk(T* out, const T* inp, std::size_t n) {
 template <typename T>
 SS_VECTOR_CLONES void gelu_backward_chunk(T* dinp, const T* inp, const T* dout, std::size_t n) {
 #pragma omp simd
-  for (std::size_t i = 0; i < n; ++i) dinp[i] += gelu_tanh_grad(inp[i]) * dout[i];
+  for (std::size_t i = 0; i < n; ++i) dinp[i] = gelu_tanh_grad(inp[i]) * dout[i];
 }
 
 }  // namespace

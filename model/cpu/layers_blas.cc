@@ -115,8 +115,8 @@ void bias_add_forward(T* out, const T* bias, int N, int OC) {
   }
 }
 
-// dinp[N,C] += dout[N,OC] . weight[OC,C] and dweight[OC,C] += dout^T[OC,N] . inp[N,C]
-// (either may be null), as row slices of each in one task loop. Every dweight slice packs
+// dinp[N,C] = dout[N,OC] . weight[OC,C] (written, beta = 0) and dweight[OC,C] +=
+// dout^T[OC,N] . inp[N,C] (either may be null), as row slices of each in one task loop. Every dweight slice packs
 // all of inp (its K = N side), so dweight gets one slice per thread, and its slices, the
 // larger tasks, come first in the loop; dinp slices (each packing only the small weight)
 // fill in. With 8 dweight slices per 2 threads the backward GEMMs took 2.2-2.5x the
@@ -136,7 +136,7 @@ void matmul_backward_gemms(T* dinp, T* dweight, const T* dout, const T* inp, con
       const auto [n0, n1] = slice(N, k - sw, si);
       if (n1 <= n0) return;
       gemm_rm(false, false, n1 - n0, C, OC, T(1), dout + static_cast<std::size_t>(n0) * OC, OC,
-              weight, C, T(1), dinp + static_cast<std::size_t>(n0) * C, C);
+              weight, C, T(0), dinp + static_cast<std::size_t>(n0) * C, C);
     }
   });
 }
@@ -229,25 +229,29 @@ void attention_forward(T* out, T* att, const T* qkv, int B, int T_, int C, int N
 }
 
 // One head's attention backward as GEMMs per block of query rows (heads over
-// kAttDirectMaxHead), accumulating into dq, dk, dv (rows C3 apart); da: T_ x T_ scratch.
+// kAttDirectMaxHead), writing dq, dk, dv (rows C3 apart); da: T_ x T_ scratch. The blocks
+// run last first: the last block's keys are all T_ rows, so its dk, dv GEMMs write them
+// (beta = 0) and the earlier blocks add to their prefixes; each dq block has one writer.
 template <typename T>
 void head_backward_blas(T* dq, T* dk, T* dv, T* da, const T* dy, const T* q, const T* k, const T* v,
                         const T* a, int T_, int hs, int C, T scale) {
   const int C3 = 3 * C;
-  for (int t0 = 0; t0 < T_; t0 += kAttBlock) {
+  const int last = (T_ - 1) / kAttBlock * kAttBlock;
+  for (int t0 = last; t0 >= 0; t0 -= kAttBlock) {
     const int rows = std::min(kAttBlock, T_ - t0), n = t0 + rows;
+    const T beta_kv = t0 == last ? T(0) : T(1);
     const std::size_t r0 = static_cast<std::size_t>(t0) * T_;
     const T* dyb = dy + static_cast<std::size_t>(t0) * C;
-    // da = dy . v^T ; dv += a^T . dy
+    // da = dy . v^T ; dv += a^T . dy (= on the first, i.e. last, block)
     gemm_rm(false, true, rows, n, hs, T(1), dyb, C, v, C3, T(0), da + r0, T_);
-    gemm_rm(true, false, n, hs, rows, T(1), a + r0, T_, dyb, C, T(1), dv, C3);
+    gemm_rm(true, false, n, hs, rows, T(1), a + r0, T_, dyb, C, beta_kv, dv, C3);
     // Softmax backward in place; masked entries (a == 0) get no gradient.
     softmax_rows_causal_backward(da + r0, a + r0, t0, rows, n, T_, scale);
-    // dq += dpre . k ; dk += dpre^T . q
-    gemm_rm(false, false, rows, hs, n, T(1), da + r0, T_, k, C3, T(1),
+    // dq = dpre . k ; dk += dpre^T . q
+    gemm_rm(false, false, rows, hs, n, T(1), da + r0, T_, k, C3, T(0),
             dq + static_cast<std::size_t>(t0) * C3, C3);
     gemm_rm(true, false, n, hs, rows, T(1), da + r0, T_, q + static_cast<std::size_t>(t0) * C3, C3,
-            T(1), dk, C3);
+            beta_kv, dk, C3);
   }
 }
 

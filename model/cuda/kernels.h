@@ -18,7 +18,7 @@ namespace ss::model::cuda {
 
 // out[i] = gelu_tanh(inp[i]).
 void gelu_forward(float* out, const float* inp, std::size_t N, cudaStream_t stream);
-// dinp[i] += gelu_tanh_grad(inp[i]) * dout[i] (ACCUMULATES).
+// dinp[i] = gelu_tanh_grad(inp[i]) * dout[i] (WRITES dinp, as the CPU's).
 void gelu_backward(float* dinp, const float* inp, const float* dout, std::size_t N,
                    cudaStream_t stream);
 

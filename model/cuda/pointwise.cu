@@ -23,7 +23,7 @@ __global__ void gelu_backward_kernel(float* dinp, const float* inp, const float*
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < N;
        i += stride) {
-    dinp[i] += gelu_tanh_grad(inp[i]) * dout[i];
+    dinp[i] = gelu_tanh_grad(inp[i]) * dout[i];
   }
 }
 

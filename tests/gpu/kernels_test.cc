@@ -88,7 +88,7 @@ TEST_F(GpuKernels, GeluForwardAndBackwardMatchCpu) {
   const std::size_t n = (std::size_t{1} << 20) + 7;
   const std::vector<float> inp = seeded_normal(n, 1, 3.0f);  // wide: both tanh tails
   const std::vector<float> dout = seeded_normal(n, 2);
-  const std::vector<float> dinp0 = seeded_normal(n, 3);  // backward accumulates
+  const std::vector<float> dinp0 = seeded_normal(n, 3);  // backward overwrites it
 
   std::vector<float> out_cpu(n);
   std::vector<float> dinp_cpu = dinp0;

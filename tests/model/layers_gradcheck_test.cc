@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "model/attention.h"
@@ -26,6 +27,9 @@ using testing::random_vector;
 using testing::relative_error;
 
 constexpr double kTol = 1e-6;
+// The fill of gradients a backward WRITES (matmul's dinp, GELU's, attention's dqkv): NaN,
+// so a backward that read its old values instead of overwriting them fails the check.
+constexpr double kUnread = std::numeric_limits<double>::quiet_NaN();
 
 double dot(const std::vector<double>& a, const std::vector<double>& b) {
   double s = 0;
@@ -68,7 +72,7 @@ TEST(LayerGradcheck, MatmulWithAndWithoutBias) {
                           OC);
       return dot(out, R);
     };
-    std::vector<double> dinp(inp.size()), dw(w.size()), db(OC);
+    std::vector<double> dinp(inp.size(), kUnread), dw(w.size()), db(OC);
     cpu::matmul_backward(dinp.data(), dw.data(), with_bias ? db.data() : nullptr, R.data(),
                          inp.data(), w.data(), N, C, OC);
     EXPECT_LE(
@@ -109,7 +113,7 @@ TEST(LayerGradcheck, MatmulRowSlicesMatchWholeAndSums) {
   const auto dout = random_vector(N * OC, 45);
   const int threads_before = cpu_threads();
   cpu_set_threads(2);
-  std::vector<double> out(N * OC), dinp(N * C, 0.5), dw(OC * C, 0.25), db(OC, 0.0);
+  std::vector<double> out(N * OC), dinp(N * C, kUnread), dw(OC * C, 0.25), db(OC, 0.0);
   cpu::matmul_residual_forward(out.data(), inp.data(), w.data(), bias.data(), res.data(), N, C, OC);
   cpu::matmul_backward(dinp.data(), dw.data(), db.data(), dout.data(), inp.data(), w.data(), N, C,
                        OC);
@@ -120,7 +124,7 @@ TEST(LayerGradcheck, MatmulRowSlicesMatchWholeAndSums) {
       ASSERT_NEAR(out[n * OC + o], s, 1e-12) << n << " " << o;
     }
     for (int c = 0; c < C; ++c) {
-      double s = 0.5;  // accumulated onto
+      double s = 0;  // written (dweight below is accumulated onto)
       for (int o = 0; o < OC; ++o) s += dout[n * OC + o] * w[o * C + c];
       ASSERT_NEAR(dinp[n * C + c], s, 1e-12) << n << " " << c;
     }
@@ -141,7 +145,8 @@ TEST(LayerGradcheck, MatmulRowSlicesMatchWholeAndSums) {
   std::vector<float> results[3];
   for (int run = 0; run < 3; ++run) {
     cpu_set_threads(run == 0 ? 1 : 2);
-    std::vector<float> o(N * OC), di(N * C, 0.5f), dwt(OC * C, 0.25f), dbs(OC, 0.0f);
+    std::vector<float> o(N * OC), di(N * C, std::numeric_limits<float>::quiet_NaN());
+    std::vector<float> dwt(OC * C, 0.25f), dbs(OC, 0.0f);
     cpu::matmul_residual_forward(o.data(), fi.data(), fw.data(), fb.data(), fr.data(), N, C, OC);
     cpu::matmul_backward(di.data(), dwt.data(), dbs.data(), fd.data(), fi.data(), fw.data(), N, C,
                          OC);
@@ -171,7 +176,7 @@ TEST(LayerGradcheck, Attention) {
       return dot(out, R);
     };
     f();
-    std::vector<double> dqkv(qkv.size());
+    std::vector<double> dqkv(qkv.size(), kUnread);
     cpu::attention_backward(dqkv.data(), scratch.data(), R.data(), qkv.data(), att.data(), B, T, C,
                             NH);
     EXPECT_LE(
@@ -231,7 +236,7 @@ TEST(LayerGradcheck, Gelu) {
     cpu::gelu_forward(out.data(), inp.data(), N);
     return dot(out, R);
   };
-  std::vector<double> dinp(N);
+  std::vector<double> dinp(N, kUnread);
   cpu::gelu_backward(dinp.data(), inp.data(), R.data(), N);
   EXPECT_LE(relative_error(dinp.data(), numeric_grad(f, inp.data(), N).data(), N), kTol);
 }
