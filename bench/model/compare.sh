@@ -3,7 +3,10 @@
 # shapes, interleaved shape by shape in one run (torch_bench.py drives both), printed
 # as ratios ours/torch and as our model FLOP/s over sgemm FLOP/s, each the median
 # [min, max] over REPS repetitions, with the load average before and after.
-# Usage: bench/model/compare.sh [BUILD_DIR] [THREADS] [REPS] [QUICK]   (defaults: build, 2, 5, 1)
+# Usage: bench/model/compare.sh [BUILD_DIR] [THREADS] [REPS] [QUICK] [MIN_TIME]
+#   (defaults: build, 2, 5, 1, 1.0). MIN_TIME: seconds each side runs each shape per
+#   repetition; on a noisy 2-core VM, runs of 1 s moved L6 d256 by up to 15% between
+#   consecutive runs of one binary, runs of 5 s by about 3%, so use 5 for L6 d256 verdicts.
 # The issue's shapes run at THREADS threads; with QUICK=1 the quickstart's shapes
 # (L2 d8..d36 ctx64, 2 heads) follow at one thread, as the quickstart's workers run.
 #
@@ -25,9 +28,10 @@ build=${1:-build}
 threads=${2:-2}
 reps=${3:-5}
 quick=${4:-1}
+min_time=${5:-1.0}
 here=$(cd "$(dirname "$0")" && pwd)
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 export OMP_NUM_THREADS=$threads
 unset OPENBLAS_NUM_THREADS
-/usr/bin/python3 "$here/torch_bench.py" --threads "$threads" --reps "$reps" --quick "$quick" \
+/usr/bin/python3 "$here/torch_bench.py" --threads "$threads" --reps "$reps" --quick "$quick" --min-time "$min_time" \
   --ours "$build/bench/model/bench_model"

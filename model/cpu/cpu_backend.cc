@@ -7,6 +7,9 @@
 #include <stdexcept>
 
 #include <omp.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "model/adamw.h"
 #include "model/attention.h"
@@ -22,12 +25,24 @@
 namespace ss::model {
 namespace {
 
+// Buffers of at least kHugePage bytes are 2 MiB aligned and asked for transparent huge
+// pages (Linux, where THP is "madvise", the common default): the activations of a model
+// span hundreds of MiB that every layer pass and GEMM packing walks, and with 4 KiB pages
+// those walks miss the TLB; the zero fill also takes 512x fewer page faults. Smaller
+// buffers: 64-byte aligned (a cache line). Where THP is off the advice is ignored.
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
 template <typename U>
 Buffer<U> host_allocate(std::size_t n) {
   if (n == 0) return Buffer<U>(nullptr, 0, &std::free);
-  const std::size_t bytes = (n * sizeof(U) + 63) / 64 * 64;  // aligned_alloc needs a multiple
-  void* p = std::aligned_alloc(64, bytes);
+  const std::size_t need = n * sizeof(U);
+  const std::size_t align = need >= kHugePage ? kHugePage : 64;
+  const std::size_t bytes = (need + align - 1) / align * align;  // aligned_alloc needs a multiple
+  void* p = std::aligned_alloc(align, bytes);
   if (p == nullptr) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  if (align == kHugePage) madvise(p, bytes, MADV_HUGEPAGE);  // advice: failure changes nothing
+#endif
   std::memset(p, 0, bytes);
   return Buffer<U>(static_cast<U*>(p), n, &std::free);
 }
