@@ -51,6 +51,20 @@ class Backend {
     matmul_forward(out, inp, weight, bias, N, C, OC);
     residual_forward(out, residual, out, static_cast<std::size_t>(N) * OC);
   }
+  // pre = inp . weight^T + bias, out = gelu(pre) (matmul.h); the default composes the two
+  // ops, a backend may fuse them (as cuBLASLt's GELU_AUX epilogue).
+  virtual void matmul_gelu_forward(T* pre, T* out, const T* inp, const T* weight, const T* bias,
+                                   int N, int C, int OC) {
+    matmul_forward(pre, inp, weight, bias, N, C, OC);
+    gelu_forward(out, pre, static_cast<std::size_t>(N) * OC);
+  }
+  // matmul_backward of a layer whose input was gelu(pre), with dinp the gradient w.r.t. pre
+  // (matmul.h); the default composes, a backend may fuse (cuBLASLt's DGELU epilogue).
+  virtual void matmul_backward_dgelu(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
+                                     const T* weight, const T* pre, int N, int C, int OC) {
+    matmul_backward(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
+    gelu_backward(dinp, pre, dinp, static_cast<std::size_t>(N) * C);
+  }
   virtual void attention_forward(T* out, T* att, const T* qkv, int B, int T_, int C, int NH) = 0;
   virtual void attention_backward(T* dqkv, T* scratch, const T* dout, const T* qkv, const T* att,
                                   int B, int T_, int C, int NH) = 0;

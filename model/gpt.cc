@@ -213,9 +213,8 @@ void GptT<T>::forward_layer(int l, int B, int T_) {
                    w.attprojb + l * C, residual, N, Cl);
   be.layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, w.ln2w + l * C, w.ln2b + l * C, B, T_,
                        C);
-  be.matmul_forward(fch, ln2, w.fcw + static_cast<std::size_t>(l) * Fl * C, w.fcb + l * Fl, N, C,
-                    Fl);
-  be.gelu_forward(fch_gelu, fch, BT * Fl);
+  be.matmul_gelu_forward(fch, fch_gelu, ln2, w.fcw + static_cast<std::size_t>(l) * Fl * C,
+                         w.fcb + l * Fl, N, C, Fl);
   project_residual(residual3, fcproj, fch_gelu, w.fcprojw + static_cast<std::size_t>(l) * C * Fl,
                    w.fcprojb + l * C, residual2, N, Fl);
 }
@@ -303,10 +302,11 @@ void GptT<T>::backward_layer(int l, int B, int T_) {
   const std::size_t wp = static_cast<std::size_t>(l) * C * Cl;
   const std::size_t wf = static_cast<std::size_t>(l) * Fl * C;
   const std::size_t wfp = static_cast<std::size_t>(l) * C * Fl;
-  // res3 = res2 + fcproj: d fcproj = d res3 = dres, and d res2 starts as dres.
-  be.matmul_backward(g.fch_gelu, dw.fcprojw + wfp, dw.fcprojb + l * C, dres,
-                     a.fch_gelu + l * BTm * Fl, w.fcprojw + wfp, N, Fl, C);
-  be.gelu_backward(g.fch, a.fch + l * BTm * Fl, g.fch_gelu, BT * Fl);
+  // res3 = res2 + fcproj: d fcproj = d res3 = dres, and d res2 starts as dres. fcproj's
+  // input was gelu(fch): its input gradient comes out as d fch (the GELU backward fused).
+  be.matmul_backward_dgelu(g.fch, dw.fcprojw + wfp, dw.fcprojb + l * C, dres,
+                           a.fch_gelu + l * BTm * Fl, w.fcprojw + wfp, a.fch + l * BTm * Fl, N, Fl,
+                           C);
   be.matmul_backward(g.ln2, dw.fcw + wf, dw.fcb + l * Fl, g.fch, a.ln2 + lc, w.fcw + wf, N, C, Fl);
   // Column-parallel input gradient: each rank holds its heads'/columns' part.
   tp_allreduce(g.ln2, BT * C);

@@ -71,9 +71,10 @@ enum class Split { kReplicated, kSharded };
 // a smaller B or T uses a prefix of it). Their gradients, llm.c-GPU style, are ONE layer's
 // worth reused by every layer (0: none): `residual3` is the single residual-stream gradient
 // (d res3, then d res2, then d(layer input) as backward walks down a layer), attproj/fcproj
-// gradients ARE that residual gradient. Logits, probabilities and their gradient share the
-// logits buffer (probs has no storage of its own; see carve_activations): at vocab 50257 each
-// (B*T, V) copy would cost gigabytes.
+// gradients ARE that residual gradient; fch_gelu has none (fcproj's backward writes d fch
+// directly: the GELU backward is its epilogue, Backend::matmul_backward_dgelu). Logits,
+// probabilities and their gradient share the logits buffer (probs has no storage of its own;
+// see carve_activations): at vocab 50257 each (B*T, V) copy would cost gigabytes.
 #define SS_GPT_ACTIVATION_TENSORS(X)                        \
   X(encoded, d.BT * d.C, 0)                                 \
   X(ln1, d.L * d.BT * d.C, d.BT * d.C)                      \
@@ -88,7 +89,7 @@ enum class Split { kReplicated, kSharded };
   X(ln2_mean, d.L * d.BT, 0)                                \
   X(ln2_rstd, d.L * d.BT, 0)                                \
   X(fch, d.L * d.BT * d.Fl, d.BT * d.Fl)                    \
-  X(fch_gelu, d.L * d.BT * d.Fl, d.BT * d.Fl)               \
+  X(fch_gelu, d.L * d.BT * d.Fl, 0)                         \
   X(fcproj, d.L * d.BT * d.C, 0)                            \
   X(residual3, d.L * d.BT * d.C, d.BT * d.C)                \
   X(lnf, d.BT * d.C, d.BT * d.C)                            \

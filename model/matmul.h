@@ -15,6 +15,18 @@ template <typename T>
 void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
                      int N, int C, int OC);
 
+// The MLP's first layer and its GELU in one pass over row slices: pre = inp . weight^T +
+// bias, out = gelu(pre) (cuBLASLt's GELU_AUX epilogue: pre is kept for the backward).
+template <typename T>
+void matmul_gelu_forward(T* pre, T* out, const T* inp, const T* weight, const T* bias, int N,
+                         int C, int OC);
+
+// matmul_backward of a layer whose input was gelu(pre): dinp = (dout . weight) * gelu'(pre),
+// the gradient w.r.t. pre (cuBLASLt's DGELU epilogue); dweight, dbias as matmul_backward.
+template <typename T>
+void matmul_backward_dgelu(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
+                           const T* weight, const T* pre, int N, int C, int OC);
+
 // out[N,OC] = residual[N,OC] + inp . weight^T + bias (bias may be null): the
 // projection back into the residual stream, without a separate residual pass.
 template <typename T>

@@ -72,6 +72,16 @@ class TimedBackend final : public model::Backend<float> {
     timed(shape("matmul_residual_fwd", N, C, OC),
           [&] { be_->matmul_residual_forward(o, i, w, b, r, N, C, OC); });
   }
+  void matmul_gelu_forward(float* p, float* o, const float* i, const float* w, const float* b,
+                           int N, int C, int OC) override {
+    timed(shape("matmul_gelu_fwd", N, C, OC),
+          [&] { be_->matmul_gelu_forward(p, o, i, w, b, N, C, OC); });
+  }
+  void matmul_backward_dgelu(float* di, float* dw, float* db, const float* d, const float* i,
+                             const float* w, const float* p, int N, int C, int OC) override {
+    timed(shape("matmul_dgelu_bwd", N, C, OC),
+          [&] { be_->matmul_backward_dgelu(di, dw, db, d, i, w, p, N, C, OC); });
+  }
   void attention_forward(float* o, float* a, const float* qkv, int B, int T, int C,
                          int NH) override {
     timed("attention_fwd", [&] { be_->attention_forward(o, a, qkv, B, T, C, NH); });

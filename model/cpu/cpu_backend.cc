@@ -99,6 +99,14 @@ class CpuBackend final : public Backend<T> {
                                const T* residual, int N, int C, int OC) override {
     cpu::matmul_residual_forward(out, inp, weight, bias, residual, N, C, OC);
   }
+  void matmul_gelu_forward(T* pre, T* out, const T* inp, const T* weight, const T* bias, int N,
+                           int C, int OC) override {
+    cpu::matmul_gelu_forward(pre, out, inp, weight, bias, N, C, OC);
+  }
+  void matmul_backward_dgelu(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
+                             const T* weight, const T* pre, int N, int C, int OC) override {
+    cpu::matmul_backward_dgelu(dinp, dweight, dbias, dout, inp, weight, pre, N, C, OC);
+  }
   void attention_forward(T* out, T* att, const T* qkv, int B, int T_, int C, int NH) override {
     cpu::attention_forward(out, att, qkv, B, T_, C, NH);
   }

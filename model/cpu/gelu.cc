@@ -48,9 +48,27 @@ void gelu_backward(T* dinp, const T* inp, const T* dout, std::size_t N) {
   }
 }
 
+template <typename T>
+void gelu_forward_serial(T* out, const T* inp, std::size_t N) {
+  for (std::size_t c = 0; c < N; c += kChunk) {
+    gelu_forward_chunk(out + c, inp + c, std::min(kChunk, N - c));
+  }
+}
+
+template <typename T>
+void gelu_backward_serial(T* dinp, const T* inp, const T* dout, std::size_t N) {
+  for (std::size_t c = 0; c < N; c += kChunk) {
+    gelu_backward_chunk(dinp + c, inp + c, dout + c, std::min(kChunk, N - c));
+  }
+}
+
 template void gelu_forward<float>(float*, const float*, std::size_t);
 template void gelu_forward<double>(double*, const double*, std::size_t);
 template void gelu_backward<float>(float*, const float*, const float*, std::size_t);
 template void gelu_backward<double>(double*, const double*, const double*, std::size_t);
+template void gelu_forward_serial<float>(float*, const float*, std::size_t);
+template void gelu_forward_serial<double>(double*, const double*, std::size_t);
+template void gelu_backward_serial<float>(float*, const float*, const float*, std::size_t);
+template void gelu_backward_serial<double>(double*, const double*, const double*, std::size_t);
 
 }  // namespace ss::model::cpu

@@ -1,7 +1,8 @@
 // CPU implementations of the GEMM-based layers: linear (matmul) and causal
 // attention. Invariant: every linear layer's matrix product goes through BLAS
 // (blas_gemm.h), as single-threaded calls on row slices taken by the OpenMP threads
-// (see row_slices); attention is OpenMP over (batch, head): heads of up to
+// (see row_slices), with the MLP's GELU (forward and backward) as an epilogue on each
+// slice's rows right after its GEMM; attention is OpenMP over (batch, head): heads of up to
 // kAttDirectMaxHead (32) run the direct kernels of attention_rows.cc (exactly the
 // causal entries, no BLAS call), larger heads run GEMMs per block of query rows, only
 // on the causal (lower) blocks, with OpenBLAS (OpenMP build) single-threaded inside
@@ -18,6 +19,7 @@
 #include "model/cpu/attention_rows.h"
 #include "model/cpu/blas_gemm.h"
 #include "model/cpu/softmax_rows.h"
+#include "model/gelu.h"
 #include "model/matmul.h"
 #include "model/pointwise.h"
 
@@ -80,10 +82,11 @@ void fill_rows(T* out, const T* base, const T* bias, int n0, int n1, int OC) {
   }
 }
 
-// out = base + bias + inp . weight^T over row slices (base, bias may be null).
+// out = base + bias + inp . weight^T over row slices (base, bias may be null); with gelu_out,
+// also gelu_out = gelu(out), each slice's rows right after its GEMM, while they are in cache.
 template <typename T>
 void forward_rows(T* out, const T* inp, const T* weight, const T* bias, const T* base, int N, int C,
-                  int OC) {
+                  int OC, T* gelu_out = nullptr) {
   const bool prefill = base != nullptr || bias != nullptr;
   const int slices = row_slices(N);
   run_tasks(slices, [&](int s) {
@@ -92,12 +95,22 @@ void forward_rows(T* out, const T* inp, const T* weight, const T* bias, const T*
     fill_rows(out, base, bias, n0, n1, OC);
     gemm_rm(false, true, n1 - n0, OC, C, T(1), inp + static_cast<std::size_t>(n0) * C, C, weight, C,
             prefill ? T(1) : T(0), out + static_cast<std::size_t>(n0) * OC, OC);
+    if (gelu_out != nullptr) {
+      const std::size_t o = static_cast<std::size_t>(n0) * OC;
+      gelu_forward_serial(gelu_out + o, out + o, static_cast<std::size_t>(n1 - n0) * OC);
+    }
   });
 }
 
 template <typename T>
 void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N, int C, int OC) {
   forward_rows<T>(out, inp, weight, bias, nullptr, N, C, OC);
+}
+
+template <typename T>
+void matmul_gelu_forward(T* pre, T* out, const T* inp, const T* weight, const T* bias, int N,
+                         int C, int OC) {
+  forward_rows<T>(pre, inp, weight, bias, nullptr, N, C, OC, out);
 }
 
 template <typename T>
@@ -115,7 +128,8 @@ void bias_add_forward(T* out, const T* bias, int N, int OC) {
   }
 }
 
-// dinp[N,C] = dout[N,OC] . weight[OC,C] (written, beta = 0) and dweight[OC,C] +=
+// dinp[N,C] = dout[N,OC] . weight[OC,C] (written, beta = 0; with pre, then times
+// gelu'(pre) on each slice's rows while they are in cache) and dweight[OC,C] +=
 // dout^T[OC,N] . inp[N,C] (either may be null), as row slices of each in one task loop. Every dweight slice packs
 // all of inp (its K = N side), so dweight gets one slice per thread, and its slices, the
 // larger tasks, come first in the loop; dinp slices (each packing only the small weight)
@@ -123,7 +137,7 @@ void bias_add_forward(T* out, const T* bias, int N, int OC) {
 // forward's time at L6 d256 (AVX-512 kernels), with 2 slices 1.9-2.0x (the FLOP ratio: 2).
 template <typename T>
 void matmul_backward_gemms(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, int N,
-                           int C, int OC) {
+                           int C, int OC, const T* pre) {
   const int sw = dweight != nullptr ? row_slices(OC, 1) : 0;
   const int si = dinp != nullptr ? row_slices(N) : 0;
   run_tasks(sw + si, [&](int k) {
@@ -137,29 +151,43 @@ void matmul_backward_gemms(T* dinp, T* dweight, const T* dout, const T* inp, con
       if (n1 <= n0) return;
       gemm_rm(false, false, n1 - n0, C, OC, T(1), dout + static_cast<std::size_t>(n0) * OC, OC,
               weight, C, T(0), dinp + static_cast<std::size_t>(n0) * C, C);
+      if (pre != nullptr) {
+        const std::size_t o = static_cast<std::size_t>(n0) * C;
+        gelu_backward_serial(dinp + o, pre + o, dinp + o, static_cast<std::size_t>(n1 - n0) * C);
+      }
     }
   });
+}
+
+// dbias[OC] += column sums of dout[N,OC], walked row by row over blocks of columns:
+// contiguous reads (the strided column walk was 5% of a training step).
+template <typename T>
+void bias_backward(T* dbias, const T* dout, int N, int OC) {
+  constexpr int kBlock = 64;
+#pragma omp parallel for
+  for (int o0 = 0; o0 < OC; o0 += kBlock) {
+    const int o1 = o0 + kBlock < OC ? o0 + kBlock : OC;
+    T sums[kBlock] = {};
+    for (int n = 0; n < N; ++n) {
+      const T* row = dout + static_cast<std::size_t>(n) * OC;
+      for (int o = o0; o < o1; ++o) sums[o - o0] += row[o];
+    }
+    for (int o = o0; o < o1; ++o) dbias[o] += sums[o - o0];
+  }
 }
 
 template <typename T>
 void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
                      int N, int C, int OC) {
-  matmul_backward_gemms(dinp, dweight, dout, inp, weight, N, C, OC);
-  if (dbias != nullptr) {
-    // Column sums, walked row by row over blocks of columns: contiguous reads
-    // (the strided column walk was 5% of a training step).
-    constexpr int kBlock = 64;
-#pragma omp parallel for
-    for (int o0 = 0; o0 < OC; o0 += kBlock) {
-      const int o1 = o0 + kBlock < OC ? o0 + kBlock : OC;
-      T sums[kBlock] = {};
-      for (int n = 0; n < N; ++n) {
-        const T* row = dout + static_cast<std::size_t>(n) * OC;
-        for (int o = o0; o < o1; ++o) sums[o - o0] += row[o];
-      }
-      for (int o = o0; o < o1; ++o) dbias[o] += sums[o - o0];
-    }
-  }
+  matmul_backward_gemms<T>(dinp, dweight, dout, inp, weight, N, C, OC, nullptr);
+  if (dbias != nullptr) bias_backward(dbias, dout, N, OC);
+}
+
+template <typename T>
+void matmul_backward_dgelu(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
+                           const T* weight, const T* pre, int N, int C, int OC) {
+  matmul_backward_gemms(dinp, dweight, dout, inp, weight, N, C, OC, pre);
+  if (dbias != nullptr) bias_backward(dbias, dout, N, OC);
 }
 
 // This thread's scratch of at least n elements, kept between calls (OpenMP's threads
@@ -282,6 +310,9 @@ void attention_backward(T* dqkv, T* scratch, const T* dout, const T* qkv, const 
   template void matmul_forward<T>(T*, const T*, const T*, const T*, int, int, int);              \
   template void matmul_backward<T>(T*, T*, T*, const T*, const T*, const T*, int, int, int);     \
   template void bias_add_forward<T>(T*, const T*, int, int);                                     \
+  template void matmul_gelu_forward<T>(T*, T*, const T*, const T*, const T*, int, int, int);     \
+  template void matmul_backward_dgelu<T>(T*, T*, T*, const T*, const T*, const T*, const T*, int, \
+                                         int, int);                                              \
   template void matmul_residual_forward<T>(T*, const T*, const T*, const T*, const T*, int, int, \
                                            int);                                                 \
   template void attention_forward<T>(T*, T*, const T*, int, int, int, int);                      \

@@ -162,6 +162,61 @@ TEST(LayerGradcheck, MatmulRowSlicesMatchWholeAndSums) {
   }
 }
 
+// The GELU epilogues of the MLP's two GEMMs (matmul_gelu_forward, matmul_backward_dgelu):
+// the fused backward against central differences through gelu, then both, at 2 threads
+// (N = 200 rows cut into several slices), against the composed layers they replace.
+TEST(LayerGradcheck, MatmulGeluEpilogues) {
+  {
+    const int N = 4, C = 6, OC = 5;
+    auto pre = random_vector(N * C, 51, 2.0);
+    const auto w = random_vector(OC * C, 52), bias = random_vector(OC, 53);
+    const auto R = random_vector(N * OC, 54);
+    std::vector<double> act(N * C), out(N * OC);
+    auto f = [&] {
+      cpu::gelu_forward(act.data(), pre.data(), act.size());
+      cpu::matmul_forward(out.data(), act.data(), w.data(), bias.data(), N, C, OC);
+      return dot(out, R);
+    };
+    f();
+    std::vector<double> dpre(N * C, kUnread), dw(OC * C), db(OC);
+    cpu::matmul_backward_dgelu(dpre.data(), dw.data(), db.data(), R.data(), act.data(), w.data(),
+                               pre.data(), N, C, OC);
+    EXPECT_LE(relative_error(dpre.data(), numeric_grad(f, pre.data(), pre.size()).data(), N * C),
+              kTol);
+  }
+  const int N = 200, C = 24, OC = 72;
+  const auto inp = random_vector(N * C, 55, 2.0), w = random_vector(OC * C, 56);
+  const auto bias = random_vector(OC, 57), dout = random_vector(N * OC, 58);
+  const int threads_before = cpu_threads();
+  cpu_set_threads(2);
+  // Forward: pre = inp . w^T + bias, out = gelu(pre).
+  std::vector<double> pre(N * OC), out(N * OC), pre2(N * OC), out2(N * OC);
+  cpu::matmul_gelu_forward(pre.data(), out.data(), inp.data(), w.data(), bias.data(), N, C, OC);
+  cpu::matmul_forward(pre2.data(), inp.data(), w.data(), bias.data(), N, C, OC);
+  cpu::gelu_forward(out2.data(), pre2.data(), out2.size());
+  for (int i = 0; i < N * OC; ++i) {
+    ASSERT_EQ(pre[i], pre2[i]) << i;  // the same GEMM slices
+    ASSERT_NEAR(out[i], out2[i], 1e-14 * (1 + std::fabs(out2[i]))) << i;
+  }
+  // Backward of a layer whose input was gelu(pre): here inp2 = gelu(pre_in) of N x C.
+  const auto pre_in = random_vector(N * C, 59, 2.0);
+  std::vector<double> inp2(N * C);
+  cpu::gelu_forward(inp2.data(), pre_in.data(), inp2.size());
+  std::vector<double> dpre(N * C, kUnread), dw(OC * C, 0.25), db(OC, 0.5);
+  cpu::matmul_backward_dgelu(dpre.data(), dw.data(), db.data(), dout.data(), inp2.data(), w.data(),
+                             pre_in.data(), N, C, OC);
+  std::vector<double> dact(N * C), dpre2(N * C), dw2(OC * C, 0.25), db2(OC, 0.5);
+  cpu::matmul_backward(dact.data(), dw2.data(), db2.data(), dout.data(), inp2.data(), w.data(), N, C,
+                       OC);
+  cpu::gelu_backward(dpre2.data(), pre_in.data(), dact.data(), dpre2.size());
+  cpu_set_threads(threads_before);
+  for (int i = 0; i < N * C; ++i) {
+    ASSERT_NEAR(dpre[i], dpre2[i], 1e-14 * (1 + std::fabs(dpre2[i]))) << i;
+  }
+  EXPECT_EQ(dw, dw2);  // accumulated onto 0.25, as matmul_backward
+  EXPECT_EQ(db, db2);
+}
+
 TEST(LayerGradcheck, Attention) {
   // (B, T, C, NH): head sizes 3 and 12 take the direct kernels with 16 padded columns,
   // 18 the 32-column ones (T 21: two score blocks, the second partial), 40 the blocked

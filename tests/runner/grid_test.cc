@@ -103,13 +103,15 @@ TEST(GridFormulas, MemoryEstimateByHand) {
   // Activations per layer: 10 BT d (ln1, qkv x3, atty, attproj, res2, ln2, fcproj, res3), 4 BT
   // (LayerNorm means/rstds), 2 BT d_ff, scores 8*4*64*64 = 722944; two layers, plus encoded,
   // lnf (BT d each), lnf mean/rstd, losses (BT each), logits (BT vocab): 1644032. One layer's
-  // gradients: 8 BT d + 2 BT d_ff = 524288; attention scratch 131072; tokens 2 BT int32.
-  EXPECT_EQ(m.activation_bytes, 4 * (1'644'032 + 524'288 + 131'072) + 4 * 1024);
+  // gradients: 8 BT d + BT d_ff (d fch; fch_gelu's is never stored) = 393216; attention
+  // scratch 131072; tokens 2 BT int32.
+  EXPECT_EQ(m.activation_bytes, 4 * (1'644'032 + 393'216 + 131'072) + 4 * 1024);
   // tp = 2: replicated tensors (embeddings, LayerNorms, row-parallel biases) 21376 plus half of
-  // the sharded 99200; per layer 6 BT d + 4 BT d/2 + 4 BT + 2 BT d_ff/2 + scores for 2 heads.
+  // the sharded 99200; per layer 6 BT d + 4 BT d/2 + 4 BT + 2 BT d_ff/2 + scores for 2 heads;
+  // gradients 4 BT d + 4 BT d/2 + BT d_ff/2 = 262144.
   const MemoryEstimate split = estimate_memory(cfg, 8, 2);
   EXPECT_EQ(split.state_bytes, 16 * (21'376 + 49'600));
-  EXPECT_EQ(split.activation_bytes, 4 * (1'119'744 + 327'680 + 65'536) + 4 * 1024);
+  EXPECT_EQ(split.activation_bytes, 4 * (1'119'744 + 262'144 + 65'536) + 4 * 1024);
 }
 
 TEST(GridFormulas, MemoryEstimateIsWhatTheModelAllocates) {
