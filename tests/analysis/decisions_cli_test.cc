@@ -75,8 +75,11 @@ TEST_F(DecisionsCli, InferenceTokensRowsSolveTheFittedLaw) {
     EXPECT_NEAR(row.at("optimal").at("total_flops").get<double>(), 6 * n * d + 2 * n * t,
                 1e-9 * (6 * n * d + 2 * n * t));
     EXPECT_GE(row.at("saving").get<double>(), -1e-12);
-    if (t == 0) EXPECT_NEAR(n / nc, 1.0, 1e-9);
-    if (t > 0) EXPECT_LT(n, previous_n);  // more inference, smaller model
+    if (t == 0) {
+      EXPECT_NEAR(n / nc, 1.0, 1e-9);
+    } else {
+      EXPECT_LT(n, previous_n);  // more inference, smaller model
+    }
     previous_n = n;
   }
   const std::string md = ss::testing::read_bytes(out / "report.md");

@@ -266,6 +266,34 @@ TEST(LayerGradcheck, AttentionPathsAgree) {
   for (int t = 0; t < T; ++t) {
     for (int c = 0; c < Cs; ++c) EXPECT_NEAR(out_s[t * Cs + c], out_b[t * Cb + c], 1e-12);
   }
+  // Backward, the same d(out) on the shared columns: the blocked path (its blocks run last
+  // first, the last one writing all of dk, dv) against the direct one, whose gradient the
+  // Attention gradcheck checks. q_b = s q_s gives d q_b = d q_s / s; dk, dv are equal.
+  const auto dout_s = random_vector(T * Cs, 32);
+  std::vector<double> dout_b(T * Cb, 0.0);
+  for (int t = 0; t < T; ++t) {
+    for (int c = 0; c < Cs; ++c) dout_b[t * Cb + c] = dout_s[t * Cs + c];
+  }
+  std::vector<double> dqkv_s(small.size(), kUnread), dqkv_b(big.size(), kUnread);
+  std::vector<double> scratch_s(T * T), scratch_b(T * T);
+  cpu::attention_backward(dqkv_s.data(), scratch_s.data(), dout_s.data(), small.data(),
+                          att_s.data(), B, T, Cs, NH);
+  cpu::attention_backward(dqkv_b.data(), scratch_b.data(), dout_b.data(), big.data(), att_b.data(),
+                          B, T, Cb, NH);
+  const double s = std::sqrt(double(Cb) / Cs);
+  for (int t = 0; t < T; ++t) {
+    for (int part = 0; part < 3; ++part) {
+      for (int c = 0; c < Cb; ++c) {
+        const double b = dqkv_b[t * 3 * Cb + part * Cb + c];
+        if (c >= Cs) {
+          EXPECT_EQ(b, 0.0) << t << " " << part << " " << c;  // zero q, k, v, dout columns
+          continue;
+        }
+        const double expect = dqkv_s[t * 3 * Cs + part * Cs + c] / (part == 0 ? s : 1.0);
+        EXPECT_NEAR(b, expect, 1e-12 * (1 + std::fabs(expect))) << t << " " << part << " " << c;
+      }
+    }
+  }
 }
 
 TEST(LayerGradcheck, AttentionIsCausal) {
