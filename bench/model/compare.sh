@@ -5,8 +5,9 @@
 # [min, max] over REPS repetitions, with the load average before and after.
 # Usage: bench/model/compare.sh [BUILD_DIR] [THREADS] [REPS] [QUICK] [MIN_TIME]
 #   (defaults: build, 2, 5, 1, 1.0). MIN_TIME: seconds each side runs each shape per
-#   repetition; on a noisy 2-core VM, runs of 1 s moved L6 d256 by up to 15% between
-#   consecutive runs of one binary, runs of 5 s by about 3%, so use 5 for L6 d256 verdicts.
+#   repetition; on the 2-core dev VM, runs of 1.5 s of one binary at L6 d256 ranged
+#   2427-3997 tokens/s, runs of 5 s mostly stayed within 3% (model/README.md), so use 5
+#   for L6 d256 verdicts.
 # The shapes run at THREADS threads; with QUICK=1 the quickstart's shapes
 # (L2 d8..d36 ctx64, 2 heads) follow at one thread, as the quickstart's workers run.
 #

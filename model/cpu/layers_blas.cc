@@ -130,11 +130,12 @@ void bias_add_forward(T* out, const T* bias, int N, int OC) {
 
 // dinp[N,C] = dout[N,OC] . weight[OC,C] (written, beta = 0; with pre, then times
 // gelu'(pre) on each slice's rows while they are in cache) and dweight[OC,C] +=
-// dout^T[OC,N] . inp[N,C] (either may be null), as row slices of each in one task loop. Every dweight slice packs
-// all of inp (its K = N side), so dweight gets one slice per thread, and its slices, the
-// larger tasks, come first in the loop; dinp slices (each packing only the small weight)
-// fill in. With 8 dweight slices per 2 threads the backward GEMMs took 2.2-2.5x the
-// forward's time at L6 d256 (AVX-512 kernels), with 2 slices 1.9-2.0x (the FLOP ratio: 2).
+// dout^T[OC,N] . inp[N,C] (either may be null), as row slices of each in one task loop.
+// Every dweight slice packs all of inp (its K = N side), so dweight gets one slice per
+// thread, and its slices, the larger tasks, come first in the loop; dinp slices (each
+// packing only the small weight) fill in. With 8 dweight slices per 2 threads the backward
+// GEMMs took 2.2-2.5x the forward's time at L6 d256 (AVX-512 kernels), with 2 slices
+// 1.9-2.0x (the FLOP ratio: 2).
 template <typename T>
 void matmul_backward_gemms(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, int N,
                            int C, int OC, const T* pre) {
@@ -176,18 +177,25 @@ void bias_backward(T* dbias, const T* dout, int N, int OC) {
   }
 }
 
+// The linear layer's whole backward (the GEMMs, then dbias when asked), with the GELU
+// epilogue on dinp when pre is given: matmul_backward and matmul_backward_dgelu.
+template <typename T>
+void backward_rows(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
+                   const T* pre, int N, int C, int OC) {
+  matmul_backward_gemms(dinp, dweight, dout, inp, weight, N, C, OC, pre);
+  if (dbias != nullptr) bias_backward(dbias, dout, N, OC);
+}
+
 template <typename T>
 void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
                      int N, int C, int OC) {
-  matmul_backward_gemms<T>(dinp, dweight, dout, inp, weight, N, C, OC, nullptr);
-  if (dbias != nullptr) bias_backward(dbias, dout, N, OC);
+  backward_rows<T>(dinp, dweight, dbias, dout, inp, weight, nullptr, N, C, OC);
 }
 
 template <typename T>
 void matmul_backward_dgelu(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
                            const T* weight, const T* pre, int N, int C, int OC) {
-  matmul_backward_gemms(dinp, dweight, dout, inp, weight, N, C, OC, pre);
-  if (dbias != nullptr) bias_backward(dbias, dout, N, OC);
+  backward_rows(dinp, dweight, dbias, dout, inp, weight, pre, N, C, OC);
 }
 
 // This thread's scratch of at least n elements, kept between calls (OpenMP's threads
